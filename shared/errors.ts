@@ -1,0 +1,150 @@
+/**
+ * Typed errors. Every error the service raises on purpose is a {@link PicturaError}: it carries the HTTP
+ * status it maps to and a stable UPPER_SNAKE `code` that clients can branch on. The original cause is kept
+ * (`cause`) so logs show the whole chain while responses show only what is safe.
+ */
+export class PicturaError extends Error {
+  /** HTTP status this error maps to. */
+  readonly statusCode: number;
+  /** Stable, machine-readable identifier (UPPER_SNAKE). Never changes once published. */
+  readonly code: string;
+  /** Short, human-readable summary of the problem type (RFC 9457 `title`). */
+  readonly title: string;
+  /** Whether the message may be shown to the client; middy's http-error-handler reads this. */
+  readonly expose: boolean;
+
+  constructor(statusCode: number, code: string, title: string, detail: string, options?: ErrorOptions) {
+    super(detail, options);
+    this.name = new.target.name;
+    this.statusCode = statusCode;
+    this.code = code;
+    this.title = title;
+    this.expose = statusCode < 500;
+  }
+}
+
+/** 400: the request is malformed (bad JSON, wrong types, bad query parameters). */
+export class BadRequestError extends PicturaError {
+  constructor(code: string, detail: string, options?: ErrorOptions) {
+    super(400, code, 'Bad request', detail, options);
+  }
+}
+
+/** 401: no usable credential was presented. */
+export class UnauthorizedError extends PicturaError {
+  constructor(code: string, detail: string) {
+    super(401, code, 'Unauthorized', detail);
+  }
+}
+
+/** 403: a credential was presented but it does not grant this action. */
+export class ForbiddenError extends PicturaError {
+  constructor(code: string, detail: string) {
+    super(403, code, 'Forbidden', detail);
+  }
+}
+
+/** 404: unknown, deleted, or not visible to the caller (existence is never leaked). */
+export class NotFoundError extends PicturaError {
+  constructor(code: string, detail: string) {
+    super(404, code, 'Not found', detail);
+  }
+}
+
+/** 409: the resource is in a state that does not allow the request. */
+export class ConflictError extends PicturaError {
+  constructor(code: string, detail: string, options?: ErrorOptions) {
+    super(409, code, 'Conflict', detail, options);
+  }
+}
+
+/** 413: the declared or actual payload is over a limit. */
+export class PayloadTooLargeError extends PicturaError {
+  constructor(code: string, detail: string) {
+    super(413, code, 'Payload too large', detail);
+  }
+}
+
+/** 415: the media type is not one the service accepts. */
+export class UnsupportedMediaTypeError extends PicturaError {
+  constructor(code: string, detail: string) {
+    super(415, code, 'Unsupported media type', detail);
+  }
+}
+
+/** 503: a dependency is unavailable; retrying later may succeed. */
+export class ServiceUnavailableError extends PicturaError {
+  constructor(code: string, detail: string, options?: ErrorOptions) {
+    super(503, code, 'Service unavailable', detail, options);
+  }
+}
+
+/** Raised at cold start when the environment is not a valid configuration. */
+export class ConfigError extends PicturaError {
+  constructor(detail: string) {
+    super(500, 'INVALID_CONFIGURATION', 'Invalid configuration', detail);
+  }
+}
+
+/**
+ * An input that can never succeed, however often it is retried: a queue message that does not parse, or
+ * a file that is not an acceptable image. Consumers park these instead of burning retries.
+ */
+export class PermanentError extends PicturaError {
+  constructor(code: string, detail: string, options?: ErrorOptions) {
+    super(422, code, 'Unprocessable input', detail, options);
+  }
+}
+
+/** A file that is not an acceptable image. `code` becomes the image's `rejection.code`. */
+export class ImageRejectedError extends PermanentError {}
+
+/** A queue message whose body is not what the consumer expects. */
+export class MalformedMessageError extends PermanentError {
+  constructor(detail: string, options?: ErrorOptions) {
+    super('MALFORMED_MESSAGE', detail, options);
+  }
+}
+
+/** RFC 9457 problem details, with the service's stable `code` extension member. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+}
+
+const PROBLEM_TYPE_BASE = 'https://pictura.dev/problems/';
+
+/**
+ * Renders any thrown value as problem details. Errors that are not exposable (5xx, or foreign errors) are
+ * reduced to a generic 500 so internals never reach the client.
+ */
+export function toProblem(error: unknown): ProblemDetails {
+  if (error instanceof PicturaError && error.expose) {
+    return {
+      type: `${PROBLEM_TYPE_BASE}${error.code.toLowerCase().replaceAll('_', '-')}`,
+      title: error.title,
+      status: error.statusCode,
+      detail: error.message,
+      code: error.code,
+    };
+  }
+  if (error instanceof ServiceUnavailableError) {
+    return {
+      type: `${PROBLEM_TYPE_BASE}service-unavailable`,
+      title: error.title,
+      status: 503,
+      detail: 'A dependency is unavailable. Retry later.',
+      code: error.code,
+    };
+  }
+  return {
+    type: `${PROBLEM_TYPE_BASE}internal-error`,
+    title: 'Internal server error',
+    status: 500,
+    detail: 'An unexpected error occurred. It has been logged.',
+    code: 'INTERNAL_ERROR',
+  };
+}
