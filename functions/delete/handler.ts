@@ -1,0 +1,34 @@
+import { createAwsClients } from '#shared/aws.ts';
+import { loadConfig } from '#shared/config.ts';
+import { purgeImage, requestDelete } from '#shared/deletion.ts';
+import { httpHandler } from '#shared/http/handler.ts';
+import { header } from '#shared/http/request.ts';
+import { json } from '#shared/http/response.ts';
+import { createLogger } from '#shared/logger.ts';
+import { sqsConsumer } from '#shared/queue/consumer.ts';
+import { parsePurgeJob } from '#shared/queue/messages.ts';
+import { ImageRepository } from '#shared/repository.ts';
+import type { APIGatewayProxyEvent, Context, SQSEvent } from 'aws-lambda';
+
+const config = loadConfig(['purgeQueueUrl', 'deadLetterQueueUrl']);
+const { s3, sqs, cloudfront, dynamo } = createAwsClients(config);
+const logger = createLogger('delete');
+const deps = { config, s3, sqs, cloudfront, images: new ImageRepository(dynamo, config.tableName), logger };
+
+const api = httpHandler(logger, async (event) => {
+  const id = event.pathParameters?.id ?? '';
+  const bearer = /^Bearer\s+(\S+)$/i.exec(header(event, 'authorization') ?? '')?.[1];
+  await requestDelete(deps, id, { deleteToken: bearer, apiKey: header(event, 'x-api-key') });
+  return json(202, { id, status: 'deleting' });
+});
+
+const purge = sqsConsumer({
+  logger,
+  sqs,
+  deadLetterQueueUrl: config.deadLetterQueueUrl,
+  handleRecord: (record) => purgeImage(deps, parsePurgeJob(record.body).id),
+});
+
+/** `DELETE /v1/images/{id}` and the `purge` queue: one function, because both need the same permissions. */
+export const handler = (event: APIGatewayProxyEvent | SQSEvent, context: Context) =>
+  'Records' in event ? purge(event, context) : api(event, context);

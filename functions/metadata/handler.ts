@@ -1,0 +1,22 @@
+import { createAwsClients } from '#shared/aws.ts';
+import { loadConfig } from '#shared/config.ts';
+import { ingestOriginal } from '#shared/ingest.ts';
+import { createLogger } from '#shared/logger.ts';
+import { sqsConsumer } from '#shared/queue/consumer.ts';
+import { parseS3Notification } from '#shared/queue/messages.ts';
+import { ImageRepository } from '#shared/repository.ts';
+
+const config = loadConfig(['renderQueueUrl', 'deadLetterQueueUrl']);
+const { s3, sqs, dynamo } = createAwsClients(config);
+const logger = createLogger('metadata');
+const deps = { config, s3, sqs, images: new ImageRepository(dynamo, config.tableName), logger };
+
+/** `ingest` queue consumer: S3 `ObjectCreated` events for originals. */
+export const handler = sqsConsumer({
+  logger,
+  sqs,
+  deadLetterQueueUrl: config.deadLetterQueueUrl,
+  handleRecord: async (record) => {
+    for (const object of parseS3Notification(record.body)) await ingestOriginal(deps, object);
+  },
+});

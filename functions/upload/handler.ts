@@ -1,0 +1,49 @@
+import { createAwsClients } from '#shared/aws.ts';
+import { loadConfig } from '#shared/config.ts';
+import { BadRequestError, UnsupportedMediaTypeError } from '#shared/errors.ts';
+import { httpHandler } from '#shared/http/handler.ts';
+import { apiBaseUrl, header, requireKeyHolder } from '#shared/http/request.ts';
+import { json } from '#shared/http/response.ts';
+import { createLogger } from '#shared/logger.ts';
+import { ImageRepository } from '#shared/repository.ts';
+import { createDirectUpload, createPresignedUpload, parsePresignRequest } from '#shared/uploads.ts';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+
+const config = loadConfig();
+const { s3, dynamo } = createAwsClients(config);
+const deps = { config, s3, images: new ImageRepository(dynamo, config.tableName) };
+const logger = createLogger('upload');
+
+function bodyBytes(event: APIGatewayProxyEvent): Buffer {
+  return Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+}
+
+function parseJson(event: APIGatewayProxyEvent): unknown {
+  try {
+    return JSON.parse(bodyBytes(event).toString('utf8'));
+  } catch (cause) {
+    throw new BadRequestError('INVALID_JSON', 'the body is not valid JSON', { cause });
+  }
+}
+
+/** `POST /v1/images`: a JSON body asks for a presigned POST (201); an `image/*` body is the file itself (202). */
+export const handler = httpHandler(logger, async (event) => {
+  const owner = requireKeyHolder(event);
+  const contentType = header(event, 'content-type') ?? '';
+  const links = (id: string) => ({ self: `${apiBaseUrl(event)}/v1/images/${id}` });
+  if (/^application\/json\b/i.test(contentType)) {
+    const request = parsePresignRequest(parseJson(event), config.limits.maxUploadBytes);
+    const accepted = await createPresignedUpload(deps, owner, request);
+    logger.info('presigned upload created', { id: accepted.id, contentType: request.contentType });
+    return json(201, { ...accepted, links: links(accepted.id) }, { Location: links(accepted.id).self });
+  }
+  if (/^image\//i.test(contentType)) {
+    const accepted = await createDirectUpload(deps, owner, contentType, bodyBytes(event));
+    logger.info('direct upload stored', { id: accepted.id });
+    return json(202, { ...accepted, links: links(accepted.id) }, { Location: links(accepted.id).self });
+  }
+  throw new UnsupportedMediaTypeError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    'send application/json to get a presigned upload, or the image itself with its image/* Content-Type',
+  );
+});

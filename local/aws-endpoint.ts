@@ -1,0 +1,96 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+
+const require = createRequire(import.meta.url);
+// dynalite is CommonJS without types; this is the one place that loads it.
+const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
+
+/** A route the edge can hand a request to before falling back to the emulators. */
+export type EdgeRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** One AWS endpoint (S3 + SQS through fauxqs, DynamoDB through dynalite) and extra routes on one port. */
+export interface AwsEndpoint {
+  /** `http://127.0.0.1:<port>`: the value for `AWS_ENDPOINT_URL`. */
+  readonly url: string;
+  readonly port: number;
+  readonly fauxqs: FauxqsServer;
+  /** Adds a route consulted before the emulators (Lambda API, CloudFront invalidations, observers). */
+  addRoute(route: EdgeRoute): void;
+  close(): Promise<void>;
+}
+
+export interface AwsEndpointOptions {
+  /** Port for the edge; 0 picks a free one. */
+  port?: number;
+  host?: string;
+  /** Folder for persistent state; in memory when absent. */
+  dataDir?: string | undefined;
+}
+
+/**
+ * Starts the emulators and the edge router in front of them. DynamoDB requests are recognised by their
+ * `X-Amz-Target: DynamoDB_20120810.*` header; everything else goes to fauxqs, which speaks S3 and SQS (query
+ * and JSON protocols) on one port. Requests are streamed, never buffered, so large uploads cost no memory.
+ */
+export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promise<AwsEndpoint> {
+  const host = options.host ?? '127.0.0.1';
+  const fauxqs = await startFauxqs({
+    port: 0,
+    logger: false,
+    messageSpies: { bufferSize: 1000 },
+    host: 'localhost',
+    ...(options.dataDir ? { dataDir: `${options.dataDir}/fauxqs`, s3StorageDir: `${options.dataDir}/s3` } : {}),
+  });
+  const dynamo = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.dataDir ? { path: `${options.dataDir}/dynamodb` } : {}),
+  });
+  dynamo.listen(0, '127.0.0.1');
+  await once(dynamo, 'listening');
+  const dynamoPort = (dynamo.address() as AddressInfo).port;
+
+  const routes: EdgeRoute[] = [];
+  const edge = createServer((req, res) => {
+    for (const route of routes) if (route(req, res)) return;
+    const target = String(req.headers['x-amz-target'] ?? '');
+    proxy(req, res, target.startsWith('DynamoDB_') ? dynamoPort : fauxqs.port);
+  });
+  // Long-polling ReceiveMessage holds a request for up to 20 s; keep sockets alive longer than that.
+  edge.keepAliveTimeout = 65_000;
+  edge.listen(options.port ?? 0, host);
+  await once(edge, 'listening');
+  const port = (edge.address() as AddressInfo).port;
+
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    port,
+    fauxqs,
+    addRoute: (route) => routes.push(route),
+    async close() {
+      edge.closeAllConnections();
+      await new Promise<void>((resolve) => edge.close(() => resolve()));
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      await fauxqs.stop();
+    },
+  };
+}
+
+function proxy(req: IncomingMessage, res: ServerResponse, port: number): void {
+  const upstream = request(
+    { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+    (reply) => {
+      res.writeHead(reply.statusCode ?? 502, reply.headers);
+      reply.pipe(res);
+    },
+  );
+  upstream.on('error', (error) => {
+    if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+    res.end(`edge: upstream error: ${error.message}`);
+  });
+  req.pipe(upstream);
+}

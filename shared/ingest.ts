@@ -1,0 +1,106 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Config } from './config.ts';
+import { ImageRejectedError, MalformedMessageError } from './errors.ts';
+import { inspectImage } from './image/inspect.ts';
+import { imageIdFromOriginalKey } from './keys.ts';
+import type { Logger } from './logger.ts';
+import type { ImageMetadata } from './model.ts';
+import type { ObjectCreated } from './queue/messages.ts';
+import { renderJob } from './queue/messages.ts';
+import type { ImageRepository } from './repository.ts';
+import { deleteObject, readObject } from './storage.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+/** What ingest needs. */
+export interface IngestDeps {
+  config: Pick<Config, 'bucketName' | 'limits' | 'renderQueueUrl'> & { renderQueueUrl: string };
+  s3: S3Client;
+  sqs: SQSClient;
+  images: ImageRepository;
+  logger: Logger;
+}
+
+/** What happened to one uploaded original. */
+export type IngestOutcome = 'processing' | 'rejected' | 'duplicate' | 'orphan-removed' | 'ignored' | 'gone';
+
+/**
+ * Handles one `ObjectCreated` for an original: measures it from its bytes, records the metadata and queues
+ * the render — or rejects it, records why and removes the original. Safe to run any number of times for the
+ * same event: every step is a conditional transition or an idempotent write.
+ */
+export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): Promise<IngestOutcome> {
+  const { config, s3, images, logger } = deps;
+  if (object.bucket !== config.bucketName) {
+    throw new MalformedMessageError(`event is for bucket "${object.bucket}", this pipeline owns "${config.bucketName}"`);
+  }
+  const id = imageIdFromOriginalKey(object.key);
+  if (!id) {
+    logger.warn('object is not an original this service created; leaving it alone', { key: object.key });
+    return 'ignored';
+  }
+  const record = await images.get(id);
+  if (!record) {
+    // Bytes nobody asked for (a presigned form reused after a delete, or a record that expired): remove them,
+    // since an original nobody can see or delete would only cost money and may carry GPS.
+    logger.warn('original has no image record; removing it', { id });
+    await deleteObject(s3, config.bucketName, object.key);
+    return 'orphan-removed';
+  }
+  if (record.status === 'ready' || record.status === 'rejected' || record.status === 'deleting') {
+    // A rejected image's original must not survive a delete that failed on the first attempt.
+    if (record.status === 'rejected') await deleteObject(s3, config.bucketName, object.key);
+    logger.info('original already handled', { id, status: record.status });
+    return 'duplicate';
+  }
+
+  const read = await readObject(s3, config.bucketName, object.key, config.limits.maxUploadBytes);
+  if (!read.found) {
+    logger.warn('original is gone before ingest; nothing to do', { id });
+    return 'gone';
+  }
+  let metadata: ImageMetadata;
+  try {
+    if ('tooLarge' in read) {
+      throw new ImageRejectedError(
+        'FILE_TOO_LARGE',
+        `the file is ${read.bytes} bytes; the limit is ${config.limits.maxUploadBytes}`,
+      );
+    }
+    const inspection = await inspectImage(read.body, {
+      maxBytes: config.limits.maxUploadBytes,
+      maxInputPixels: config.limits.maxInputPixels,
+    });
+    metadata = {
+      original: {
+        contentType: inspection.contentType,
+        bytes: inspection.bytes,
+        width: inspection.width,
+        height: inspection.height,
+        sha256: inspection.sha256,
+      },
+      placeholder: inspection.placeholder,
+      dominantColor: inspection.dominantColor,
+      exif: { ...inspection.exif, orientation: inspection.orientation },
+    };
+  } catch (error) {
+    if (!(error instanceof ImageRejectedError)) throw error;
+    return reject(deps, id, object.key, error);
+  }
+
+  const result = await images.recordMetadata(id, metadata);
+  if (!result.applied) {
+    logger.info('image moved on while it was inspected', { id, status: result.current?.status });
+    return 'duplicate';
+  }
+  await deps.sqs.send(new SendMessageCommand({ QueueUrl: config.renderQueueUrl, MessageBody: JSON.stringify(renderJob(id)) }));
+  logger.info('original ingested', { id, contentType: metadata.original.contentType, bytes: metadata.original.bytes });
+  return 'processing';
+}
+
+async function reject(deps: IngestDeps, id: string, key: string, error: ImageRejectedError): Promise<IngestOutcome> {
+  // Record first, then delete: if the delete fails, the retry finds the record rejected and removes it.
+  const result = await deps.images.reject(id, { code: error.code, detail: error.message });
+  await deleteObject(deps.s3, deps.config.bucketName, key);
+  deps.logger.info('original rejected', { id, code: error.code, detail: error.message, applied: result.applied });
+  return 'rejected';
+}

@@ -1,0 +1,205 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { BadRequestError } from './errors.ts';
+import {
+  type ImageMetadata,
+  type ImageRecord,
+  type ImageStatus,
+  type Rejection,
+  sourcesOf,
+  type VariantRecord,
+} from './model.ts';
+
+/** Name of the GSI that lists an owner's images newest first. */
+export const OWNER_INDEX = 'byOwner';
+
+/** Result of a conditional transition: the new record, or the record that blocked it (if any). */
+export type TransitionResult =
+  | { applied: true; record: ImageRecord }
+  | { applied: false; current: ImageRecord | undefined };
+
+/** One page of an owner's images. */
+export interface ImagePage {
+  items: ImageRecord[];
+  nextCursor: string | undefined;
+}
+
+/**
+ * Image records in DynamoDB. Every state change is a conditional update that names the states it may come
+ * from ({@link sourcesOf}), so redelivered or out-of-order messages cannot regress an image, and a render that
+ * finishes after a delete learns it lost the race.
+ */
+export class ImageRepository {
+  readonly #db: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #now: () => Date;
+
+  constructor(db: DynamoDBDocumentClient, tableName: string, now: () => Date = () => new Date()) {
+    this.#db = db;
+    this.#table = tableName;
+    this.#now = now;
+  }
+
+  /** Stores a new record; fails if the id exists (ids are random, so that is a bug, not a race). */
+  async create(record: ImageRecord): Promise<void> {
+    await this.#db.send(
+      new PutCommand({ TableName: this.#table, Item: record, ConditionExpression: 'attribute_not_exists(id)' }),
+    );
+  }
+
+  /** Reads one record with a strongly consistent read (a client polls right after uploading). */
+  async get(id: string): Promise<ImageRecord | undefined> {
+    const { Item } = await this.#db.send(new GetCommand({ TableName: this.#table, Key: { id }, ConsistentRead: true }));
+    return Item as ImageRecord | undefined;
+  }
+
+  /** `→ processing` with what ingest measured. Clears the abandoned-upload TTL. */
+  recordMetadata(id: string, metadata: ImageMetadata): Promise<TransitionResult> {
+    return this.#transition(id, 'processing', { ...metadata }, ['expiresAt']);
+  }
+
+  /** `processing → ready` with the rendered variants. */
+  markReady(id: string, variants: VariantRecord[]): Promise<TransitionResult> {
+    return this.#transition(id, 'ready', { variants });
+  }
+
+  /** `→ rejected` with a stable reason. */
+  reject(id: string, rejection: Rejection): Promise<TransitionResult> {
+    return this.#transition(id, 'rejected', { rejection }, ['expiresAt']);
+  }
+
+  /** `→ deleting`; from then on the image reads as 404 and the purge owns it. */
+  markDeleting(id: string): Promise<TransitionResult> {
+    return this.#transition(id, 'deleting', {}, ['expiresAt']);
+  }
+
+  /** Removes the record of an image being deleted. Idempotent: a missing record is not an error. */
+  async remove(id: string): Promise<void> {
+    try {
+      await this.#db.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: { id },
+          ConditionExpression: 'attribute_not_exists(id) OR #status = :deleting',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':deleting': 'deleting' },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new Error(`Refusing to remove image ${id}: it is not being deleted`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Lists an owner's images, newest first, hiding those being deleted. The cursor is opaque to clients
+   * (base64url JSON of DynamoDB's last key) and is validated on the way back in.
+   */
+  async listByOwner(ownerId: string, options: { limit: number; cursor?: string | undefined }): Promise<ImagePage> {
+    const startKey = options.cursor === undefined ? undefined : decodeCursor(options.cursor, ownerId);
+    const result = await this.#db.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: OWNER_INDEX,
+        KeyConditionExpression: 'ownerId = :owner',
+        FilterExpression: '#status <> :deleting',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':owner': ownerId, ':deleting': 'deleting' },
+        ScanIndexForward: false,
+        Limit: options.limit,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    return {
+      items: (result.Items ?? []) as ImageRecord[],
+      nextCursor: result.LastEvaluatedKey ? encodeCursor(result.LastEvaluatedKey) : undefined,
+    };
+  }
+
+  async #transition(
+    id: string,
+    to: ImageStatus,
+    set: Record<string, unknown>,
+    remove: string[] = [],
+  ): Promise<TransitionResult> {
+    const from = sourcesOf(to);
+    const names: Record<string, string> = { '#status': 'status', '#updatedAt': 'updatedAt' };
+    const values: Record<string, unknown> = { ':to': to, ':now': this.#now().toISOString() };
+    const assignments = ['#status = :to', '#updatedAt = :now'];
+    for (const [index, [field, value]] of Object.entries(set).entries()) {
+      names[`#f${index}`] = field;
+      values[`:f${index}`] = value;
+      assignments.push(`#f${index} = :f${index}`);
+    }
+    const removals = remove.map((field, index) => {
+      names[`#r${index}`] = field;
+      return `#r${index}`;
+    });
+    const fromPlaceholders = from.map((status, index) => {
+      values[`:from${index}`] = status;
+      return `:from${index}`;
+    });
+    try {
+      const { Attributes } = await this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { id },
+          UpdateExpression: `SET ${assignments.join(', ')}${removals.length ? ` REMOVE ${removals.join(', ')}` : ''}`,
+          ConditionExpression: `attribute_exists(id) AND #status IN (${fromPlaceholders.join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { applied: true, record: Attributes as ImageRecord };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        return { applied: false, current: await this.get(id) };
+      }
+      throw error;
+    }
+  }
+}
+
+interface CursorKey {
+  id: string;
+  ownerId: string;
+  createdAt: string;
+}
+
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+/** Parses a client-supplied cursor; anything that is not a key of this owner's listing is a 400. */
+function decodeCursor(cursor: string, ownerId: string): CursorKey {
+  const invalid = () => new BadRequestError('INVALID_CURSOR', 'cursor is not one this API returned');
+  if (cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const key = parsed as Partial<CursorKey> | null;
+  if (
+    typeof key !== 'object' ||
+    key === null ||
+    Object.keys(key).length !== 3 ||
+    typeof key.id !== 'string' ||
+    typeof key.createdAt !== 'string' ||
+    key.ownerId !== ownerId
+  ) {
+    throw invalid();
+  }
+  return { id: key.id, ownerId: key.ownerId, createdAt: key.createdAt };
+}

@@ -1,0 +1,191 @@
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import type { Config } from './config.ts';
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.ts';
+import { hashSecret, newDeleteToken, newImageId } from './ids.ts';
+import { ACCEPTED_CONTENT_TYPES, sniffImageFormat } from './image/sniff.ts';
+import { originalKey } from './keys.ts';
+import type { ImageRecord, ImageStatus } from './model.ts';
+import type { ImageRepository } from './repository.ts';
+import type { KeyHolder } from './http/request.ts';
+
+/** What the upload service needs. */
+export interface UploadDeps {
+  config: Pick<Config, 'bucketName' | 'limits' | 'presignedPostExpiresSeconds' | 'pendingUploadTtlSeconds'>;
+  s3: S3Client;
+  images: ImageRepository;
+  now?: () => Date;
+}
+
+/** A validated request for a presigned POST. */
+export interface PresignRequest {
+  contentType: string;
+  contentLength: number;
+  filename?: string;
+}
+
+/** The presigned form a client posts the file with. */
+export interface PresignedUpload {
+  url: string;
+  method: 'POST';
+  fields: Record<string, string>;
+  expiresAt: string;
+}
+
+/** What an accepted upload returns; `deleteToken` is shown once and never stored. */
+export interface UploadAccepted {
+  id: string;
+  status: ImageStatus;
+  deleteToken: string;
+  upload?: PresignedUpload;
+}
+
+const ACCEPTED = new Set<string>(Object.values(ACCEPTED_CONTENT_TYPES));
+const FILENAME_MAX = 255;
+
+/** Normalises a media type (`IMAGE/PNG; charset=x` → `image/png`). */
+function mediaType(value: string): string {
+  return value.split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+function acceptedType(value: string): string {
+  const type = mediaType(value);
+  if (!ACCEPTED.has(type)) {
+    throw new UnsupportedMediaTypeError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `"${type}" is not accepted; send one of ${[...ACCEPTED].join(', ')}`,
+    );
+  }
+  return type;
+}
+
+/**
+ * Validates the JSON body of a presign request: wrong types are 400, a size over the limit 413, a type the
+ * service does not accept 415. Unknown fields are refused so typos do not pass silently.
+ */
+export function parsePresignRequest(body: unknown, maxUploadBytes: number): PresignRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequestError('INVALID_BODY', 'the body must be a JSON object');
+  }
+  const { contentType, contentLength, filename, ...rest } = body as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new BadRequestError('INVALID_BODY', `unknown field(s): ${unknown.join(', ')}`);
+  if (typeof contentType !== 'string' || contentType.length === 0 || contentType.length > 100) {
+    throw new BadRequestError('INVALID_BODY', 'contentType must be a non-empty string');
+  }
+  if (typeof contentLength !== 'number' || !Number.isSafeInteger(contentLength) || contentLength < 1) {
+    throw new BadRequestError('INVALID_BODY', 'contentLength must be a positive integer (bytes)');
+  }
+  if (filename !== undefined && (typeof filename !== 'string' || filename.length > FILENAME_MAX)) {
+    throw new BadRequestError('INVALID_BODY', `filename must be a string of at most ${FILENAME_MAX} characters`);
+  }
+  const type = acceptedType(contentType);
+  if (contentLength > maxUploadBytes) {
+    throw new PayloadTooLargeError('FILE_TOO_LARGE', `contentLength ${contentLength} is over the ${maxUploadBytes}-byte limit`);
+  }
+  // Control characters in a stored filename would end up in logs and in Content-Disposition headers.
+  const cleanName = filename?.replace(/[\p{Cc}\p{Cf}]/gu, '').trim();
+  return { contentType: type, contentLength, ...(cleanName ? { filename: cleanName } : {}) };
+}
+
+function newRecord(
+  deps: UploadDeps,
+  owner: KeyHolder,
+  status: ImageStatus,
+  mode: ImageRecord['uploadMode'],
+  declared: ImageRecord['declared'],
+): { record: ImageRecord; deleteToken: string } {
+  const now = (deps.now ?? (() => new Date()))();
+  const deleteToken = newDeleteToken();
+  const record: ImageRecord = {
+    id: newImageId(),
+    status,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    ownerId: owner.ownerId,
+    ownerKeyHash: hashSecret(owner.apiKey),
+    deleteTokenHash: hashSecret(deleteToken),
+    uploadMode: mode,
+    declared,
+    // Until ingest sees the bytes the record expires on its own, so abandoned uploads leave nothing behind.
+    expiresAt: Math.floor(now.getTime() / 1000) + deps.config.pendingUploadTtlSeconds,
+  };
+  return { record, deleteToken };
+}
+
+/**
+ * Creates a `pending_upload` image and a presigned POST for its original. The policy pins the exact key,
+ * the Content-Type and a content-length range, so S3 refuses anything else; ingest re-checks every limit
+ * anyway, because emulators do not enforce POST policies.
+ */
+export async function createPresignedUpload(
+  deps: UploadDeps,
+  owner: KeyHolder,
+  request: PresignRequest,
+): Promise<UploadAccepted> {
+  const { record, deleteToken } = newRecord(deps, owner, 'pending_upload', 'presigned', request);
+  const expires = deps.config.presignedPostExpiresSeconds;
+  const post = await createPresignedPost(deps.s3, {
+    Bucket: deps.config.bucketName,
+    Key: originalKey(record.id),
+    Conditions: [
+      ['content-length-range', 1, request.contentLength],
+      ['eq', '$Content-Type', request.contentType],
+    ],
+    Fields: { 'Content-Type': request.contentType },
+    Expires: expires,
+  });
+  await deps.images.create(record);
+  return {
+    id: record.id,
+    status: record.status,
+    deleteToken,
+    upload: {
+      url: post.url,
+      method: 'POST',
+      fields: post.fields,
+      expiresAt: new Date(Date.parse(record.createdAt) + expires * 1000).toISOString(),
+    },
+  };
+}
+
+/**
+ * Stores a raw-body upload as the original. The bytes are sniffed here too (cheap, no decoder): a body that
+ * is no image at all gets a 415 now instead of a rejection later. The record is written first, with its
+ * expiry, so the S3 event that follows always finds it.
+ */
+export async function createDirectUpload(
+  deps: UploadDeps,
+  owner: KeyHolder,
+  declaredType: string,
+  body: Buffer,
+): Promise<UploadAccepted> {
+  const contentType = acceptedType(declaredType);
+  if (body.length === 0) throw new BadRequestError('EMPTY_BODY', 'the request body is empty');
+  const limit = deps.config.limits.maxDirectUploadBytes;
+  if (body.length > limit) {
+    throw new PayloadTooLargeError(
+      'FILE_TOO_LARGE',
+      `the body is ${body.length} bytes; direct uploads take at most ${limit}. Use a presigned upload (JSON body) for larger files`,
+    );
+  }
+  if (sniffImageFormat(body) === undefined) {
+    throw new UnsupportedMediaTypeError('NOT_AN_IMAGE', 'the body is not an image in any accepted format');
+  }
+  const { record, deleteToken } = newRecord(deps, owner, 'uploaded', 'direct', {
+    contentType,
+    contentLength: body.length,
+  });
+  await deps.images.create(record);
+  const key = originalKey(record.id);
+  try {
+    await deps.s3.send(
+      new PutObjectCommand({ Bucket: deps.config.bucketName, Key: key, Body: body, ContentType: contentType }),
+    );
+  } catch (error) {
+    // Best effort: the record would expire anyway; removing the object covers a put that did land.
+    await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.config.bucketName, Key: key })).catch(() => {});
+    throw error;
+  }
+  return { id: record.id, status: record.status, deleteToken };
+}
