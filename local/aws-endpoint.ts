@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 
 const require = createRequire(import.meta.url);
@@ -42,7 +42,9 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     logger: false,
     messageSpies: { bufferSize: 1000 },
     host: 'localhost',
-    ...(options.dataDir ? { dataDir: `${options.dataDir}/fauxqs`, s3StorageDir: `${options.dataDir}/s3` } : {}),
+    ...(options.dataDir
+      ? { dataDir: `${options.dataDir}/fauxqs`, s3StorageDir: `${options.dataDir}/s3` }
+      : {}),
   });
   const dynamo = dynalite({
     createTableMs: 0,

@@ -31,7 +31,11 @@ export function proxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
   const body = request.body ?? null;
   const stage = request.stage ?? 'prod';
   const encoded =
-    body === null ? null : request.binary ? Buffer.from(body).toString('base64') : Buffer.from(body).toString('utf8');
+    body === null
+      ? null
+      : request.binary
+        ? Buffer.from(body).toString('base64')
+        : Buffer.from(body).toString('utf8');
   const now = new Date();
   return {
     resource: request.resource,

@@ -1,4 +1,4 @@
-import { CreateInvalidationCommand, type CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { type CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from './config.ts';
@@ -43,7 +43,8 @@ function authorise(record: ImageRecord, credentials: DeleteCredentials): void {
   const keyOk = apiKey !== undefined && secretMatches(apiKey, record.ownerKeyHash);
   if (tokenOk || keyOk) return;
   // Someone else's key learns nothing, not even that the image exists; a wrong token is told so.
-  if (deleteToken) throw new ForbiddenError('INVALID_DELETE_TOKEN', 'the delete token does not match this image');
+  if (deleteToken)
+    throw new ForbiddenError('INVALID_DELETE_TOKEN', 'the delete token does not match this image');
   throw notFound(record.id);
 }
 
@@ -51,7 +52,11 @@ function authorise(record: ImageRecord, credentials: DeleteCredentials): void {
  * Accepts a delete: the image turns `deleting` (it reads as 404 from then on) and a purge job is queued.
  * Repeating the request while the purge is pending re-queues it, so a lost message cannot strand an image.
  */
-export async function requestDelete(deps: DeleteDeps, id: string, credentials: DeleteCredentials): Promise<void> {
+export async function requestDelete(
+  deps: DeleteDeps,
+  id: string,
+  credentials: DeleteCredentials,
+): Promise<void> {
   if (!isImageId(id)) throw notFound(id);
   const record = await deps.images.get(id);
   if (!record) throw notFound(id);
@@ -61,7 +66,10 @@ export async function requestDelete(deps: DeleteDeps, id: string, credentials: D
     if (!result.applied && result.current?.status !== 'deleting') throw notFound(id);
   }
   await deps.sqs.send(
-    new SendMessageCommand({ QueueUrl: deps.config.purgeQueueUrl, MessageBody: JSON.stringify(purgeJob(id)) }),
+    new SendMessageCommand({
+      QueueUrl: deps.config.purgeQueueUrl,
+      MessageBody: JSON.stringify(purgeJob(id)),
+    }),
   );
   deps.logger.info('delete accepted', { id });
 }

@@ -1,3 +1,4 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from './config.ts';
 import { ImageRejectedError, MalformedMessageError } from './errors.ts';
@@ -9,7 +10,6 @@ import type { ObjectCreated } from './queue/messages.ts';
 import { renderJob } from './queue/messages.ts';
 import type { ImageRepository } from './repository.ts';
 import { deleteObject, readObject } from './storage.ts';
-import type { S3Client } from '@aws-sdk/client-s3';
 
 /** What ingest needs. */
 export interface IngestDeps {
@@ -31,7 +31,9 @@ export type IngestOutcome = 'processing' | 'rejected' | 'duplicate' | 'orphan-re
 export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): Promise<IngestOutcome> {
   const { config, s3, images, logger } = deps;
   if (object.bucket !== config.bucketName) {
-    throw new MalformedMessageError(`event is for bucket "${object.bucket}", this pipeline owns "${config.bucketName}"`);
+    throw new MalformedMessageError(
+      `event is for bucket "${object.bucket}", this pipeline owns "${config.bucketName}"`,
+    );
   }
   const id = imageIdFromOriginalKey(object.key);
   if (!id) {
@@ -92,15 +94,31 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
     logger.info('image moved on while it was inspected', { id, status: result.current?.status });
     return 'duplicate';
   }
-  await deps.sqs.send(new SendMessageCommand({ QueueUrl: config.renderQueueUrl, MessageBody: JSON.stringify(renderJob(id)) }));
-  logger.info('original ingested', { id, contentType: metadata.original.contentType, bytes: metadata.original.bytes });
+  await deps.sqs.send(
+    new SendMessageCommand({ QueueUrl: config.renderQueueUrl, MessageBody: JSON.stringify(renderJob(id)) }),
+  );
+  logger.info('original ingested', {
+    id,
+    contentType: metadata.original.contentType,
+    bytes: metadata.original.bytes,
+  });
   return 'processing';
 }
 
-async function reject(deps: IngestDeps, id: string, key: string, error: ImageRejectedError): Promise<IngestOutcome> {
+async function reject(
+  deps: IngestDeps,
+  id: string,
+  key: string,
+  error: ImageRejectedError,
+): Promise<IngestOutcome> {
   // Record first, then delete: if the delete fails, the retry finds the record rejected and removes it.
   const result = await deps.images.reject(id, { code: error.code, detail: error.message });
   await deleteObject(deps.s3, deps.config.bucketName, key);
-  deps.logger.info('original rejected', { id, code: error.code, detail: error.message, applied: result.applied });
+  deps.logger.info('original rejected', {
+    id,
+    code: error.code,
+    detail: error.message,
+    applied: result.applied,
+  });
   return 'rejected';
 }

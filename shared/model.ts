@@ -133,7 +133,10 @@ export function toImageDocument(record: ImageRecord, cdnBaseUrl: string, apiBase
     status: record.status,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
-    variants: (record.variants ?? []).map(({ key, ...variant }) => ({ ...variant, url: `${cdnBaseUrl}/${key}` })),
+    variants: (record.variants ?? []).map(({ key, ...variant }) => ({
+      ...variant,
+      url: `${cdnBaseUrl}/${key}`,
+    })),
     links: { self: `${apiBaseUrl}/v1/images/${record.id}` },
   };
   if (record.original) document.original = record.original;

@@ -35,7 +35,10 @@ export async function listImages(
   query: { limit?: string | undefined; cursor?: string | undefined },
   apiBaseUrl: string,
 ): Promise<{ items: ImageDocument[]; nextCursor: string | null }> {
-  const page = await deps.images.listByOwner(ownerId, { limit: parseLimit(query.limit), cursor: query.cursor });
+  const page = await deps.images.listByOwner(ownerId, {
+    limit: parseLimit(query.limit),
+    cursor: query.cursor,
+  });
   return {
     items: page.items.map((record) => toImageDocument(record, deps.config.cdnBaseUrl, apiBaseUrl)),
     nextCursor: page.nextCursor ?? null,

@@ -40,16 +40,27 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
   if (!read.found || 'tooLarge' in read) {
     const now = await images.get(id);
     if (!now || now.status === 'deleting') return 'deleted-meanwhile';
-    throw new Error(`original of image ${id} is ${read.found ? 'over the size limit' : 'missing'} while processing`);
+    throw new Error(
+      `original of image ${id} is ${read.found ? 'over the size limit' : 'missing'} while processing`,
+    );
   }
 
   let variants: VariantRecord[];
   try {
-    const rendered = await renderVariants(read.body, config.variants, { maxInputPixels: config.limits.maxInputPixels });
+    const rendered = await renderVariants(read.body, config.variants, {
+      maxInputPixels: config.limits.maxInputPixels,
+    });
     variants = await Promise.all(
       rendered.map(async (variant) => {
         const key = variantKey(id, variant.name, variant.extension);
-        await writeObject(s3, config.bucketName, key, variant.body, variant.contentType, IMMUTABLE_CACHE_CONTROL);
+        await writeObject(
+          s3,
+          config.bucketName,
+          key,
+          variant.body,
+          variant.contentType,
+          IMMUTABLE_CACHE_CONTROL,
+        );
         return {
           name: variant.name,
           key,

@@ -50,13 +50,19 @@ export class ImageRepository {
   /** Stores a new record; fails if the id exists (ids are random, so that is a bug, not a race). */
   async create(record: ImageRecord): Promise<void> {
     await this.#db.send(
-      new PutCommand({ TableName: this.#table, Item: record, ConditionExpression: 'attribute_not_exists(id)' }),
+      new PutCommand({
+        TableName: this.#table,
+        Item: record,
+        ConditionExpression: 'attribute_not_exists(id)',
+      }),
     );
   }
 
   /** Reads one record with a strongly consistent read (a client polls right after uploading). */
   async get(id: string): Promise<ImageRecord | undefined> {
-    const { Item } = await this.#db.send(new GetCommand({ TableName: this.#table, Key: { id }, ConsistentRead: true }));
+    const { Item } = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: { id }, ConsistentRead: true }),
+    );
     return Item as ImageRecord | undefined;
   }
 
@@ -104,7 +110,10 @@ export class ImageRepository {
    * Lists an owner's images, newest first, hiding those being deleted. The cursor is opaque to clients
    * (base64url JSON of DynamoDB's last key) and is validated on the way back in.
    */
-  async listByOwner(ownerId: string, options: { limit: number; cursor?: string | undefined }): Promise<ImagePage> {
+  async listByOwner(
+    ownerId: string,
+    options: { limit: number; cursor?: string | undefined },
+  ): Promise<ImagePage> {
     const startKey = options.cursor === undefined ? undefined : decodeCursor(options.cursor, ownerId);
     const result = await this.#db.send(
       new QueryCommand({

@@ -21,7 +21,12 @@ export type ReadResult =
  * Reads an object into memory unless it is larger than `maxBytes`, in which case the body is never
  * downloaded (the size is known from the response headers before the stream is read).
  */
-export async function readObject(s3: S3Client, bucket: string, key: string, maxBytes: number): Promise<ReadResult> {
+export async function readObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  maxBytes: number,
+): Promise<ReadResult> {
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const bytes = response.ContentLength ?? 0;
@@ -34,7 +39,8 @@ export async function readObject(s3: S3Client, bucket: string, key: string, maxB
     if (body.length > maxBytes) return { found: true, tooLarge: true, bytes: body.length };
     return { found: true, body, bytes: body.length };
   } catch (error) {
-    if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return { found: false };
+    if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey')
+      return { found: false };
     throw error;
   }
 }
@@ -76,7 +82,9 @@ export async function deleteKeys(s3: S3Client, bucket: string, keys: readonly st
     );
     if (result.Errors && result.Errors.length > 0) {
       const first = result.Errors[0];
-      throw new Error(`could not delete ${result.Errors.length} object(s), first ${first?.Key}: ${first?.Message}`);
+      throw new Error(
+        `could not delete ${result.Errors.length} object(s), first ${first?.Key}: ${first?.Message}`,
+      );
     }
   }
   return keys.length;
@@ -87,7 +95,9 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

@@ -2,12 +2,12 @@ import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/c
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import type { Config } from './config.ts';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.ts';
+import type { KeyHolder } from './http/request.ts';
 import { hashSecret, newDeleteToken, newImageId } from './ids.ts';
 import { ACCEPTED_CONTENT_TYPES, sniffImageFormat } from './image/sniff.ts';
 import { originalKey } from './keys.ts';
 import type { ImageRecord, ImageStatus } from './model.ts';
 import type { ImageRepository } from './repository.ts';
-import type { KeyHolder } from './http/request.ts';
 
 /** What the upload service needs. */
 export interface UploadDeps {
@@ -69,7 +69,8 @@ export function parsePresignRequest(body: unknown, maxUploadBytes: number): Pres
   }
   const { contentType, contentLength, filename, ...rest } = body as Record<string, unknown>;
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new BadRequestError('INVALID_BODY', `unknown field(s): ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new BadRequestError('INVALID_BODY', `unknown field(s): ${unknown.join(', ')}`);
   if (typeof contentType !== 'string' || contentType.length === 0 || contentType.length > 100) {
     throw new BadRequestError('INVALID_BODY', 'contentType must be a non-empty string');
   }
@@ -77,11 +78,17 @@ export function parsePresignRequest(body: unknown, maxUploadBytes: number): Pres
     throw new BadRequestError('INVALID_BODY', 'contentLength must be a positive integer (bytes)');
   }
   if (filename !== undefined && (typeof filename !== 'string' || filename.length > FILENAME_MAX)) {
-    throw new BadRequestError('INVALID_BODY', `filename must be a string of at most ${FILENAME_MAX} characters`);
+    throw new BadRequestError(
+      'INVALID_BODY',
+      `filename must be a string of at most ${FILENAME_MAX} characters`,
+    );
   }
   const type = acceptedType(contentType);
   if (contentLength > maxUploadBytes) {
-    throw new PayloadTooLargeError('FILE_TOO_LARGE', `contentLength ${contentLength} is over the ${maxUploadBytes}-byte limit`);
+    throw new PayloadTooLargeError(
+      'FILE_TOO_LARGE',
+      `contentLength ${contentLength} is over the ${maxUploadBytes}-byte limit`,
+    );
   }
   // Control characters in a stored filename would end up in logs and in Content-Disposition headers.
   const cleanName = filename?.replace(/[\p{Cc}\p{Cf}]/gu, '').trim();
@@ -180,7 +187,12 @@ export async function createDirectUpload(
   const key = originalKey(record.id);
   try {
     await deps.s3.send(
-      new PutObjectCommand({ Bucket: deps.config.bucketName, Key: key, Body: body, ContentType: contentType }),
+      new PutObjectCommand({
+        Bucket: deps.config.bucketName,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+      }),
     );
   } catch (error) {
     // Best effort: the record would expire anyway; removing the object covers a put that did land.

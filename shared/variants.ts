@@ -71,10 +71,13 @@ export function parseVariantSpecs(json: string): VariantSpec[] {
     if (seen.has(e.name)) throw new ConfigError(`${where}.name "${e.name}" is used twice`);
     seen.add(e.name);
     const fit = e.fit ?? 'inside';
-    if (fit !== 'cover' && fit !== 'inside') throw new ConfigError(`${where}.fit must be "cover" or "inside"`);
+    if (fit !== 'cover' && fit !== 'inside')
+      throw new ConfigError(`${where}.fit must be "cover" or "inside"`);
     const format = e.format ?? 'webp';
     if (typeof format !== 'string' || !(format in VARIANT_CONTENT_TYPES)) {
-      throw new ConfigError(`${where}.format must be one of ${Object.keys(VARIANT_CONTENT_TYPES).join(', ')}`);
+      throw new ConfigError(
+        `${where}.format must be one of ${Object.keys(VARIANT_CONTENT_TYPES).join(', ')}`,
+      );
     }
     const quality = e.quality ?? 80;
     if (typeof quality !== 'number' || !Number.isInteger(quality) || quality < 1 || quality > 100) {
@@ -88,7 +91,8 @@ export function parseVariantSpecs(json: string): VariantSpec[] {
       quality,
     };
     if (e.height !== undefined) spec.height = dimension(e.height, `${where}.height`);
-    if (fit === 'cover' && spec.height === undefined) throw new ConfigError(`${where}: "cover" needs a height`);
+    if (fit === 'cover' && spec.height === undefined)
+      throw new ConfigError(`${where}: "cover" needs a height`);
     return spec;
   });
 }

@@ -1,3 +1,4 @@
+import type { APIGatewayProxyEvent, Context, SQSEvent } from 'aws-lambda';
 import { createAwsClients } from '#shared/aws.ts';
 import { loadConfig } from '#shared/config.ts';
 import { purgeImage, requestDelete } from '#shared/deletion.ts';
@@ -8,7 +9,6 @@ import { createLogger } from '#shared/logger.ts';
 import { sqsConsumer } from '#shared/queue/consumer.ts';
 import { parsePurgeJob } from '#shared/queue/messages.ts';
 import { ImageRepository } from '#shared/repository.ts';
-import type { APIGatewayProxyEvent, Context, SQSEvent } from 'aws-lambda';
 
 const config = loadConfig(['purgeQueueUrl', 'deadLetterQueueUrl']);
 const { s3, sqs, cloudfront, dynamo } = createAwsClients(config);

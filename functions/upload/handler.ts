@@ -1,3 +1,4 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createAwsClients } from '#shared/aws.ts';
 import { loadConfig } from '#shared/config.ts';
 import { BadRequestError, UnsupportedMediaTypeError } from '#shared/errors.ts';
@@ -7,7 +8,6 @@ import { json } from '#shared/http/response.ts';
 import { createLogger } from '#shared/logger.ts';
 import { ImageRepository } from '#shared/repository.ts';
 import { createDirectUpload, createPresignedUpload, parsePresignRequest } from '#shared/uploads.ts';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 
 const config = loadConfig();
 const { s3, dynamo } = createAwsClients(config);

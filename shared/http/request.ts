@@ -38,6 +38,8 @@ export function apiBaseUrl(event: APIGatewayProxyEvent): string {
   const host = header(event, 'host') ?? event.requestContext?.domainName ?? 'localhost';
   const proto = header(event, 'x-forwarded-proto') ?? 'https';
   const fullPath = event.requestContext?.path ?? event.path;
-  const stagePrefix = fullPath.endsWith(event.path) ? fullPath.slice(0, fullPath.length - event.path.length) : '';
+  const stagePrefix = fullPath.endsWith(event.path)
+    ? fullPath.slice(0, fullPath.length - event.path.length)
+    : '';
   return `${proto}://${host}${stagePrefix}`;
 }

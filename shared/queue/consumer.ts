@@ -29,7 +29,10 @@ export function sqsConsumer(options: ConsumerOptions) {
       await handleRecord(record);
     } catch (error) {
       if (!(error instanceof PermanentError)) {
-        logger.warn('record failed; it will be retried', { messageId: record.messageId, error: error as Error });
+        logger.warn('record failed; it will be retried', {
+          messageId: record.messageId,
+          error: error as Error,
+        });
         throw error;
       }
       logger.error('record can never succeed; parking it in the DLQ', {

@@ -13,7 +13,11 @@ describe('parseConfig', () => {
       endpoint: undefined,
       bucketName: 'bucket',
       tableName: 'table',
-      limits: { maxUploadBytes: 25 * 1024 * 1024, maxDirectUploadBytes: 4 * 1024 * 1024, maxInputPixels: 100_000_000 },
+      limits: {
+        maxUploadBytes: 25 * 1024 * 1024,
+        maxDirectUploadBytes: 4 * 1024 * 1024,
+        maxInputPixels: 100_000_000,
+      },
       presignedPostExpiresSeconds: 900,
     });
     expect(config.variants).toEqual(DEFAULT_VARIANTS);
@@ -70,6 +74,8 @@ describe('parseConfig', () => {
 
   it('accepts a valid VARIANTS list with defaults filled in', () => {
     const config = parseConfig({ ...base, VARIANTS: '[{"name":"hero","width":1600,"format":"avif"}]' });
-    expect(config.variants).toEqual([{ name: 'hero', width: 1600, fit: 'inside', format: 'avif', quality: 80 }]);
+    expect(config.variants).toEqual([
+      { name: 'hero', width: 1600, fit: 'inside', format: 'avif', quality: 80 },
+    ]);
   });
 });

@@ -42,7 +42,13 @@ describe('state machine', () => {
     expect(TRANSITIONS.deleting).toEqual([]);
     expect(sourcesOf('pending_upload')).toEqual([]);
     expect(sourcesOf('ready')).toEqual(['processing']);
-    expect(sourcesOf('deleting').sort()).toEqual(['pending_upload', 'processing', 'ready', 'rejected', 'uploaded']);
+    expect(sourcesOf('deleting').sort()).toEqual([
+      'pending_upload',
+      'processing',
+      'ready',
+      'rejected',
+      'uploaded',
+    ]);
   });
 });
 

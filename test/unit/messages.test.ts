@@ -29,7 +29,10 @@ describe('parseS3Notification', () => {
     ['Records not an array', '{"Records":{}}'],
     ['a record without s3', '{"Records":[{"eventName":"ObjectCreated:Put"}]}'],
     ['a key that is not a string', '{"Records":[{"s3":{"bucket":{"name":"b"},"object":{"key":7}}}]}'],
-    ['a key with broken escapes', '{"Records":[{"s3":{"bucket":{"name":"b"},"object":{"key":"originals/%E0%A4%A"}}}]}'],
+    [
+      'a key with broken escapes',
+      '{"Records":[{"s3":{"bucket":{"name":"b"},"object":{"key":"originals/%E0%A4%A"}}}]}',
+    ],
     ['an array', '[1,2]'],
     ['null', 'null'],
   ])('refuses %s as a malformed message', (_label, body) => {
