@@ -234,7 +234,7 @@ describe('DELETE /v1/images/{id}', () => {
   it('accepts the owner key and the delete token, then reads as 404', async () => {
     for (const credential of ['key', 'token'] as const) {
       const { id, token } = await upload();
-      const headers =
+      const headers: Record<string, string> =
         credential === 'key' ? { 'x-api-key': TEST_KEY.value } : { authorization: `Bearer ${token}` };
       const response = await remove(id, headers);
       expect(response.statusCode).toBe(202);
