@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { type FauxqsServer, type S3SpyEvent, type SpyMessage, startFauxqs } from 'fauxqs';
 
 const require = createRequire(import.meta.url);
 // dynalite is CommonJS without types; this is the one place that loads it.
@@ -19,6 +19,8 @@ export interface AwsEndpoint {
   readonly fauxqs: FauxqsServer;
   /** Adds a route consulted before the emulators (Lambda API, CloudFront invalidations, observers). */
   addRoute(route: EdgeRoute): void;
+  /** Calls `listener` for every S3 object write and delete fauxqs performs (its spy's events). */
+  onS3Event(listener: (event: S3SpyEvent) => void): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,16 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
   await once(dynamo, 'listening');
   const dynamoPort = (dynamo.address() as AddressInfo).port;
 
+  // fauxqs has no S3 notifications, but its spy sees every write and delete; tap it as events happen instead
+  // of polling its bounded buffer, so a burst of uploads cannot evict an event before it is seen.
+  const s3Listeners: Array<(event: S3SpyEvent) => void> = [];
+  const spy = fauxqs.spy as typeof fauxqs.spy & { addMessage(message: SpyMessage): void };
+  const record = spy.addMessage.bind(spy);
+  spy.addMessage = (message) => {
+    record(message);
+    if (message.service === 's3') for (const listener of s3Listeners) listener(message);
+  };
+
   const routes: EdgeRoute[] = [];
   const edge = createServer((req, res) => {
     for (const route of routes) if (route(req, res)) return;
@@ -73,6 +85,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     port,
     fauxqs,
     addRoute: (route) => routes.push(route),
+    onS3Event: (listener) => s3Listeners.push(listener),
     async close() {
       edge.closeAllConnections();
       await new Promise<void>((resolve) => edge.close(() => resolve()));

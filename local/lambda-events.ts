@@ -16,6 +16,9 @@ export interface ProxyRequest {
   /** Whether the body is delivered base64-encoded (binary media types). */
   binary?: boolean;
   stage?: string;
+  /** Prefix before the route in `requestContext.path`: `/{stage}` on the execute-api domain (the default), `''`
+   * behind a custom domain or the local API, which serve routes at the root. */
+  basePath?: string;
   /** Id of the API key API Gateway validated, on key-required routes. */
   apiKeyId?: string | null;
   sourceIp?: string;
@@ -58,7 +61,7 @@ export function proxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
       authorizer: null,
       protocol: 'HTTP/1.1',
       httpMethod: request.method,
-      path: `/${stage}${request.path}`,
+      path: `${request.basePath ?? `/${stage}`}${request.path}`,
       stage,
       requestId: randomUUID(),
       requestTimeEpoch: now.getTime(),

@@ -1,0 +1,198 @@
+import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type ApiKey, loadApiKeys } from './api-keys.ts';
+import { apiRequestHandler } from './api-server.ts';
+import { assemblyIsFresh, synthesize } from './assembly.ts';
+import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
+import { createCdn } from './cdn-server.ts';
+import { lambdaApiRoute } from './lambda-api.ts';
+import { provision } from './provision.ts';
+import { FunctionRuntime, type LogSink } from './runtime/function-runtime.ts';
+import { redriveRoute } from './sqs-redrive.ts';
+import { buildStackModel, type StackModel } from './stack-model.ts';
+import { readAssembly } from './template.ts';
+import { createS3Notifier } from './triggers/s3-notifications.ts';
+import { SqsPoller } from './triggers/sqs-poller.ts';
+
+export interface LocalCloudOptions {
+  /** Project root (where `infra/` and `functions/` are). */
+  root: string;
+  /** Cloud assembly folder; synthesized there when missing or older than the infra code. */
+  outdir?: string;
+  /** Ports; 0 picks free ones (tests). Defaults 4566, 3000, 3001. */
+  ports?: { aws?: number; api?: number; cdn?: number };
+  host?: string;
+  /** Folder for state that survives a restart; in memory when undefined. */
+  dataDir?: string | undefined;
+  /** Remove `dataDir` first. */
+  clean?: boolean;
+  /** Comma-separated API keys (`PICTURA_LOCAL_API_KEYS`); one is generated when empty. */
+  apiKeys?: string | undefined;
+  /** Scales queue visibility timeouts (see provision). */
+  visibilityScale?: number;
+  /** Concurrent batches per event source mapping. */
+  pollerConcurrency?: number;
+  /** Always re-synthesize. */
+  synth?: boolean;
+  /** Extra CDK context for synthesis (e.g. a fixture app's settings). */
+  context?: Record<string, unknown>;
+  /** The CDK app's entry, relative to `root` (default `infra/app.ts`). */
+  app?: string;
+  logSink?: LogSink;
+  /** Messages from the local cloud itself (not from functions). */
+  log?: (line: string) => void;
+}
+
+export interface LocalCloud {
+  urls: { aws: string; api: string | undefined; cdn: string | undefined };
+  apiKeys: ApiKey[];
+  model: StackModel;
+  region: string;
+  runtime: FunctionRuntime;
+  endpoint: AwsEndpoint;
+  timings: { synthMs: number; startMs: number };
+  /** Stops pollers, lets in-flight invocations finish (up to `drainMs`), then stops everything. */
+  close(drainMs?: number): Promise<void>;
+}
+
+const REGION = 'us-east-1';
+const ACCOUNT = '000000000000';
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  server.listen(port, host);
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * Starts the whole stack on this machine from its synthesized template: the AWS endpoint (S3, SQS,
+ * DynamoDB, Lambda API), the functions, S3 notifications and SQS event source mappings, the API and the CDN.
+ */
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const started = performance.now();
+  const root = resolve(options.root);
+  const outdir = resolve(root, options.outdir ?? 'cdk.out');
+  const host = options.host ?? '127.0.0.1';
+  const publicHost = host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host;
+  const log = options.log ?? ((line: string) => console.error(line));
+  const logSink: LogSink =
+    options.logSink ?? ((fn, line) => console.log(`${fn.padEnd(10).slice(0, 10)} │ ${line}`));
+
+  let synthMs = 0;
+  if (options.synth || !assemblyIsFresh(root, outdir)) {
+    const t = performance.now();
+    log('synthesizing the CDK app (no asset bundling) …');
+    await synthesize(root, outdir, options.context, options.app);
+    synthMs = performance.now() - t;
+  }
+  const stacks = readAssembly(outdir);
+  const stack = stacks[0];
+  if (!stack) throw new Error(`the assembly in ${outdir} has no stack`);
+
+  if (options.clean && options.dataDir) rmSync(options.dataDir, { recursive: true, force: true });
+  const endpoint = await startAwsEndpoint({
+    port: options.ports?.aws ?? 4566,
+    host,
+    dataDir: options.dataDir ? join(options.dataDir, 'state') : undefined,
+  });
+  const apiServer = createServer();
+  const cdnServer = createServer();
+  const apiPort = await listen(apiServer, options.ports?.api ?? 3000, host);
+  const cdnPort = await listen(cdnServer, options.ports?.cdn ?? 3001, host);
+  const awsUrl = `http://${publicHost}:${endpoint.port}`;
+
+  const model = buildStackModel(stack, {
+    region: REGION,
+    accountId: ACCOUNT,
+    awsEndpoint: awsUrl,
+    apiHost: `${publicHost}:${apiPort}`,
+    cdnHost: `${publicHost}:${cdnPort}`,
+  });
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const common = { region: REGION, endpoint: endpoint.url, credentials };
+  const s3 = new S3Client({ ...common, forcePathStyle: true });
+  const sqs = new SQSClient(common);
+  const dynamo = new DynamoDBClient(common);
+  await provision(model, { s3, sqs, dynamo }, { visibilityScale: options.visibilityScale ?? 1 });
+
+  const runtime = new FunctionRuntime(model.functions, {
+    root,
+    logSink,
+    baseEnvironment: {
+      AWS_REGION: REGION,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_ENDPOINT_URL: awsUrl,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    },
+  });
+  endpoint.addRoute(lambdaApiRoute(runtime, log));
+  endpoint.addRoute(redriveRoute(model.queues, sqs));
+  endpoint.onS3Event(
+    createS3Notifier({
+      buckets: model.buckets,
+      queues: model.queues,
+      s3,
+      sqs,
+      region: REGION,
+      onError: (error) => log(`s3 notifications: ${error.message}`),
+    }),
+  );
+
+  const apiKeys = loadApiKeys(
+    options.apiKeys,
+    options.dataDir ? join(options.dataDir, 'api-keys.json') : undefined,
+  );
+  const apiUrl = `http://${publicHost}:${apiPort}`;
+  if (model.api) apiServer.on('request', apiRequestHandler({ api: model.api, runtime, keys: apiKeys, log }));
+  let cdnUrl: string | undefined;
+  if (model.distribution) {
+    const cdn = createCdn({ distribution: model.distribution, s3, apiUrl, log });
+    cdnServer.on('request', cdn.handler);
+    endpoint.addRoute(cdn.invalidationRoute);
+    cdnUrl = `http://${publicHost}:${cdnPort}`;
+  }
+
+  const queueUrlByArn = new Map(model.queues.map((q) => [q.arn, q.url]));
+  const pollers = model.mappings
+    .filter((mapping) => mapping.enabled)
+    .map((mapping) => {
+      const queueUrl = queueUrlByArn.get(mapping.queueArn);
+      if (!queueUrl) throw new Error(`event source ${mapping.queueArn} is not a queue of the stack`);
+      return new SqsPoller({
+        mapping,
+        queueUrl,
+        region: REGION,
+        sqs,
+        runtime,
+        concurrency: Math.min(mapping.maxConcurrency, options.pollerConcurrency ?? 2),
+        log,
+      });
+    });
+  for (const poller of pollers) poller.start();
+
+  return {
+    urls: { aws: awsUrl, api: model.api ? apiUrl : undefined, cdn: cdnUrl },
+    apiKeys,
+    model,
+    region: REGION,
+    runtime,
+    endpoint,
+    timings: { synthMs, startMs: performance.now() - started - synthMs },
+    async close(drainMs = 30_000) {
+      await Promise.all(pollers.map((poller) => poller.stop()));
+      await runtime.close(drainMs);
+      for (const server of [apiServer, cdnServer]) {
+        server.closeAllConnections();
+        await new Promise<void>((done) => server.close(() => done()));
+      }
+      await endpoint.close();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * `npm start`: the local cloud. Reads its options from the command line and the environment (this file is
+ * the only place the local cloud looks at either), starts everything, prints where it all is, and drains
+ * in-flight work on Ctrl-C.
+ */
+
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startLocalCloud } from './cloud.ts';
+
+const { values } = parseArgs({
+  options: {
+    clean: { type: 'boolean', default: false },
+    'in-memory': { type: 'boolean', default: false },
+    'data-dir': { type: 'string', default: '.local-cloud' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'aws-port': { type: 'string', default: '4566' },
+    'api-port': { type: 'string', default: '3000' },
+    'cdn-port': { type: 'string', default: '3001' },
+    synth: { type: 'boolean', default: false },
+    'visibility-scale': { type: 'string', default: process.env.PICTURA_LOCAL_VISIBILITY_SCALE ?? '1' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(`Usage: npm start -- [options]
+
+  --clean                  start from empty state (removes the data folder first)
+  --in-memory              keep no state on disk
+  --data-dir DIR           where state survives restarts (default .local-cloud)
+  --host HOST              interface to listen on (default 127.0.0.1)
+  --aws-port / --api-port / --cdn-port   ports (default 4566 / 3000 / 3001)
+  --synth                  re-synthesize the CDK app even if cdk.out is fresh
+  --visibility-scale N     multiply queue visibility timeouts (e.g. 0.05 for fast retries)
+
+Environment: PICTURA_LOCAL_API_KEYS=key1,key2 (each key its own owner; default: one generated key)`);
+  process.exit(0);
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = values['in-memory'] ? undefined : values['data-dir'];
+const t0 = performance.now();
+const cloud = await startLocalCloud({
+  root,
+  dataDir,
+  clean: values.clean,
+  host: values.host,
+  ports: {
+    aws: Number(values['aws-port']),
+    api: Number(values['api-port']),
+    cdn: Number(values['cdn-port']),
+  },
+  synth: values.synth,
+  apiKeys: process.env.PICTURA_LOCAL_API_KEYS,
+  visibilityScale: Number(values['visibility-scale']),
+}).catch((error: Error) => {
+  console.error(`local cloud failed to start: ${error.message}`);
+  process.exit(1);
+});
+
+const key = cloud.apiKeys[0]?.value ?? '';
+const ready = ((performance.now() - t0) / 1000).toFixed(1);
+const bucket = cloud.model.buckets[0]?.name ?? '';
+const table = cloud.model.tables[0]?.name ?? '';
+const queue = cloud.model.queues.find((q) => !/dlq|dead/i.test(q.name))?.url ?? '';
+const fn = cloud.model.functions[0]?.name ?? '';
+console.log(`
+  Pictura local cloud — ${cloud.model.stackName}, ready in ${ready}s (synth ${(cloud.timings.synthMs / 1000).toFixed(1)}s)
+
+  API        ${cloud.urls.api ?? '(no API in the template)'}
+  CDN        ${cloud.urls.cdn ?? '(no CDN in the template)'}
+  AWS        ${cloud.urls.aws}   (S3, SQS, DynamoDB, Lambda)
+  API key    ${key}${cloud.apiKeys.length > 1 ? `  (+${cloud.apiKeys.length - 1} more)` : ''}
+  State      ${dataDir ?? 'in memory'}
+
+  Upload an image and watch it:
+    curl -s -X POST ${cloud.urls.api}/v1/images -H 'x-api-key: ${key}' \\
+         -H 'content-type: image/jpeg' --data-binary @photo.jpg
+    curl -s ${cloud.urls.api}/v1/images -H 'x-api-key: ${key}'
+
+  Inspect it with the AWS CLI (any credentials):
+    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+    aws --endpoint-url ${cloud.urls.aws} sqs list-queues
+    aws --endpoint-url ${cloud.urls.aws} sqs get-queue-attributes --queue-url ${queue} --attribute-names All
+    aws --endpoint-url ${cloud.urls.aws} s3 ls s3://${bucket} --recursive
+    aws --endpoint-url ${cloud.urls.aws} dynamodb scan --table-name ${table}
+    aws --endpoint-url ${cloud.urls.aws} lambda invoke --function-name ${fn} --log-type Tail \\
+        --payload '{}' --cli-binary-format raw-in-base64-out out.json
+
+  Ctrl-C stops (in-flight work finishes first).
+`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    console.log('\nstopping: letting in-flight work finish (Ctrl-C again to force) …');
+    cloud
+      .close(30_000)
+      .then(() => process.exit(0))
+      .catch((error: Error) => {
+        console.error(error.message);
+        process.exit(1);
+      });
+  });
+}

@@ -1,0 +1,327 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import type { LocalFunction } from '../stack-model.ts';
+import type { ChildMessage, FunctionErrorShape, InvokeMessage, ResultMessage } from './protocol.ts';
+
+const BOOTSTRAP = new URL('./bootstrap.ts', import.meta.url);
+/** Lambda gives a function's init 10 s before it fails the invocation. */
+const INIT_TIMEOUT_MS = 10_000;
+/** Idle instances are retired after this long, like Lambda reclaiming execution environments. */
+const IDLE_RETIRE_MS = 10 * 60_000;
+
+/** What one invocation produced, in the terms of the Lambda API. */
+export interface Invocation {
+  requestId: string;
+  payload: unknown;
+  functionError?: 'Unhandled';
+  error?: FunctionErrorShape;
+  /** START/function output/END/REPORT lines, as `LogType: Tail` returns them. */
+  log: string;
+  report: {
+    durationMs: number;
+    billedMs: number;
+    memoryMb: number;
+    maxMemoryUsedMb: number;
+    initMs?: number;
+  };
+}
+
+/** Receives every line a function prints, tagged with the function's name. */
+export type LogSink = (functionName: string, line: string) => void;
+
+export interface RuntimeOptions {
+  /** Project root: function entries in the template are relative to it. */
+  root: string;
+  /** Environment every instance gets besides the function's own (endpoint, credentials, region). */
+  baseEnvironment: Record<string, string>;
+  logSink: LogSink;
+  /** Concurrent instances per function (Lambda's reserved concurrency); extra invocations wait. */
+  maxInstancesPerFunction?: number;
+}
+
+interface Instance {
+  child: ChildProcess;
+  busy: boolean;
+  /** Init duration, reported on this instance's first invocation only. */
+  pendingInitMs: number | undefined;
+  lastUsed: number;
+  /** The configuration revision it started with; an updated function retires older instances. */
+  revision: number;
+  /** Settles when the process exits (one listener for the instance's life, not one per invocation). */
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+  lines: string[];
+  pending?: { requestId: string; resolve: (message: ResultMessage) => void };
+}
+
+interface FunctionState {
+  config: LocalFunction;
+  instances: Set<Instance>;
+  waiters: Array<() => void>;
+  revision: number;
+}
+
+/**
+ * Runs functions in isolated child processes, each with the function's own environment, memory limit
+ * (V8 heap) and timeout. One instance serves one invocation at a time; a new instance is a real cold
+ * start (a new process importing the module), measured and reported as `Init Duration`.
+ */
+export class FunctionRuntime {
+  readonly #functions = new Map<string, FunctionState>();
+  readonly #options: RuntimeOptions;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #reaper: NodeJS.Timeout;
+  #closing = false;
+
+  constructor(functions: LocalFunction[], options: RuntimeOptions) {
+    this.#options = options;
+    for (const config of functions) {
+      this.#functions.set(config.name, {
+        config: { ...config },
+        instances: new Set(),
+        waiters: [],
+        revision: 1,
+      });
+    }
+    this.#reaper = setInterval(() => this.#retireIdle(), 30_000).unref();
+  }
+
+  /** Every function's current configuration. */
+  list(): LocalFunction[] {
+    return [...this.#functions.values()].map((state) => state.config);
+  }
+
+  /** One function's configuration by name or ARN, or `undefined`. */
+  get(nameOrArn: string): LocalFunction | undefined {
+    return this.#state(nameOrArn)?.config;
+  }
+
+  /** Changes a function's configuration and retires its instances, so the next invocation cold-starts. */
+  async update(
+    nameOrArn: string,
+    patch: Partial<Pick<LocalFunction, 'environment' | 'timeoutSeconds' | 'memoryMb'>>,
+  ): Promise<LocalFunction | undefined> {
+    const state = this.#state(nameOrArn);
+    if (!state) return undefined;
+    state.config = { ...state.config, ...patch };
+    state.revision += 1;
+    for (const instance of state.instances) if (!instance.busy) this.#retire(state, instance);
+    return state.config;
+  }
+
+  /** Invokes a function and waits for its result (the `RequestResponse` invocation type). */
+  invoke(nameOrArn: string, event: unknown): Promise<Invocation> {
+    const state = this.#state(nameOrArn);
+    if (!state) return Promise.reject(new Error(`Function not found: ${nameOrArn}`));
+    if (this.#closing) return Promise.reject(new Error('the local cloud is shutting down'));
+    const work = this.#invoke(state, event);
+    this.#inFlight.add(work);
+    work.finally(() => this.#inFlight.delete(work)).catch(() => {});
+    return work;
+  }
+
+  /** Stops taking work, waits for in-flight invocations (up to `drainMs`), then stops every instance. */
+  async close(drainMs = 30_000): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#reaper);
+    await Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((r) => setTimeout(r, drainMs))]);
+    for (const state of this.#functions.values())
+      for (const instance of state.instances) this.#retire(state, instance);
+  }
+
+  #state(nameOrArn: string): FunctionState | undefined {
+    const name = /function:([^:/]+)/.exec(nameOrArn)?.[1] ?? nameOrArn;
+    return this.#functions.get(name);
+  }
+
+  async #invoke(state: FunctionState, event: unknown): Promise<Invocation> {
+    const instance = await this.#acquire(state);
+    const { config } = state;
+    const requestId = randomUUID();
+    const initMs = instance.pendingInitMs;
+    instance.pendingInitMs = undefined;
+    instance.lines = [`START RequestId: ${requestId} Version: $LATEST`];
+    const timeoutMs = config.timeoutSeconds * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const started = performance.now();
+    try {
+      const result = await Promise.race([
+        new Promise<ResultMessage>((resolve) => {
+          instance.pending = { requestId, resolve };
+          const message: InvokeMessage = {
+            type: 'invoke',
+            requestId,
+            event,
+            deadlineMs: Date.now() + timeoutMs,
+          };
+          instance.child.send(message);
+        }),
+        new Promise<ResultMessage>((resolve) => {
+          timer = setTimeout(() => {
+            // Lambda freezes and discards an environment that timed out; so do we.
+            this.#retire(state, instance);
+            resolve({
+              type: 'result',
+              requestId,
+              durationMs: timeoutMs,
+              maxRssMb: 0,
+              error: {
+                errorType: 'Sandbox.Timedout',
+                errorMessage: `Task timed out after ${config.timeoutSeconds.toFixed(2)} seconds`,
+                stackTrace: [],
+              },
+            });
+          }, timeoutMs);
+        }),
+        instance.exited.then(
+          ([code, signal]): ResultMessage => ({
+            type: 'result',
+            requestId,
+            durationMs: performance.now() - started,
+            maxRssMb: 0,
+            error: {
+              errorType: 'Runtime.ExitError',
+              errorMessage: `RequestId: ${requestId} Error: Runtime exited with ${signal ? `signal: ${signal}` : `error: exit status ${code}`}`,
+              stackTrace: [],
+            },
+          }),
+        ),
+      ]);
+      const durationMs = result.durationMs;
+      const report = {
+        durationMs,
+        billedMs: Math.ceil(durationMs),
+        memoryMb: config.memoryMb,
+        maxMemoryUsedMb: result.maxRssMb,
+        ...(initMs === undefined ? {} : { initMs }),
+      };
+      instance.lines.push(`END RequestId: ${requestId}`);
+      instance.lines.push(
+        [
+          `REPORT RequestId: ${requestId}`,
+          `Duration: ${durationMs.toFixed(2)} ms`,
+          `Billed Duration: ${report.billedMs} ms`,
+          `Memory Size: ${config.memoryMb} MB`,
+          `Max Memory Used: ${result.maxRssMb} MB`,
+          ...(initMs === undefined ? [] : [`Init Duration: ${initMs.toFixed(2)} ms`]),
+        ].join('\t'),
+      );
+      return {
+        requestId,
+        payload: result.error ?? result.result ?? null,
+        ...(result.error ? { functionError: 'Unhandled' as const, error: result.error } : {}),
+        log: `${instance.lines.join('\n')}\n`,
+        report,
+      };
+    } finally {
+      clearTimeout(timer);
+      instance.pending = undefined;
+      instance.busy = false;
+      instance.lastUsed = Date.now();
+      if (!state.instances.has(instance) || instance.revision !== state.revision)
+        this.#retire(state, instance);
+      state.waiters.shift()?.();
+    }
+  }
+
+  async #acquire(state: FunctionState): Promise<Instance> {
+    for (;;) {
+      for (const instance of state.instances) {
+        if (!instance.busy && instance.revision === state.revision && instance.child.exitCode === null) {
+          instance.busy = true;
+          return instance;
+        }
+      }
+      if (state.instances.size < (this.#options.maxInstancesPerFunction ?? 10)) return this.#start(state);
+      await new Promise<void>((resolve) => state.waiters.push(resolve));
+    }
+  }
+
+  async #start(state: FunctionState): Promise<Instance> {
+    const { config } = state;
+    const entry = pathToFileURL(resolve(this.#options.root, config.entry)).href;
+    const child = fork(BOOTSTRAP, [entry, config.handlerExport, config.name, String(config.memoryMb)], {
+      cwd: this.#options.root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...this.#options.baseEnvironment,
+        ...config.environment,
+        AWS_LAMBDA_FUNCTION_NAME: config.name,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memoryMb),
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        AWS_EXECUTION_ENV: `AWS_Lambda_${config.runtime}`,
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${config.name}`,
+      },
+      execArgv: [
+        '--disable-warning=ExperimentalWarning',
+        `--max-old-space-size=${Math.max(64, config.memoryMb)}`,
+      ],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+    const instance: Instance = {
+      child,
+      busy: true,
+      pendingInitMs: undefined,
+      lastUsed: Date.now(),
+      revision: state.revision,
+      exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>,
+      lines: [],
+    };
+    state.instances.add(instance);
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        instance.lines.push(line);
+        this.#options.logSink(config.label, line);
+      });
+    }
+    child.on('exit', () => state.instances.delete(instance));
+    const ready = await new Promise<ChildMessage | { type: 'exit' }>((resolve) => {
+      const timer = setTimeout(() => resolve({ type: 'exit' }), INIT_TIMEOUT_MS);
+      child.on('message', (message: ChildMessage) => {
+        if (message.type === 'result' && instance.pending?.requestId === message.requestId) {
+          instance.pending.resolve(message);
+          return;
+        }
+        if (message.type === 'ready' || message.type === 'init-error') {
+          clearTimeout(timer);
+          resolve(message);
+        }
+      });
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve({ type: 'exit' });
+      });
+    });
+    if (ready.type !== 'ready') {
+      this.#retire(state, instance);
+      const detail =
+        ready.type === 'init-error'
+          ? `${ready.error.errorType}: ${ready.error.errorMessage}`
+          : 'init timed out or crashed';
+      this.#options.logSink(config.label, `INIT_REPORT Status: error ${detail}`);
+      throw new Error(`${config.name} failed to initialise: ${detail}`);
+    }
+    instance.pendingInitMs = ready.initMs;
+    // The first invocation takes it while it is still marked with its init duration.
+    return instance;
+  }
+
+  #retire(state: FunctionState, instance: Instance): void {
+    state.instances.delete(instance);
+    if (instance.child.exitCode === null && !instance.child.killed) instance.child.kill('SIGKILL');
+  }
+
+  #retireIdle(): void {
+    const now = Date.now();
+    for (const state of this.#functions.values()) {
+      for (const instance of state.instances) {
+        if (!instance.busy && now - instance.lastUsed > IDLE_RETIRE_MS) this.#retire(state, instance);
+      }
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { S3SpyEvent } from 'fauxqs';
+import { objectCreatedEvent } from '../s3-events.ts';
+import type { LocalBucket, LocalQueue } from '../stack-model.ts';
+
+/** Whether a notification configuration's event list covers `eventName` (`s3:ObjectCreated:*` style). */
+export function eventMatches(patterns: readonly string[], eventName: string): boolean {
+  return patterns.some((pattern) =>
+    pattern.endsWith('*')
+      ? `s3:${eventName}`.startsWith(pattern.slice(0, -1))
+      : pattern === `s3:${eventName}`,
+  );
+}
+
+export interface S3NotifierOptions {
+  buckets: LocalBucket[];
+  queues: LocalQueue[];
+  s3: S3Client;
+  sqs: SQSClient;
+  region: string;
+  onError: (error: Error) => void;
+}
+
+/**
+ * Delivers S3 event notifications to SQS per each bucket's notification configuration (event names,
+ * prefix and suffix filters), with the event JSON S3 sends. Fed by the endpoint's S3 event tap.
+ */
+export function createS3Notifier(options: S3NotifierOptions): (event: S3SpyEvent) => void {
+  const queueUrlByArn = new Map(options.queues.map((q) => [q.arn, q.url]));
+  // fauxqs reports a form POST twice; the same key at the same instant is one write.
+  const recent = new Map<string, number>();
+  return (event) => {
+    if (event.status !== 'uploaded') return;
+    const bucket = options.buckets.find((b) => b.name === event.bucket);
+    if (!bucket) return;
+    const dedupeKey = `${event.bucket}/${event.key}@${event.timestamp}`;
+    if (recent.has(dedupeKey)) return;
+    recent.set(dedupeKey, Date.now());
+    if (recent.size > 10_000) for (const key of [...recent.keys()].slice(0, 5_000)) recent.delete(key);
+
+    const targets = bucket.notifications.filter(
+      (n) =>
+        eventMatches(n.events, 'ObjectCreated:Put') &&
+        event.key.startsWith(n.prefix) &&
+        event.key.endsWith(n.suffix),
+    );
+    if (targets.length === 0) return;
+    void (async () => {
+      const head = await options.s3.send(new HeadObjectCommand({ Bucket: event.bucket, Key: event.key }));
+      const body = objectCreatedEvent({
+        bucket: event.bucket,
+        key: event.key,
+        size: head.ContentLength ?? 0,
+        eTag: head.ETag ?? '',
+        region: options.region,
+        api: 'Put',
+      });
+      for (const target of targets) {
+        const queueUrl = queueUrlByArn.get(target.queueArn);
+        if (!queueUrl)
+          throw new Error(`notification targets ${target.queueArn}, which is not a queue of the stack`);
+        await options.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+      }
+    })().catch((error: Error) => {
+      // The object may be gone already (deleted right after it was written): S3 would still notify, but
+      // without a size; a missing object is not worth an event nobody can act on.
+      if ((error as { name?: string }).name !== 'NotFound') options.onError(error);
+    });
+  };
+}

@@ -1,0 +1,140 @@
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PicturaClient } from '#test/support/api-client.ts';
+import { orientedJpeg, pngWithAlpha } from '#test/support/images.ts';
+import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
+
+let cloud: TestCloud;
+let client: PicturaClient;
+let s3: S3Client;
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  client = new PicturaClient(cloud.urls.api ?? '', cloud.apiKey);
+  s3 = new S3Client({
+    region: cloud.region,
+    endpoint: cloud.urls.aws,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+});
+afterAll(async () => {
+  await cloud?.stop();
+});
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  const bucket = cloud.model.buckets[0]?.name ?? '';
+  const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return Contents.map((o) => o.Key ?? '');
+}
+
+describe('through HTTP only, as a client would', () => {
+  it('uploads with a presigned POST, renders, serves every variant through the CDN, lists, and deletes', async () => {
+    const jpeg = await orientedJpeg(6);
+    const presigned = await client.presign('image/jpeg', jpeg.length);
+    expect(presigned.status).toBe(201);
+    const upload = presigned.body.upload;
+    expect(upload?.method).toBe('POST');
+    expect(
+      await client.postForm(
+        upload ?? { url: '', method: 'POST', fields: {}, expiresAt: '' },
+        jpeg,
+        'image/jpeg',
+      ),
+    ).toBe(204);
+
+    const id = presigned.body.id;
+    const doc = await client.waitUntilSettled(id);
+    expect(doc.status).toBe('ready');
+    expect(doc.original).toMatchObject({ width: 200, height: 300, contentType: 'image/jpeg' });
+    expect(doc.variants.length).toBeGreaterThan(0);
+
+    for (const variant of doc.variants) {
+      expect(variant.url.startsWith(`${cloud.urls.cdn}/variants/${id}/`)).toBe(true);
+      const first = await fetch(variant.url);
+      expect(first.status).toBe(200);
+      expect(first.headers.get('content-type')).toBe('image/webp');
+      expect(first.headers.get('x-cache')).toBe('Miss from cloudfront');
+      expect(first.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(first.headers.get('cache-control')).toContain('immutable');
+      const body = Buffer.from(await first.arrayBuffer());
+      expect(body.length).toBe(variant.bytes);
+      expect((await sharp(body).metadata()).width).toBe(variant.width);
+      const second = await fetch(variant.url);
+      await second.arrayBuffer();
+      expect(second.headers.get('x-cache')).toBe('Hit from cloudfront');
+      const etag = second.headers.get('etag') ?? '';
+      const revalidated = await fetch(variant.url, { headers: { 'if-none-match': etag } });
+      expect(revalidated.status).toBe(304);
+    }
+    // Originals are private: the CDN never serves them.
+    expect((await fetch(`${cloud.urls.cdn}/originals/${id}`)).status).toBe(404);
+
+    const listed = await client.list({ limit: '10' });
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((item) => item.id)).toContain(id);
+
+    const deleted = await client.delete(id, presigned.body.deleteToken);
+    expect(deleted.status).toBe(202);
+    const thumb = doc.variants[0]?.url ?? '';
+    const gone = await (async () => {
+      for (let i = 0; i < 200; i += 1) {
+        if ((await keysUnder(`variants/${id}/`)).length === 0 && (await fetch(thumb)).status === 404)
+          return true;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return false;
+    })();
+    expect(gone).toBe(true);
+    expect((await client.get(id)).status).toBe(404);
+    expect(await keysUnder(`originals/${id}`)).toEqual([]);
+    // Through the CDN's /v1/* behaviour too.
+    expect((await fetch(`${cloud.urls.cdn}/v1/images/${id}`)).status).toBe(404);
+  });
+
+  it('takes a direct upload and keeps a PNG transparent', async () => {
+    const png = await pngWithAlpha(640, 480);
+    const response = await client.uploadDirect(png, 'image/png');
+    expect(response.status).toBe(202);
+    const doc = await client.waitUntilSettled(response.body.id);
+    expect(doc.status).toBe('ready');
+    for (const variant of doc.variants) {
+      const body = Buffer.from(await (await fetch(variant.url)).arrayBuffer());
+      expect((await sharp(body).metadata()).hasAlpha).toBe(true);
+    }
+  });
+
+  it('answers like API Gateway for unknown routes, missing keys and oversized bodies', async () => {
+    const api = cloud.urls.api ?? '';
+    expect((await fetch(`${api}/v2/nothing`)).status).toBe(403);
+    const noKey = await fetch(`${api}/v1/images`, { method: 'POST', body: '{}' });
+    expect(noKey.status).toBe(403);
+    expect(await noKey.json()).toEqual({ message: 'Forbidden' });
+    const tooBig = await fetch(`${api}/v1/images`, {
+      method: 'POST',
+      headers: { 'x-api-key': cloud.apiKey, 'content-type': 'image/png' },
+      body: new Uint8Array(11 * 1024 * 1024),
+    });
+    expect(tooBig.status).toBe(413);
+    const health = await fetch(`${api}/v1/health`);
+    expect(health.status).toBe(200);
+  });
+
+  it('rejects a file that is not an image and removes it', async () => {
+    const text = Buffer.from('this is a text file with a .jpg name');
+    const presigned = await client.presign('image/jpeg', text.length);
+    const upload = presigned.body.upload;
+    expect(
+      await client.postForm(
+        upload ?? { url: '', method: 'POST', fields: {}, expiresAt: '' },
+        text,
+        'image/jpeg',
+      ),
+    ).toBe(204);
+    const doc = await client.waitUntilSettled(presigned.body.id);
+    expect(doc.status).toBe('rejected');
+    expect(doc.rejection?.code).toBe('NOT_AN_IMAGE');
+    expect(await keysUnder(`originals/${presigned.body.id}`)).toEqual([]);
+  });
+});
