@@ -1,0 +1,56 @@
+import type { VariantSpec } from '../variants.ts';
+import { type DecodeListener, decodeSource } from './decode.ts';
+import { encodeVariant, type RenderedVariant } from './encode.ts';
+import { planVariants } from './plan.ts';
+import { probeImage } from './probe.ts';
+
+export type { RenderedVariant } from './encode.ts';
+
+/** Limits a source must meet to be rendered (it was admitted by `inspectImage`; this is defence in depth). */
+export interface RenderLimits {
+  maxInputPixels: number;
+}
+
+/** Optional hooks; production code passes none. */
+export interface RenderOptions {
+  /** Observes every decode of the source (there is exactly one per call). */
+  onDecode?: DecodeListener;
+}
+
+/**
+ * Renders every variant of an original from one decode: the source is decoded once, upright, in sRGB, at
+ * the size of the largest variant (see `planVariants`: nothing is upscaled, and variants the source is too
+ * small for are skipped), then each variant is resized from that intermediate and encoded. Output carries
+ * no metadata; transparency is kept except in JPEG (flattened on white); animations give their first frame.
+ *
+ * Why this shape (figures in bench/results/render.md): against a pipeline per variant, decoding once
+ * saves three decodes; against decoding once at full size, decoding at the largest variant's size lets
+ * JPEG and WebP decode at reduced scale and makes every later resize read a 2048-wide picture instead of
+ * the whole original, which is faster on 24 MP sources and lowers peak memory on every source measured.
+ * The variants are encoded concurrently: the encoders are mostly single-threaded, so this is what keeps
+ * a second core busy. The largest WebP encode is the floor on the time; no pipeline change removes it.
+ *
+ * Throws `ImageRejectedError` (`TOO_MANY_PIXELS`, `CORRUPT_IMAGE`, …) when the source cannot be rendered.
+ */
+export async function renderVariants(
+  source: Uint8Array | Buffer,
+  specs: readonly VariantSpec[],
+  limits: RenderLimits,
+  options: RenderOptions = {},
+): Promise<RenderedVariant[]> {
+  const { metadata } = await probeImage(source, {
+    maxBytes: Number.POSITIVE_INFINITY,
+    maxInputPixels: limits.maxInputPixels,
+  });
+  const plan = planVariants(specs, metadata.autoOrient.width, metadata.autoOrient.height);
+  if (plan.variants.length === 0) return [];
+  const resize =
+    plan.decodeWidth !== metadata.autoOrient.width || plan.decodeHeight !== metadata.autoOrient.height;
+  const pixels = await decodeSource(
+    source,
+    { width: plan.decodeWidth, height: plan.decodeHeight, resize },
+    limits.maxInputPixels,
+    options.onDecode,
+  );
+  return Promise.all(plan.variants.map((variant) => encodeVariant(pixels, variant)));
+}
