@@ -10,6 +10,7 @@ import { type ApiKey, loadApiKeys } from './api-keys.ts';
 import { apiRequestHandler } from './api-server.ts';
 import { assemblyIsFresh, synthesize } from './assembly.ts';
 import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
+import { buildForHost } from './build.ts';
 import { createCdn } from './cdn-server.ts';
 import { lambdaApiRoute } from './lambda-api.ts';
 import { provision } from './provision.ts';
@@ -44,6 +45,11 @@ export interface LocalCloudOptions {
   context?: Record<string, unknown>;
   /** The CDK app's entry, relative to `root` (default `infra/app.ts`). */
   app?: string;
+  /**
+   * `bundle` (default) runs each function built for this host with its Lambda bundling settings; `source`
+   * runs the TypeScript directly (no build step; edits apply on the next cold start).
+   */
+  code?: 'bundle' | 'source';
   logSink?: LogSink;
   /** Messages from the local cloud itself (not from functions). */
   log?: (line: string) => void;
@@ -121,7 +127,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const dynamo = new DynamoDBClient(common);
   await provision(model, { s3, sqs, dynamo }, { visibilityScale: options.visibilityScale ?? 1 });
 
-  const runtime = new FunctionRuntime(model.functions, {
+  const functions = options.code === 'source' ? model.functions : await buildForHost(model.functions, root);
+  const runtime = new FunctionRuntime(functions, {
     root,
     logSink,
     baseEnvironment: {
@@ -130,6 +137,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       AWS_ENDPOINT_URL: awsUrl,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     },
   });
   endpoint.addRoute(lambdaApiRoute(runtime, log));

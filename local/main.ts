@@ -18,6 +18,7 @@ const { values } = parseArgs({
     'api-port': { type: 'string', default: '3000' },
     'cdn-port': { type: 'string', default: '3001' },
     synth: { type: 'boolean', default: false },
+    source: { type: 'boolean', default: false },
     'visibility-scale': { type: 'string', default: process.env.PICTURA_LOCAL_VISIBILITY_SCALE ?? '1' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -32,6 +33,7 @@ if (values.help) {
   --host HOST              interface to listen on (default 127.0.0.1)
   --aws-port / --api-port / --cdn-port   ports (default 4566 / 3000 / 3001)
   --synth                  re-synthesize the CDK app even if cdk.out is fresh
+  --source                 run the functions' TypeScript directly instead of host bundles
   --visibility-scale N     multiply queue visibility timeouts (e.g. 0.05 for fast retries)
 
 Environment: PICTURA_LOCAL_API_KEYS=key1,key2 (each key its own owner; default: one generated key)`);
@@ -52,6 +54,7 @@ const cloud = await startLocalCloud({
     cdn: Number(values['cdn-port']),
   },
   synth: values.synth,
+  code: values.source ? 'source' : 'bundle',
   apiKeys: process.env.PICTURA_LOCAL_API_KEYS,
   visibilityScale: Number(values['visibility-scale']),
 }).catch((error: Error) => {
