@@ -36,7 +36,7 @@ export async function buildForHost(
         logLevel: 'error',
         absWorkingDir: root,
       });
-      const code = result.outputFiles[0]?.contents ?? new Uint8Array();
+      const code = result.outputFiles?.[0]?.contents ?? new Uint8Array();
       // Named by content and written by rename: several local clouds (parallel test files) can share the
       // folder without one importing a bundle another is halfway through writing.
       const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
