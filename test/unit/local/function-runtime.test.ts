@@ -1,0 +1,131 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FunctionRuntime } from '#local/runtime/function-runtime.ts';
+import type { LocalFunction } from '#local/stack-model.ts';
+import { ROOT } from '#test/support/local-cloud.ts';
+
+const fixture = (overrides: Partial<LocalFunction> = {}): LocalFunction => ({
+  logicalId: 'Fixture',
+  name: 'fixture',
+  label: 'fixture',
+  arn: 'arn:aws:lambda:us-east-1:000000000000:function:fixture',
+  entry: 'test/unit/local/fixtures/stateful-handler.ts',
+  handlerExport: 'handler',
+  environment: { GREETING: 'hello' },
+  timeoutSeconds: 5,
+  memoryMb: 256,
+  runtime: 'nodejs24.x',
+  architecture: 'arm64',
+  ...overrides,
+});
+
+let runtime: FunctionRuntime | undefined;
+const logs: string[] = [];
+function start(fn = fixture(), maxInstances = 4) {
+  runtime = new FunctionRuntime([fn], {
+    root: ROOT,
+    baseEnvironment: {},
+    logSink: (name, line) => logs.push(`${name} ${line}`),
+    maxInstancesPerFunction: maxInstances,
+  });
+  return runtime;
+}
+afterEach(async () => {
+  await runtime?.close(1000);
+  runtime = undefined;
+  logs.length = 0;
+});
+
+type Payload = {
+  invocations: number;
+  loadedAt: number;
+  greeting: string | null;
+  leaked: string | null;
+  pid: number;
+};
+
+describe('FunctionRuntime', () => {
+  it('cold-starts once, then reuses the warm instance with its module state', async () => {
+    const rt = start();
+    const first = await rt.invoke('fixture', {});
+    const second = await rt.invoke('fixture', {});
+    expect(first.report.initMs).toBeGreaterThan(0);
+    expect(second.report.initMs).toBeUndefined();
+    expect((first.payload as Payload).invocations).toBe(1);
+    expect((second.payload as Payload).invocations).toBe(2);
+    expect((second.payload as Payload).pid).toBe((first.payload as Payload).pid);
+    expect(first.log).toMatch(/^START RequestId: \S+ Version: \$LATEST\n/);
+    expect(first.log).toContain('"message":"handled"');
+    expect(first.log).toMatch(
+      /REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 256 MB\tMax Memory Used: \d+ MB\tInit Duration: [\d.]+ ms\n$/,
+    );
+    expect(logs.some((line) => line.startsWith('fixture {'))).toBe(true);
+  });
+
+  it('runs concurrent invocations in separate instances, each with its own state', async () => {
+    const rt = start();
+    const results = await Promise.all([1, 2, 3].map(() => rt.invoke('fixture', { sleepMs: 300 })));
+    const payloads = results.map((r) => r.payload as Payload);
+    expect(new Set(payloads.map((p) => p.pid)).size).toBe(3);
+    expect(payloads.map((p) => p.invocations)).toEqual([1, 1, 1]);
+    expect(results.every((r) => r.report.initMs !== undefined)).toBe(true);
+  });
+
+  it('passes the function its environment and nothing of the parent', async () => {
+    const rt = start();
+    expect(process.env.VITEST).toBeDefined();
+    const payload = (await rt.invoke('fixture', {})).payload as Payload;
+    expect(payload.greeting).toBe('hello');
+    expect(payload.leaked).toBeNull();
+  });
+
+  it('reports a thrown error as a function error and keeps the instance', async () => {
+    const rt = start();
+    const failed = await rt.invoke('fixture', { fail: true });
+    expect(failed.functionError).toBe('Unhandled');
+    expect(failed.payload).toMatchObject({ errorType: 'TypeError', errorMessage: 'asked to fail' });
+    expect(((await rt.invoke('fixture', {})).payload as Payload).invocations).toBe(2);
+  });
+
+  it('enforces the timeout and discards the instance', async () => {
+    const rt = start(fixture({ timeoutSeconds: 1 }));
+    const timedOut = await rt.invoke('fixture', { sleepMs: 5000 });
+    expect(timedOut.payload).toMatchObject({
+      errorType: 'Sandbox.Timedout',
+      errorMessage: 'Task timed out after 1.00 seconds',
+    });
+    const next = await rt.invoke('fixture', {});
+    expect(next.report.initMs).toBeDefined();
+    expect((next.payload as Payload).invocations).toBe(1);
+  });
+
+  it('survives an instance that exits mid-invocation', async () => {
+    const rt = start();
+    const crashed = await rt.invoke('fixture', { exit: true });
+    expect(crashed.payload).toMatchObject({ errorType: 'Runtime.ExitError' });
+    expect(((await rt.invoke('fixture', {})).payload as Payload).invocations).toBe(1);
+  });
+
+  it('retires warm instances when the configuration changes, as UpdateFunctionConfiguration does', async () => {
+    const rt = start();
+    await rt.invoke('fixture', {});
+    await rt.update('fixture', { environment: { GREETING: 'changed' } });
+    const after = await rt.invoke('fixture', {});
+    expect(after.report.initMs).toBeDefined();
+    expect((after.payload as Payload).greeting).toBe('changed');
+  });
+
+  it('lets in-flight work finish when closing', async () => {
+    const rt = start();
+    const inFlight = rt.invoke('fixture', { sleepMs: 800 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await rt.close(5000);
+    runtime = undefined;
+    expect(((await inFlight).payload as Payload).invocations).toBe(1);
+    await expect(rt.invoke('fixture', {})).rejects.toThrow(/shutting down/);
+  });
+
+  it('fails the invocation clearly when the module cannot initialise', async () => {
+    const rt = start(fixture({ entry: 'test/unit/local/fixtures/missing.ts' }));
+    await expect(rt.invoke('fixture', {})).rejects.toThrow(/failed to initialise/);
+  });
+});
