@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { pathPatternMatches } from '#local/cdn-server.ts';
-import { Resolver } from '#local/template.ts';
+import { type PhysicalResource, Resolver } from '#local/template.ts';
 import { eventMatches } from '#local/triggers/s3-notifications.ts';
 import { acknowledged } from '#local/triggers/sqs-poller.ts';
 
-const physical = new Map([
+const physical = new Map<string, PhysicalResource>([
   ['Queue', { ref: 'http://q', attributes: { Arn: 'arn:aws:sqs:us-east-1:000000000000:q', QueueName: 'q' } }],
   ['Bucket', { ref: 'bkt', attributes: { Arn: 'arn:aws:s3:::bkt' } }],
 ]);
