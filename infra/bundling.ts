@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+
+/** The repository root: entries, the lock file and tsconfig are resolved from here, whatever the cwd. */
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The lock file NodejsFunction installs `nodeModules` from; it pins sharp and its platform packages. */
+export const LOCK_FILE = join(REPO_ROOT, 'package-lock.json');
+
+/**
+ * esbuild turns `require()` calls of bundled CommonJS dependencies into a shim that throws in an ES module
+ * unless a real `require` exists; this banner provides one.
+ */
+const CREATE_REQUIRE_BANNER =
+  "import { createRequire as __picturaCreateRequire } from 'node:module'; const require = __picturaCreateRequire(import.meta.url);";
+
+/**
+ * npm settings for installing sharp into a Lambda asset. npm ≥ 10 filters optional dependencies by these,
+ * so only `@img/sharp-linux-arm64` and its libvips land in the asset, whatever the build host is (a Mac, an
+ * x64 CI runner). glibc: the Lambda nodejs runtimes run on Amazon Linux 2023. `prefer_offline` answers from
+ * npm's cache when it can, which is what keeps a re-bundle at about a second.
+ */
+const SHARP_INSTALL_ENV: Record<string, string> = {
+  npm_config_os: 'linux',
+  npm_config_cpu: 'arm64',
+  npm_config_libc: 'glibc',
+  npm_config_prefer_offline: 'true',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  npm_config_update_notifier: 'false',
+};
+
+/** What shapes a function's bundle besides its source. */
+export interface BundleSpec {
+  /** Short function name; the asset fingerprint includes it so that each function gets its own asset. */
+  name: string;
+  /** Install sharp (linux-arm64) next to the bundle instead of bundling it. */
+  usesSharp: boolean;
+}
+
+/**
+ * esbuild options shared by every function.
+ *
+ * - ESM: the handlers are ES modules, and top-level await lets a handler finish its set-up (config,
+ *   clients) during the init phase, before the first event arrives.
+ * - The AWS SDK is bundled, not taken from the runtime: a minified, tree-shaken bundle is one file read
+ *   and one parse at cold start, where the runtime's SDK is hundreds of files resolved from disk; it also
+ *   pins the SDK version the code was tested with instead of whatever the runtime ships that week.
+ * - `module` before `main` picks the ES builds of dependencies, which tree-shake far better.
+ * - No source maps: they double the asset and, with `--enable-source-maps`, slow every cold start; errors
+ *   are reported with their `code` and logged by Powertools with enough context.
+ * - sharp is the exception: it is a native addon, so it stays out of the bundle and is installed for
+ *   linux-arm64 beside it (`nodeModules`).
+ */
+export function bundlingOptions(spec: BundleSpec): BundlingOptions {
+  const options: BundlingOptions = {
+    format: OutputFormat.ESM,
+    target: 'node24',
+    minify: true,
+    sourceMap: false,
+    mainFields: ['module', 'main'],
+    banner: CREATE_REQUIRE_BANNER,
+    externalModules: [],
+    ...(spec.usesSharp ? { nodeModules: ['sharp'], environment: SHARP_INSTALL_ENV } : {}),
+  };
+  return { ...options, assetHash: assetFingerprint(spec, options) };
+}
+
+/**
+ * A fingerprint of everything a bundle is made from, used as the asset hash.
+ *
+ * By default NodejsFunction hashes its *output*, so it has to bundle (and `npm ci` sharp) on every synth
+ * before it knows whether anything changed. With a hash of the inputs instead, CDK finds
+ * `cdk.out/asset.<hash>` from the previous synth and skips bundling altogether: a repeated synth costs no
+ * bundling at all. The inputs are deliberately a superset: all of `functions/` and `shared/` (a handler may
+ * import from either), the manifest and lock file (dependency versions), tsconfig (esbuild reads it), the
+ * bundling options, and the esbuild and CDK versions.
+ */
+function assetFingerprint(spec: BundleSpec, options: BundlingOptions): string {
+  const hash = createHash('sha256');
+  hash.update(`pictura-bundle-v1\0${spec.name}\0${JSON.stringify(options)}\0`);
+  hash.update(`${toolVersions()}\0${sourceDigest()}`);
+  return hash.digest('hex');
+}
+
+let cachedSourceDigest: string | undefined;
+
+/** Digest of the source tree the bundles are built from; computed once per process. */
+function sourceDigest(): string {
+  if (cachedSourceDigest !== undefined) return cachedSourceDigest;
+  const files = [
+    ...listFiles(join(REPO_ROOT, 'functions')),
+    ...listFiles(join(REPO_ROOT, 'shared')),
+    ...['package.json', 'package-lock.json', 'tsconfig.json'].map((file) => join(REPO_ROOT, file)),
+  ];
+  const hash = createHash('sha256');
+  for (const file of files) {
+    // Paths are hashed relative and with `/` so that the digest is the same on every machine.
+    hash.update(`${relative(REPO_ROOT, file).split(sep).join('/')}\0`);
+    hash.update(readFileSync(file));
+    hash.update('\0');
+  }
+  cachedSourceDigest = hash.digest('hex');
+  return cachedSourceDigest;
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((file) => !file.split(sep).some((part) => part === 'node_modules' || part.startsWith('.')))
+    .sort();
+}
+
+function toolVersions(): string {
+  const require = createRequire(import.meta.url);
+  const version = (name: string): string => (require(`${name}/package.json`) as { version: string }).version;
+  return `esbuild@${version('esbuild')} aws-cdk-lib@${version('aws-cdk-lib')}`;
+}

@@ -1,0 +1,247 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  ApiKeySourceType,
+  Cors,
+  EndpointType,
+  type IApiKey,
+  LambdaIntegration,
+  Period,
+  ResponseType,
+  RestApi,
+  type UsagePlan,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+
+/**
+ * Stage name. The routes themselves carry the version (`/v1/...`), so the stage is not named after it:
+ * URLs read `https://{api}.execute-api.{region}.amazonaws.com/prod/v1/images`, and through the CDN
+ * `https://{cdn}/v1/images`.
+ */
+export const STAGE_NAME = 'prod';
+
+/**
+ * Stage-wide throttle, applied to every method including the public ones (read by id, health, delete):
+ * a cap on what anonymous traffic can cost. Far below the account's 10,000 rps default.
+ */
+export const STAGE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
+
+/**
+ * The default usage plan, per API key. 25 rps (burst 50) is plenty for an application uploading on behalf
+ * of its users and keeps one leaked key from running up the bill; the monthly quota (1,000,000 requests)
+ * bounds the worst case of a key at roughly the "1M uploads" budget in docs/deploy.md. Heavier clients get
+ * their own plan.
+ */
+export const USAGE_PLAN = {
+  throttle: { rateLimit: 25, burstLimit: 50 },
+  quota: { limit: 1_000_000, period: Period.MONTH },
+} as const;
+
+export interface ApiProps {
+  corsAllowOrigin: string;
+}
+
+/** The functions behind the routes. */
+export interface ApiRoutes {
+  upload: IFunction;
+  images: IFunction;
+  delete: IFunction;
+}
+
+/**
+ * The HTTP API: an API Gateway REST API (v1), because it brings API keys and usage plans and LocalStack's
+ * free tier serves it. Every route is a Lambda proxy integration; the functions own validation and
+ * responses, API Gateway owns keys, throttling and CORS preflight.
+ *
+ * The API exists before its routes ({@link Api.addRoutes}) because the CDN is built from the API's id and
+ * the functions behind the routes need the CDN's domain.
+ */
+export class Api extends Construct {
+  readonly restApi: RestApi;
+  readonly apiKey: IApiKey;
+  readonly usagePlan: UsagePlan;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+
+    this.restApi = new RestApi(this, 'RestApi', {
+      restApiName: 'pictura',
+      description: 'Pictura image-hosting API',
+      // Regional, not edge-optimised: on AWS the API sits behind our own CloudFront distribution, and an
+      // edge-optimised endpoint would put a second (AWS-managed) distribution behind it.
+      endpointTypes: [EndpointType.REGIONAL],
+      // A raw upload (`Content-Type: image/...`) reaches the function base64-encoded and byte-exact,
+      // instead of being read as UTF-8 text.
+      binaryMediaTypes: ['image/*'],
+      apiKeySourceType: ApiKeySourceType.HEADER,
+      // Execution logging would need the account-wide API Gateway CloudWatch role, which one stack must
+      // not own; the functions log every request themselves.
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: STAGE_NAME,
+        throttlingRateLimit: STAGE_THROTTLE.rateLimit,
+        throttlingBurstLimit: STAGE_THROTTLE.burstLimit,
+      },
+      defaultCorsPreflightOptions: {
+        allowOrigins: [props.corsAllowOrigin],
+        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowHeaders: [...Cors.DEFAULT_HEADERS, 'Authorization', 'X-Api-Key'],
+        // Credentials travel in headers, never in cookies, so no `Allow-Credentials`.
+        allowCredentials: false,
+        // Browsers cap preflight caching at about two hours anyway.
+        maxAge: Duration.hours(2),
+      },
+    });
+
+    // RestApi adds its own `Endpoint` output; the stack outputs the same URL as `ApiUrl`, so drop the copy.
+    this.restApi.node.tryRemoveChild('Endpoint');
+
+    // Request size: API Gateway rejects bodies over 10 MB itself (413, shaped below), and a Lambda event
+    // is capped at 6 MB; the upload function enforces the real limit (MAX_DIRECT_UPLOAD_BYTES) and answers
+    // 413 in the API's own error format.
+    //
+    // No request validator or body model: the checks API Gateway could make (JSON shape of the presigned
+    // upload request) would answer 400 where the contract promises 413 or 415 with the function's error
+    // codes, and would be a second copy of rules the upload function must keep anyway for the local cloud.
+    // API Gateway checks what only it can: the API key, the quota and the throttle.
+
+    this.apiKey = this.restApi.addApiKey('DefaultKey', {
+      description: 'Default Pictura client key (value: aws apigateway get-api-key --include-value)',
+    });
+    this.usagePlan = this.restApi.addUsagePlan('DefaultPlan', {
+      name: 'pictura-default',
+      description: 'Per-key throttle and monthly quota for Pictura clients',
+      throttle: USAGE_PLAN.throttle,
+      quota: USAGE_PLAN.quota,
+      apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
+    });
+    this.usagePlan.addApiKey(this.apiKey);
+
+    this.addProblemResponses(props.corsAllowOrigin);
+  }
+
+  /** Adds the `/v1` routes, each a Lambda proxy integration. */
+  addRoutes(routes: ApiRoutes): void {
+    const upload = new LambdaIntegration(routes.upload, { proxy: true, allowTestInvoke: false });
+    const images = new LambdaIntegration(routes.images, { proxy: true, allowTestInvoke: false });
+    const remove = new LambdaIntegration(routes.delete, { proxy: true, allowTestInvoke: false });
+
+    const v1 = this.restApi.root.addResource('v1');
+    const imagesResource = v1.addResource('images');
+    imagesResource.addMethod('POST', upload, { apiKeyRequired: true });
+    imagesResource.addMethod('GET', images, {
+      apiKeyRequired: true,
+      requestParameters: {
+        'method.request.querystring.limit': false,
+        'method.request.querystring.cursor': false,
+      },
+    });
+    const imageResource = imagesResource.addResource('{id}');
+    // Public: ids are unguessable, and a published image is meant to be shared.
+    imageResource.addMethod('GET', images);
+    // No API key requirement: a delete-token holder has no key. The function authorises the request
+    // (`Authorization: Bearer <deleteToken>`, or the uploader's `x-api-key`).
+    imageResource.addMethod('DELETE', remove);
+    v1.addResource('health').addMethod('GET', images);
+  }
+
+  /**
+   * API Gateway's own errors, reshaped into the API's error format (`application/problem+json`, RFC 9457)
+   * and given CORS headers so that a browser can read them. Two statuses change on purpose: a missing or
+   * unknown API key is 401 (API Gateway says 403), and an unknown route is 404 (API Gateway says 403
+   * "Missing Authentication Token").
+   */
+  private addProblemResponses(corsAllowOrigin: string): void {
+    const headers = {
+      'Content-Type': "'application/problem+json'",
+      'Access-Control-Allow-Origin': `'${corsAllowOrigin}'`,
+    };
+    const problem = (status: number | undefined, title: string, detail: string, code: string): string =>
+      JSON.stringify({
+        type: 'about:blank',
+        title,
+        ...(status !== undefined ? { status } : {}),
+        detail: '@DETAIL@',
+        code,
+      }).replace('"@DETAIL@"', detail);
+    const quoted = (text: string): string => JSON.stringify(text);
+    // `$context.error.messageString` is API Gateway's message, already a quoted JSON string.
+    const gatewayMessage = '$context.error.messageString';
+    const responses: [string, ResponseType, number | undefined, string, string, string][] = [
+      [
+        'InvalidApiKey',
+        ResponseType.INVALID_API_KEY,
+        401,
+        'Unauthorized',
+        quoted('A valid API key is required in the x-api-key header.'),
+        'API_KEY_REQUIRED',
+      ],
+      [
+        'UnknownRoute',
+        ResponseType.MISSING_AUTHENTICATION_TOKEN,
+        404,
+        'Not found',
+        quoted('No such route.'),
+        'ROUTE_NOT_FOUND',
+      ],
+      [
+        'ResourceNotFound',
+        ResponseType.RESOURCE_NOT_FOUND,
+        404,
+        'Not found',
+        quoted('No such route.'),
+        'ROUTE_NOT_FOUND',
+      ],
+      ['Throttled', ResponseType.THROTTLED, 429, 'Too many requests', gatewayMessage, 'THROTTLED'],
+      [
+        'QuotaExceeded',
+        ResponseType.QUOTA_EXCEEDED,
+        429,
+        'Too many requests',
+        gatewayMessage,
+        'QUOTA_EXCEEDED',
+      ],
+      [
+        'RequestTooLarge',
+        ResponseType.REQUEST_TOO_LARGE,
+        413,
+        'Payload too large',
+        gatewayMessage,
+        'PAYLOAD_TOO_LARGE',
+      ],
+      [
+        'UnsupportedMediaType',
+        ResponseType.UNSUPPORTED_MEDIA_TYPE,
+        415,
+        'Unsupported media type',
+        gatewayMessage,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      // The fallbacks keep API Gateway's status; its response type (UPPER_SNAKE already) is the code.
+      [
+        'Default4xx',
+        ResponseType.DEFAULT_4XX,
+        undefined,
+        'Request rejected',
+        gatewayMessage,
+        '$context.error.responseType',
+      ],
+      [
+        'Default5xx',
+        ResponseType.DEFAULT_5XX,
+        undefined,
+        'Gateway error',
+        gatewayMessage,
+        '$context.error.responseType',
+      ],
+    ];
+    for (const [id, type, status, title, detail, code] of responses) {
+      this.restApi.addGatewayResponse(id, {
+        type,
+        ...(status !== undefined ? { statusCode: String(status) } : {}),
+        responseHeaders: headers,
+        templates: { 'application/json': problem(status, title, detail, code) },
+      });
+    }
+  }
+}

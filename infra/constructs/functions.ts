@@ -1,0 +1,201 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { type FunctionName, PicturaFunction } from './pictura-function.ts';
+import type { Stage } from './pipeline.ts';
+import { ORIGINALS_PREFIX, TABLE_SCHEMA, VARIANTS_PREFIX } from './storage.ts';
+
+const MiB = 1024 * 1024;
+
+/**
+ * Limits handed to the functions (they read them in `shared/config.ts`). Set explicitly so that the
+ * template, which the local cloud and operators read, states them.
+ */
+export const LIMITS = {
+  /** Largest original accepted through a presigned POST; re-checked by metadata on ingest. */
+  maxUploadBytes: 25 * MiB,
+  /**
+   * Largest raw-body upload. API Gateway accepts 10 MB, but a Lambda event is capped at 6 MB and a binary
+   * body arrives base64-encoded (4/3 larger): 4 MiB decoded is about 5.6 MB encoded.
+   */
+  maxDirectUploadBytes: 4 * MiB,
+  /** Width × height decoded at most: 100 Mpx covers any camera while bounding a render's memory. */
+  maxInputPixels: 100_000_000,
+  /** A presigned POST is used right away by the client that asked for it. */
+  presignedPostExpiresSeconds: 15 * 60,
+  /** A pending record whose upload never arrived disappears (DynamoDB TTL) a day later. */
+  pendingUploadTtlSeconds: 24 * 60 * 60,
+} as const;
+
+/**
+ * Memory (which also buys CPU: Lambda allocates it in proportion, one full vCPU at 1,769 MB) and timeout
+ * of each function.
+ */
+export const FUNCTION_SIZING: Record<FunctionName, { memorySize: number; timeout: Duration }> = {
+  // API functions are I/O-bound (DynamoDB, S3, presigning). 512 MB rather than 128–256 MB because init
+  // (loading and parsing the bundle) is CPU-bound, and at low traffic most requests meet a cold start.
+  // 10 s is far above their normal latency and well under API Gateway's 29 s integration limit.
+  upload: { memorySize: 512, timeout: Duration.seconds(10) },
+  images: { memorySize: 512, timeout: Duration.seconds(10) },
+  // delete also drains the purge queue (S3 list/delete and a CloudFront invalidation per image, ten
+  // images a batch): still I/O-bound, but a batch needs more than an API call.
+  delete: { memorySize: 512, timeout: Duration.seconds(30) },
+  // metadata hashes the whole original (up to 25 MiB) and decodes it for the placeholder and dominant
+  // colour; 1,536 MB is close to one full vCPU and leaves room for libvips' buffers.
+  metadata: { memorySize: 1536, timeout: Duration.seconds(60) },
+  // thumbnail decodes up to 100 Mpx once and encodes every variant (WebP, AVIF where it pays): the
+  // heaviest work in the system. 2,048 MB gives a little more than one vCPU, which libvips' threads use,
+  // and the memory a large decode needs; 120 s bounds a pathological image without cutting off a real one.
+  thumbnail: { memorySize: 2048, timeout: Duration.seconds(120) },
+};
+
+export interface FunctionsProps {
+  bucket: IBucket;
+  table: ITable;
+  queues: Record<Stage, IQueue>;
+  deadLetterQueues: Record<Stage, IQueue>;
+  /** Base URL of variant links (`${cdnBaseUrl}/variants/...`). */
+  cdnBaseUrl: string;
+  /** The CDN whose cache delete invalidates; absent where there is none (LocalStack). */
+  distribution: IDistribution | undefined;
+  retainData: boolean;
+}
+
+/**
+ * The five functions, each with exactly the environment it reads and the permissions it uses. Nothing is
+ * granted through CDK's `grant*` helpers on purpose: they grant families of actions (`s3:GetObject*`,
+ * `dynamodb:BatchGetItem`, …), and the point here is to list what each function actually calls.
+ */
+export class Functions extends Construct {
+  readonly upload: PicturaFunction;
+  readonly images: PicturaFunction;
+  readonly delete: PicturaFunction;
+  readonly metadata: PicturaFunction;
+  readonly thumbnail: PicturaFunction;
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const { bucket, table, queues, deadLetterQueues } = props;
+    const logRemovalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const common: Record<string, string> = {
+      BUCKET_NAME: bucket.bucketName,
+      TABLE_NAME: table.tableName,
+      POWERTOOLS_SERVICE_NAME: 'pictura',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    };
+    const make = (
+      name: FunctionName,
+      description: string,
+      environment: Record<string, string>,
+      usesSharp: boolean,
+    ): PicturaFunction =>
+      new PicturaFunction(this, capitalise(name), {
+        name,
+        description,
+        ...FUNCTION_SIZING[name],
+        environment: { ...common, ...environment },
+        usesSharp,
+        logRemovalPolicy,
+      });
+
+    const originals = bucket.arnForObjects(`${ORIGINALS_PREFIX}*`);
+    const variants = bucket.arnForObjects(`${VARIANTS_PREFIX}*`);
+    const ownerIndex = `${table.tableArn}/index/${TABLE_SCHEMA.ownerIndex}`;
+
+    this.upload = make(
+      'upload',
+      'POST /v1/images: presigned POST or direct upload of an original',
+      {
+        MAX_UPLOAD_BYTES: String(LIMITS.maxUploadBytes),
+        MAX_DIRECT_UPLOAD_BYTES: String(LIMITS.maxDirectUploadBytes),
+        PRESIGNED_POST_EXPIRES_SECONDS: String(LIMITS.presignedPostExpiresSeconds),
+        PENDING_UPLOAD_TTL_SECONDS: String(LIMITS.pendingUploadTtlSeconds),
+      },
+      false,
+    );
+    // PutObject also covers the presigned POST, which S3 authorises as the function's role.
+    allow(this.upload, ['s3:PutObject'], [originals]);
+    allow(this.upload, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], [table.tableArn]);
+
+    this.images = make(
+      'images',
+      'GET /v1/images, GET /v1/images/{id}, GET /v1/health',
+      { CDN_BASE_URL: props.cdnBaseUrl },
+      false,
+    );
+    allow(this.images, ['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn, ownerIndex]);
+    // DescribeTable and ListBucket (what HeadBucket checks) are the health check's probes.
+    allow(this.images, ['dynamodb:DescribeTable'], [table.tableArn]);
+    allow(this.images, ['s3:ListBucket'], [bucket.bucketArn]);
+
+    this.delete = make(
+      'delete',
+      'DELETE /v1/images/{id} and the purge queue consumer',
+      {
+        PURGE_QUEUE_URL: queues.purge.queueUrl,
+        DEAD_LETTER_QUEUE_URL: deadLetterQueues.purge.queueUrl,
+        ...(props.distribution ? { CDN_DISTRIBUTION_ID: props.distribution.distributionId } : {}),
+      },
+      false,
+    );
+    allow(this.delete, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], [table.tableArn]);
+    allow(this.delete, ['sqs:SendMessage'], [queues.purge.queueArn, deadLetterQueues.purge.queueArn]);
+    // Listing is needed to find an image's variants; it is limited to the variants prefix.
+    allow(this.delete, ['s3:ListBucket'], [bucket.bucketArn], {
+      StringLike: { 's3:prefix': `${VARIANTS_PREFIX}*` },
+    });
+    allow(this.delete, ['s3:DeleteObject'], [originals, variants]);
+    if (props.distribution) {
+      allow(this.delete, ['cloudfront:CreateInvalidation'], [props.distribution.distributionArn]);
+    }
+
+    this.metadata = make(
+      'metadata',
+      'Ingest consumer: validates an original, records its metadata, queues the render',
+      {
+        RENDER_QUEUE_URL: queues.render.queueUrl,
+        DEAD_LETTER_QUEUE_URL: deadLetterQueues.ingest.queueUrl,
+        MAX_UPLOAD_BYTES: String(LIMITS.maxUploadBytes),
+        MAX_INPUT_PIXELS: String(LIMITS.maxInputPixels),
+      },
+      true,
+    );
+    // DeleteObject: a rejected upload's original is removed.
+    allow(this.metadata, ['s3:GetObject', 's3:DeleteObject'], [originals]);
+    allow(this.metadata, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
+    allow(this.metadata, ['sqs:SendMessage'], [queues.render.queueArn, deadLetterQueues.ingest.queueArn]);
+
+    this.thumbnail = make(
+      'thumbnail',
+      'Render consumer: renders every variant of an image from one decode',
+      {
+        CDN_BASE_URL: props.cdnBaseUrl,
+        DEAD_LETTER_QUEUE_URL: deadLetterQueues.render.queueUrl,
+        MAX_INPUT_PIXELS: String(LIMITS.maxInputPixels),
+      },
+      true,
+    );
+    allow(this.thumbnail, ['s3:GetObject'], [originals]);
+    // DeleteObject: variants written by a render that finished after a delete are cleaned up.
+    allow(this.thumbnail, ['s3:PutObject', 's3:DeleteObject'], [variants]);
+    allow(this.thumbnail, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
+    allow(this.thumbnail, ['sqs:SendMessage'], [deadLetterQueues.render.queueArn]);
+  }
+}
+
+function allow(
+  fn: PicturaFunction,
+  actions: string[],
+  resources: string[],
+  conditions?: Record<string, Record<string, string>>,
+): void {
+  fn.addToRolePolicy(new PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) }));
+}
+
+function capitalise(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}

@@ -1,0 +1,158 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ORIGINALS_PREFIX } from './storage.ts';
+
+/** The three work queues of the pipeline. */
+export type Stage = 'ingest' | 'render' | 'purge';
+export const STAGES: readonly Stage[] = ['ingest', 'render', 'purge'];
+
+/**
+ * How each stage is consumed. SQS hides a message for the visibility timeout once a consumer takes it.
+ * AWS advises at least six times the function's timeout, plus the batching window, so that a batch Lambda
+ * retries after a throttle is not handed to a second consumer meanwhile.
+ */
+export interface StageSettings {
+  /** Timeout of the function that consumes the stage; the queue's visibility is sized from it. */
+  consumerTimeout: Duration;
+  batchSize: number;
+  maxBatchingWindow: Duration;
+  /** Receives before a message is moved to the stage's DLQ. */
+  maxReceiveCount: number;
+  /** Most concurrent invocations the event source starts (2 at least); unlimited when absent. */
+  maxConcurrency?: number;
+}
+
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+export interface PipelineProps {
+  bucket: IBucket;
+  stages: Record<Stage, StageSettings>;
+  /** E-mail address subscribed to the alarm topic, if any. */
+  alarmEmail: string | undefined;
+}
+
+/**
+ * The asynchronous half of Pictura: S3 `ObjectCreated` under `originals/` → `ingest` → metadata →
+ * `render` → thumbnail; delete → `purge` → delete (purge handler). Every queue has a DLQ, every consumer
+ * reports partial batch failures, and a message in a DLQ or a crashing consumer raises an alarm.
+ *
+ * The queues are created first (the functions need their URLs); the consumers are attached with
+ * {@link Pipeline.attachConsumers} once the functions exist.
+ */
+export class Pipeline extends Construct {
+  readonly queues: Record<Stage, Queue>;
+  readonly deadLetterQueues: Record<Stage, Queue>;
+  /** Every alarm of the pipeline notifies this topic; subscribe a pager, chat or e-mail to it. */
+  readonly alarmTopic: Topic;
+  private readonly stages: Record<Stage, StageSettings>;
+  private readonly alarmAction: SnsAction;
+
+  constructor(scope: Construct, id: string, props: PipelineProps) {
+    super(scope, id);
+    this.stages = props.stages;
+    this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Pictura alarms' });
+    if (props.alarmEmail !== undefined) {
+      this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    }
+    this.alarmAction = new SnsAction(this.alarmTopic);
+    const queues: Partial<Record<Stage, Queue>> = {};
+    const deadLetterQueues: Partial<Record<Stage, Queue>> = {};
+    for (const stage of STAGES) {
+      const settings = props.stages[stage];
+      const dlq = new Queue(this, `${capitalise(stage)}Dlq`, {
+        // The longest SQS allows: two weeks to notice the alarm, fix the cause and redrive.
+        retentionPeriod: Duration.days(14),
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      queues[stage] = new Queue(this, `${capitalise(stage)}Queue`, {
+        visibilityTimeout: visibilityTimeoutFor(settings),
+        retentionPeriod: Duration.days(4),
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        deadLetterQueue: { queue: dlq, maxReceiveCount: settings.maxReceiveCount },
+      });
+      deadLetterQueues[stage] = dlq;
+      this.alarmOnDepth(stage, dlq);
+    }
+    this.queues = queues as Record<Stage, Queue>;
+    this.deadLetterQueues = deadLetterQueues as Record<Stage, Queue>;
+
+    // Every new original, whichever way it arrived (presigned POST, the upload function, a multipart
+    // upload), is announced to ingest. The prefix keeps variants written by the pipeline from looping back.
+    props.bucket.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(this.queues.ingest), {
+      prefix: ORIGINALS_PREFIX,
+    });
+  }
+
+  /** Connects each stage to the function that consumes it, and alarms when that function errors. */
+  attachConsumers(consumers: Record<Stage, LambdaFunction>): void {
+    for (const stage of STAGES) {
+      const consumer = consumers[stage];
+      const settings = this.stages[stage];
+      const timeout = consumer.timeout ?? Duration.seconds(3);
+      if (timeout.toSeconds() !== settings.consumerTimeout.toSeconds()) {
+        throw new Error(
+          `The ${stage} consumer's timeout (${timeout.toSeconds()} s) differs from the one the queue was ` +
+            `sized for (${settings.consumerTimeout.toSeconds()} s)`,
+        );
+      }
+      consumer.addEventSource(
+        new SqsEventSource(this.queues[stage], {
+          batchSize: settings.batchSize,
+          maxBatchingWindow: settings.maxBatchingWindow,
+          ...(settings.maxConcurrency !== undefined ? { maxConcurrency: settings.maxConcurrency } : {}),
+          // A failed record is retried on its own; the rest of the batch is deleted.
+          reportBatchItemFailures: true,
+        }),
+      );
+      // Errors counts invocations that threw or timed out, not records reported as failed: a crash, an
+      // out-of-memory or a timeout is always worth a look, and the DLQ alarm covers failing records. (The
+      // purge consumer also serves DELETE requests; their crashes count here too.)
+      const alarm = new Alarm(this, `${capitalise(stage)}ConsumerErrors`, {
+        alarmDescription: `The ${stage} consumer crashed or timed out`,
+        metric: consumer.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(this.alarmAction);
+    }
+  }
+
+  private alarmOnDepth(stage: Stage, dlq: Queue): void {
+    const alarm = new Alarm(this, `${capitalise(stage)}DlqDepth`, {
+      alarmDescription: `Messages are waiting in the ${stage} dead-letter queue`,
+      metric: dlq.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(this.alarmAction);
+  }
+}
+
+/** Six times the consumer's timeout plus the batching window, as AWS recommends for SQS event sources. */
+export function visibilityTimeoutFor(settings: StageSettings): Duration {
+  return Duration.seconds(
+    settings.consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + settings.maxBatchingWindow.toSeconds(),
+  );
+}
+
+function capitalise(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}

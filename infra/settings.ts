@@ -1,0 +1,79 @@
+/**
+ * Deployment settings, read from CDK context (`-c key=value` on the command line, or `context` in
+ * cdk.json). Kept apart from the constructs so that every switch is listed, parsed and validated in one
+ * place, and so that a typo fails the synth instead of silently deploying the default.
+ */
+
+/** Where the stack is deployed. LocalStack's free tier has no CloudFront, so that target leaves it out. */
+export type Target = 'aws' | 'localstack';
+
+export interface Settings {
+  target: Target;
+  /**
+   * Keep the bucket and the table when the stack is deleted (and protect the table from deletion). Off by
+   * default: a dev stack should leave nothing behind on `cdk destroy`.
+   */
+  retainData: boolean;
+  /** `Access-Control-Allow-Origin` for the API, its error responses and browser uploads to the bucket. */
+  corsAllowOrigin: string;
+  /** Where alarm notifications are e-mailed; no subscription when absent. */
+  alarmEmail: string | undefined;
+  /** LocalStack's edge URL as seen by API clients; variant URLs point at its S3 on that target. */
+  localstackUrl: string;
+  /**
+   * Bundle the functions (the default). `false` synthesizes the template alone, for tools that run the
+   * TypeScript sources themselves (the local cloud).
+   */
+  bundling: boolean;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  target: 'aws',
+  retainData: false,
+  corsAllowOrigin: '*',
+  alarmEmail: undefined,
+  localstackUrl: 'http://localhost:4566',
+  bundling: true,
+};
+
+type ContextReader = (key: string) => unknown;
+
+/** Parses the settings from a context reader (`(key) => app.node.tryGetContext(key)`). */
+export function readSettings(context: ContextReader): Settings {
+  const target = text(context('target')) ?? DEFAULT_SETTINGS.target;
+  if (target !== 'aws' && target !== 'localstack') {
+    throw new Error(`Context "target" must be "aws" or "localstack", got "${target}"`);
+  }
+  const localstackUrl = (text(context('localstackUrl')) ?? DEFAULT_SETTINGS.localstackUrl).replace(
+    /\/+$/,
+    '',
+  );
+  if (!/^https?:\/\/[^/]+$/.test(localstackUrl)) {
+    throw new Error(`Context "localstackUrl" must be an http(s) origin such as http://localhost:4566`);
+  }
+  const alarmEmail = text(context('alarmEmail'));
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) {
+    throw new Error(`Context "alarmEmail" must be an e-mail address, got "${alarmEmail}"`);
+  }
+  return {
+    target,
+    retainData: flag(context('retainData'), 'retainData'),
+    corsAllowOrigin: text(context('corsAllowOrigin')) ?? DEFAULT_SETTINGS.corsAllowOrigin,
+    alarmEmail,
+    localstackUrl,
+    bundling: context('bundling') === undefined ? true : flag(context('bundling'), 'bundling'),
+  };
+}
+
+function text(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const trimmed = String(value).trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+// `-c retainData=true` arrives as a string, cdk.json may hold a real boolean: accept both, reject the rest.
+function flag(value: unknown, name: string): boolean {
+  if (value === undefined || value === null || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new Error(`Context "${name}" must be true or false, got "${String(value)}"`);
+}

@@ -1,0 +1,202 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { functionNamed, type Json, resourcesOfType, type Synthesized, single, synthesize } from './synth.ts';
+
+let aws: Synthesized;
+beforeAll(async () => {
+  aws = await synthesize();
+});
+
+/** `/v1/images/{id}` → the resource's logical id, walking PathPart/ParentId from the root. */
+function resourceId(path: string): string {
+  const [apiId] = single(aws.json, 'AWS::ApiGateway::RestApi');
+  let parent: Json = { 'Fn::GetAtt': [apiId, 'RootResourceId'] };
+  let id = '';
+  for (const part of path.split('/').filter(Boolean)) {
+    const found = resourcesOfType(aws.json, 'AWS::ApiGateway::Resource').find(
+      ([, r]) =>
+        r.Properties.PathPart === part && JSON.stringify(r.Properties.ParentId) === JSON.stringify(parent),
+    );
+    if (!found) throw new Error(`No resource ${path}`);
+    id = found[0];
+    parent = { Ref: id };
+  }
+  return id;
+}
+
+function method(path: string, verb: string): Json {
+  const id = resourceId(path);
+  const found = resourcesOfType(aws.json, 'AWS::ApiGateway::Method').find(
+    ([, m]) => m.Properties.HttpMethod === verb && m.Properties.ResourceId.Ref === id,
+  );
+  if (!found) throw new Error(`No ${verb} ${path}`);
+  return found[1].Properties;
+}
+
+/** The function a proxy integration invokes (its URI embeds the function's ARN). */
+function integratedFunction(props: Json): string {
+  const uri = JSON.stringify(props.Integration.Uri);
+  const fn = ['upload', 'images', 'delete', 'metadata', 'thumbnail'].find((name) =>
+    uri.includes(`"${functionNamed(aws.json, name)[0]}"`),
+  );
+  if (!fn) throw new Error(`Unknown integration ${uri}`);
+  return fn;
+}
+
+const ROUTES = [
+  { verb: 'POST', path: '/v1/images', fn: 'upload', key: true },
+  { verb: 'GET', path: '/v1/images', fn: 'images', key: true },
+  { verb: 'GET', path: '/v1/images/{id}', fn: 'images', key: false },
+  { verb: 'DELETE', path: '/v1/images/{id}', fn: 'delete', key: false },
+  { verb: 'GET', path: '/v1/health', fn: 'images', key: false },
+] as const;
+
+describe('REST API', () => {
+  it('is a regional REST API named pictura that takes image/* bodies as binary', () => {
+    aws.template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Name: 'pictura',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+      BinaryMediaTypes: ['image/*'],
+      ApiKeySourceType: 'HEADER',
+    });
+  });
+
+  it('deploys stage prod (routes carry /v1) with a stage-wide throttle', () => {
+    aws.template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      MethodSettings: [
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+        }),
+      ],
+    });
+  });
+
+  it.each(ROUTES)('$verb $path → $fn (Lambda proxy), API key required: $key', ({ verb, path, fn, key }) => {
+    const props = method(path, verb);
+    expect(props.Integration.Type).toBe('AWS_PROXY');
+    expect(props.Integration.IntegrationHttpMethod).toBe('POST');
+    expect(integratedFunction(props)).toBe(fn);
+    expect(props.ApiKeyRequired ?? false).toBe(key);
+  });
+
+  it('has no other routes', () => {
+    const methods = resourcesOfType(aws.json, 'AWS::ApiGateway::Method').filter(
+      ([, m]) => m.Properties.HttpMethod !== 'OPTIONS',
+    );
+    expect(methods).toHaveLength(ROUTES.length);
+  });
+
+  it('answers CORS preflight on every resource, without an API key', () => {
+    for (const path of ['/v1', '/v1/images', '/v1/images/{id}', '/v1/health']) {
+      const props = method(path, 'OPTIONS');
+      expect(props.Integration.Type).toBe('MOCK');
+      expect(props.ApiKeyRequired ?? false).toBe(false);
+      const headers = props.Integration.IntegrationResponses[0].ResponseParameters;
+      expect(headers['method.response.header.Access-Control-Allow-Origin']).toBe("'*'");
+      expect(headers['method.response.header.Access-Control-Allow-Headers']).toContain('X-Api-Key');
+      expect(headers['method.response.header.Access-Control-Allow-Headers']).toContain('Authorization');
+      expect(headers['method.response.header.Access-Control-Allow-Methods']).toContain('DELETE');
+    }
+  });
+
+  it('lets API Gateway invoke the three API functions, from this API only', () => {
+    const [apiId] = single(aws.json, 'AWS::ApiGateway::RestApi');
+    const [stageId] = single(aws.json, 'AWS::ApiGateway::Stage');
+    const permissions = resourcesOfType(aws.json, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
+    // One per route, scoped to the deployed stage (no test-invoke permissions on `*` stages).
+    expect(permissions).toHaveLength(ROUTES.length);
+    for (const permission of permissions) {
+      expect(permission.Principal).toBe('apigateway.amazonaws.com');
+      const source = JSON.stringify(permission.SourceArn);
+      expect(source).toContain(JSON.stringify({ Ref: apiId }));
+      expect(source).toContain(JSON.stringify({ Ref: stageId }));
+    }
+  });
+});
+
+describe('API key and usage plan', () => {
+  it('issues a key, attached to a plan with a per-key throttle and a monthly quota on the prod stage', () => {
+    const [keyId] = single(aws.json, 'AWS::ApiGateway::ApiKey');
+    const [planId, plan] = single(aws.json, 'AWS::ApiGateway::UsagePlan');
+    expect(plan.Properties).toMatchObject({
+      Throttle: { RateLimit: 25, BurstLimit: 50 },
+      Quota: { Limit: 1_000_000, Period: 'MONTH' },
+    });
+    const [stageId] = single(aws.json, 'AWS::ApiGateway::Stage');
+    expect(plan.Properties.ApiStages).toEqual([expect.objectContaining({ Stage: { Ref: stageId } })]);
+    aws.template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', {
+      KeyId: { Ref: keyId },
+      KeyType: 'API_KEY',
+      UsagePlanId: { Ref: planId },
+    });
+  });
+});
+
+describe('gateway errors in the API’s format', () => {
+  const responses = (): Record<string, Json> =>
+    Object.fromEntries(
+      resourcesOfType(aws.json, 'AWS::ApiGateway::GatewayResponse').map(([, r]) => [
+        r.Properties.ResponseType,
+        r.Properties,
+      ]),
+    );
+  /** The body a template renders, with API Gateway's variables replaced by sample values. */
+  const render = (template: string): Json =>
+    JSON.parse(
+      template
+        .replace('$context.error.messageString', '"message"')
+        .replace('$context.error.responseType', 'TYPE'),
+    );
+
+  it.each([
+    ['INVALID_API_KEY', '401', 'API_KEY_REQUIRED'],
+    ['MISSING_AUTHENTICATION_TOKEN', '404', 'ROUTE_NOT_FOUND'],
+    ['THROTTLED', '429', 'THROTTLED'],
+    ['QUOTA_EXCEEDED', '429', 'QUOTA_EXCEEDED'],
+    ['REQUEST_TOO_LARGE', '413', 'PAYLOAD_TOO_LARGE'],
+    ['UNSUPPORTED_MEDIA_TYPE', '415', 'UNSUPPORTED_MEDIA_TYPE'],
+  ])('%s answers %s problem+json with code %s', (type, status, code) => {
+    const response = responses()[type];
+    expect(response.StatusCode).toBe(status);
+    expect(response.ResponseParameters).toEqual({
+      'gatewayresponse.header.Content-Type': "'application/problem+json'",
+      'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
+    });
+    expect(render(response.ResponseTemplates['application/json'])).toEqual({
+      type: 'about:blank',
+      title: expect.any(String),
+      status: Number(status),
+      detail: expect.any(String),
+      code,
+    });
+  });
+
+  it.each(['DEFAULT_4XX', 'DEFAULT_5XX'])(
+    '%s keeps its status and names the gateway error in code',
+    (type) => {
+      const response = responses()[type];
+      expect(response.StatusCode).toBeUndefined();
+      expect(render(response.ResponseTemplates['application/json'])).toMatchObject({
+        code: 'TYPE',
+        detail: 'message',
+      });
+    },
+  );
+});
+
+describe('request limits', () => {
+  it('caps direct uploads below the Lambda payload limit (base64 of 4 MiB < 6 MB)', () => {
+    const max = Number(
+      functionNamed(aws.json, 'upload')[1].Properties.Environment.Variables.MAX_DIRECT_UPLOAD_BYTES,
+    );
+    expect(Math.ceil(max / 3) * 4).toBeLessThan(6 * 1000 * 1000);
+  });
+
+  it('validates nothing API Gateway would answer differently from the contract (no request validator)', () => {
+    expect(resourcesOfType(aws.json, 'AWS::ApiGateway::RequestValidator')).toHaveLength(0);
+  });
+});

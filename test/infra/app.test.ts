@@ -1,0 +1,106 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../infra/bundling.ts';
+import { createApp } from '../../infra/pictura-app.ts';
+import { DEFAULT_SETTINGS, readSettings } from '../../infra/settings.ts';
+import type { Json } from './synth.ts';
+
+const scratch: string[] = [];
+afterAll(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'pictura-infra-'));
+  scratch.push(dir);
+  return dir;
+};
+
+describe('settings (CDK context)', () => {
+  const read = (context: Record<string, unknown>) => readSettings((key) => context[key]);
+
+  it('defaults to a dev stack on AWS', () => {
+    expect(read({})).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('reads -c values, which arrive as strings', () => {
+    expect(
+      read({
+        target: 'localstack',
+        retainData: 'true',
+        corsAllowOrigin: 'https://app.example',
+        localstackUrl: 'http://h:4566/',
+      }),
+    ).toMatchObject({
+      target: 'localstack',
+      retainData: true,
+      corsAllowOrigin: 'https://app.example',
+      localstackUrl: 'http://h:4566',
+    });
+  });
+
+  it('rejects typos instead of deploying the default', () => {
+    expect(() => read({ target: 'localstak' })).toThrow(/target/);
+    expect(() => read({ retainData: 'yes' })).toThrow(/retainData/);
+    expect(() => read({ localstackUrl: 'localhost:4566' })).toThrow(/localstackUrl/);
+    expect(() => read({ alarmEmail: 'nobody' })).toThrow(/alarmEmail/);
+    expect(() => read({ bundling: 'no' })).toThrow(/bundling/);
+  });
+});
+
+describe('synth without bundling (how the local cloud synthesizes)', () => {
+  const functionsOf = (template: Json): Json[] =>
+    Object.values(template.Resources as Record<string, Json>).filter((r) => r.Metadata?.['pictura:entry']);
+
+  it('`node infra/app.ts` with the standard aws:cdk:bundling-stacks=[] context bundles nothing, fast', () => {
+    const outdir = tempDir();
+    const started = performance.now();
+    execFileSync(process.execPath, [join(REPO_ROOT, 'infra', 'app.ts')], {
+      cwd: tempDir(), // any working directory: paths are resolved from the repository
+      env: {
+        ...process.env,
+        CDK_OUTDIR: outdir,
+        CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [] }),
+      },
+      stdio: 'pipe',
+    });
+    const seconds = (performance.now() - started) / 1000;
+    expect(seconds).toBeLessThan(30);
+    expect(readdirSync(outdir).filter((entry) => entry.startsWith('asset.'))).toEqual([]);
+    const template = JSON.parse(readFileSync(join(outdir, 'Pictura.template.json'), 'utf8'));
+    const functions = functionsOf(template);
+    expect(functions.map((f) => f.Metadata['pictura:entry']).sort()).toEqual(
+      ['delete', 'images', 'metadata', 'thumbnail', 'upload'].map((name) => `functions/${name}/handler.ts`),
+    );
+  });
+
+  it('-c bundling=false does the same through the CLI, which refuses aws:* keys', () => {
+    const outdir = tempDir();
+    const { stack } = createApp({ context: { bundling: 'false', target: 'localstack' }, outdir });
+    const template = Template.fromStack(stack).toJSON();
+    expect(readdirSync(outdir).filter((entry) => entry.startsWith('asset.'))).toEqual([]);
+    expect(functionsOf(template)).toHaveLength(5);
+  });
+});
+
+describe('toolchain', () => {
+  it('cdk.json runs the app with Node’s type stripping, and applies the recommended feature flags', () => {
+    const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8'));
+    expect(cdkJson.app).toBe('node infra/app.ts');
+    expect(cdkJson.context['@aws-cdk/aws-iam:minimizePolicies']).toBe(true);
+  });
+
+  it('pins a CLI that reads this library’s cloud assembly', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    expect(pkg.devDependencies['aws-cdk']).toBe('2.1148.1');
+    expect(pkg.scripts).toMatchObject({
+      synth: expect.stringContaining('cdk synth'),
+      deploy: expect.stringContaining('cdk deploy'),
+      'deploy:local': 'bash scripts/deploy-localstack.sh',
+      'test:infra': 'vitest run --project infra',
+    });
+  });
+});

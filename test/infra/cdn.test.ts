@@ -1,0 +1,232 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_NAMES } from '../../infra/constructs/pictura-function.ts';
+import { functionNamed, type Json, resourcesOfType, type Synthesized, synthesize } from './synth.ts';
+
+let aws: Synthesized;
+beforeAll(async () => {
+  aws = await synthesize();
+});
+
+const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
+
+const distribution = (): Json =>
+  resourcesOfType(aws.json, 'AWS::CloudFront::Distribution')[0]?.[1].Properties.DistributionConfig;
+const origin = (id: string): Json => distribution().Origins.find((o: Json) => o.Id === id);
+const only = <T>(items: [string, T][]): [string, T] => {
+  expect(items).toHaveLength(1);
+  return items[0] as [string, T];
+};
+
+/** Logical ids a value refers to (Ref, Fn::GetAtt), anywhere inside it. */
+function references(value: Json, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const item of value) references(item, into);
+  else if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === 'Ref' && typeof inner === 'string' && !inner.startsWith('AWS::')) into.add(inner);
+      else if (key === 'Fn::GetAtt') into.add((inner as string[])[0] as string);
+      else references(inner, into);
+    }
+  }
+  return into;
+}
+
+/** Every resource each resource depends on: references plus DependsOn. */
+function dependencyGraph(json: Json): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  for (const [id, resource] of Object.entries(json.Resources as Record<string, Json>)) {
+    const deps = references(resource.Properties ?? {});
+    for (const dep of [resource.DependsOn ?? []].flat()) deps.add(dep);
+    graph.set(id, deps);
+  }
+  return graph;
+}
+
+function dependsOnTransitively(graph: Map<string, Set<string>>, from: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length > 0) {
+    for (const dep of graph.get(stack.pop() as string) ?? []) {
+      if (!seen.has(dep)) {
+        seen.add(dep);
+        stack.push(dep);
+      }
+    }
+  }
+  return seen;
+}
+
+describe('distribution', () => {
+  it('serves variants from S3 by default: OAC-signed, HTTPS, GET/HEAD, immutable cache policy', () => {
+    const [oacId] = only(resourcesOfType(aws.json, 'AWS::CloudFront::OriginAccessControl'));
+    const [cachePolicyId] = only(resourcesOfType(aws.json, 'AWS::CloudFront::CachePolicy'));
+    const behaviour = distribution().DefaultCacheBehavior;
+    expect(behaviour).toMatchObject({
+      ViewerProtocolPolicy: 'redirect-to-https',
+      AllowedMethods: ['GET', 'HEAD'],
+      CachePolicyId: { Ref: cachePolicyId },
+    });
+    const s3 = origin(behaviour.TargetOriginId);
+    expect(s3.DomainName).toEqual({ 'Fn::GetAtt': [expect.any(String), 'RegionalDomainName'] });
+    expect(s3.OriginAccessControlId).toEqual({ 'Fn::GetAtt': [oacId, 'Id'] });
+    expect(s3.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    aws.template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: {
+        OriginAccessControlOriginType: 's3',
+        SigningBehavior: 'always',
+        SigningProtocol: 'sigv4',
+      },
+    });
+  });
+
+  it('caches variants for a year, keyed on the path alone', () => {
+    aws.template.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: {
+        DefaultTTL: 365 * 24 * 3600,
+        MaxTTL: 365 * 24 * 3600,
+        MinTTL: 24 * 3600,
+        ParametersInCacheKeyAndForwardedToOrigin: {
+          QueryStringsConfig: { QueryStringBehavior: 'none' },
+          HeadersConfig: { HeaderBehavior: 'none' },
+          CookiesConfig: { CookieBehavior: 'none' },
+        },
+      },
+    });
+  });
+
+  it('sends /v1/* to the API: all methods, caching disabled, every viewer header but Host', () => {
+    const [behaviour] = distribution().CacheBehaviors;
+    expect(distribution().CacheBehaviors).toHaveLength(1);
+    expect(behaviour).toMatchObject({
+      PathPattern: '/v1/*',
+      AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+      CachePolicyId: CACHING_DISABLED,
+      OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
+      ViewerProtocolPolicy: 'https-only',
+    });
+  });
+
+  it('reaches the API by id, region and stage, not through the deployment (no dependency cycle)', () => {
+    const [apiId] = only(resourcesOfType(aws.json, 'AWS::ApiGateway::RestApi'));
+    const api = origin(distribution().CacheBehaviors[0].TargetOriginId);
+    expect(api.OriginPath).toBe('/prod');
+    expect(api.CustomOriginConfig.OriginProtocolPolicy).toBe('https-only');
+    expect(api.DomainName).toEqual({
+      'Fn::Join': [
+        '',
+        [{ Ref: apiId }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }],
+      ],
+    });
+  });
+
+  it('never maps / to a bucket listing', () => {
+    expect(distribution().DefaultRootObject).toEqual(expect.any(String));
+  });
+
+  it('adds security headers (nosniff, frame deny, HSTS, CSP) to variants and API responses', () => {
+    const policies = resourcesOfType(aws.json, 'AWS::CloudFront::ResponseHeadersPolicy');
+    expect(policies).toHaveLength(2);
+    for (const [, policy] of policies) {
+      expect(policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig).toMatchObject({
+        ContentTypeOptions: { Override: true },
+        FrameOptions: { FrameOption: 'DENY', Override: true },
+        StrictTransportSecurity: {
+          AccessControlMaxAgeSec: 730 * 24 * 3600,
+          IncludeSubdomains: true,
+          Override: true,
+        },
+        ContentSecurityPolicy: {
+          ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'",
+          Override: true,
+        },
+        ReferrerPolicy: { ReferrerPolicy: 'strict-origin-when-cross-origin', Override: true },
+      });
+    }
+    const ids = [
+      distribution().DefaultCacheBehavior.ResponseHeadersPolicyId,
+      distribution().CacheBehaviors[0].ResponseHeadersPolicyId,
+    ];
+    expect(new Set(ids.map((id: Json) => id.Ref))).toEqual(new Set(policies.map(([id]) => id)));
+  });
+});
+
+describe('bucket access for the CDN', () => {
+  const cdnStatements = (): Json[] =>
+    only(resourcesOfType(aws.json, 'AWS::S3::BucketPolicy'))[1].Properties.PolicyDocument.Statement.filter(
+      (s: Json) => s.Principal?.Service === 'cloudfront.amazonaws.com',
+    );
+
+  it('lets this distribution read variants/* and nothing else', () => {
+    const [distributionId] = only(resourcesOfType(aws.json, 'AWS::CloudFront::Distribution'));
+    const reads = cdnStatements().filter((s) => [s.Action].flat().includes('s3:GetObject'));
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatchObject({
+      Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.any(String), 'Arn'] }, '/variants/*']] },
+    });
+    expect(JSON.stringify(reads[0].Condition)).toContain(JSON.stringify({ Ref: distributionId }));
+    expect(JSON.stringify(cdnStatements())).not.toContain('originals/');
+  });
+
+  it('answers 404, not 403, for a missing variant (ListBucket for this distribution only)', () => {
+    const lists = cdnStatements().filter((s) => [s.Action].flat().includes('s3:ListBucket'));
+    expect(lists).toHaveLength(1);
+    expect(lists[0].Resource).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
+    expect(lists[0].Condition).toEqual({ StringEquals: { 'AWS:SourceArn': expect.anything() } });
+    // No blanket 403→404 rewrite: it would also rewrite the API's own 403s.
+    expect(distribution().CustomErrorResponses).toBeUndefined();
+  });
+});
+
+describe('wiring', () => {
+  it('has no dependency cycle anywhere in the template', () => {
+    const graph = dependencyGraph(aws.json);
+    const cyclic = [...graph.keys()].filter((id) => dependsOnTransitively(graph, id).has(id));
+    expect(cyclic).toEqual([]);
+  });
+
+  it('builds CDN_BASE_URL from the distribution, and the distribution depends on no function', () => {
+    const [distributionId] = only(resourcesOfType(aws.json, 'AWS::CloudFront::Distribution'));
+    const cdnBaseUrl = { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }]] };
+    for (const name of ['images', 'thumbnail']) {
+      expect(functionNamed(aws.json, name)[1].Properties.Environment.Variables.CDN_BASE_URL).toEqual(
+        cdnBaseUrl,
+      );
+    }
+    expect(functionNamed(aws.json, 'delete')[1].Properties.Environment.Variables.CDN_DISTRIBUTION_ID).toEqual(
+      {
+        Ref: distributionId,
+      },
+    );
+    const upstream = dependsOnTransitively(dependencyGraph(aws.json), distributionId);
+    for (const name of FUNCTION_NAMES) expect(upstream.has(functionNamed(aws.json, name)[0])).toBe(false);
+    for (const type of ['AWS::ApiGateway::Deployment', 'AWS::ApiGateway::Stage', 'AWS::ApiGateway::Method']) {
+      for (const [id] of resourcesOfType(aws.json, type)) expect(upstream.has(id)).toBe(false);
+    }
+  });
+
+  it('outputs everything an operator or a test needs', () => {
+    expect(Object.keys(aws.json.Outputs).sort()).toEqual(
+      [
+        'ApiUrl',
+        'CdnUrl',
+        'DistributionId',
+        'BucketName',
+        'TableName',
+        'ApiKeyId',
+        'IngestQueueUrl',
+        'RenderQueueUrl',
+        'PurgeQueueUrl',
+        'IngestDlqUrl',
+        'RenderDlqUrl',
+        'PurgeDlqUrl',
+      ].sort(),
+    );
+    const [distributionId] = only(resourcesOfType(aws.json, 'AWS::CloudFront::Distribution'));
+    aws.template.hasOutput('CdnUrl', {
+      Value: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }]] },
+    });
+    aws.template.hasOutput('ApiUrl', { Value: Match.objectLike({ 'Fn::Join': Match.anyValue() }) });
+  });
+});

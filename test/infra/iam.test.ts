@@ -1,0 +1,210 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_NAMES } from '../../infra/constructs/pictura-function.ts';
+import { functionNamed, type Json, resourcesOfType, type Synthesized, synthesize } from './synth.ts';
+
+let aws: Synthesized;
+beforeAll(async () => {
+  aws = await synthesize();
+});
+
+interface Statement {
+  source: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource?: Json;
+  Condition?: Json;
+}
+
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** Every policy statement in the template: identity policies, inline role policies, resource policies. */
+function allStatements(json: Json): Statement[] {
+  const statements: Statement[] = [];
+  const add = (source: string, document: Json): void => {
+    for (const statement of list(document?.Statement))
+      statements.push({ source, ...(statement as object) } as Statement);
+  };
+  for (const [id, resource] of Object.entries(json.Resources as Record<string, Json>)) {
+    const props = resource.Properties ?? {};
+    switch (resource.Type) {
+      case 'AWS::IAM::Policy':
+      case 'AWS::IAM::ManagedPolicy':
+      case 'AWS::S3::BucketPolicy':
+      case 'AWS::SQS::QueuePolicy':
+      case 'AWS::SNS::TopicPolicy':
+        add(id, props.PolicyDocument);
+        break;
+      case 'AWS::IAM::Role':
+        for (const policy of list(props.Policies)) add(id, (policy as Json).PolicyDocument);
+        break;
+    }
+  }
+  return statements;
+}
+
+/** The statements granted to a function's role. */
+function roleStatements(name: string): Statement[] {
+  const [, fn] = functionNamed(aws.json, name);
+  const roleId: string = fn.Properties.Role['Fn::GetAtt'][0];
+  return resourcesOfType(aws.json, 'AWS::IAM::Policy')
+    .filter(([, policy]) => list(policy.Properties.Roles).some((role: Json) => role.Ref === roleId))
+    .flatMap(([id, policy]) =>
+      list(policy.Properties.PolicyDocument.Statement).map(
+        (s) => ({ source: id, ...(s as object) }) as Statement,
+      ),
+    );
+}
+
+const actionsOf = (statements: Statement[]): string[] =>
+  [...new Set(statements.filter((s) => s.Effect === 'Allow').flatMap((s) => list(s.Action)))].sort();
+
+/** Statements allowing `action`, with their resources rendered as text for matching. */
+const grantsOf = (name: string, action: string): { resources: string[]; condition: Json }[] =>
+  roleStatements(name)
+    .filter((s) => s.Effect === 'Allow' && list(s.Action).includes(action))
+    .map((s) => ({ resources: list(s.Resource).map((r) => JSON.stringify(r)), condition: s.Condition }));
+
+const SQS_CONSUME = [
+  'sqs:ChangeMessageVisibility',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:GetQueueUrl',
+  'sqs:ReceiveMessage',
+];
+const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
+describe('least privilege, over every policy in the template', () => {
+  it('never allows a wildcard action (no "*", no "s3:*", no "service:Prefix*")', () => {
+    const offenders = allStatements(aws.json)
+      .filter((s) => s.Effect === 'Allow')
+      .flatMap((s) =>
+        list(s.Action)
+          .filter((a) => a.includes('*'))
+          .map((a) => `${s.source}: ${a}`),
+      );
+    expect(offenders).toEqual([]);
+  });
+
+  it('uses broad actions only to deny (the TLS-only statements deny s3:* / sqs:* without TLS)', () => {
+    const broad = allStatements(aws.json).filter((s) => list(s.Action).some((a) => a.endsWith('*')));
+    expect(broad.length).toBeGreaterThan(0);
+    for (const statement of broad) {
+      expect(statement.Effect).toBe('Deny');
+      expect(statement.Condition).toEqual({ Bool: { 'aws:SecureTransport': 'false' } });
+    }
+  });
+
+  it('never allows on Resource "*"', () => {
+    const offenders = allStatements(aws.json)
+      .filter((s) => s.Effect === 'Allow' && list(s.Resource).includes('*'))
+      .map((s) => `${s.source}: ${list(s.Action).join(',')}`);
+    expect(offenders).toEqual([]);
+  });
+
+  it('gives function roles no managed policies (not even AWSLambdaBasicExecutionRole)', () => {
+    for (const name of FUNCTION_NAMES) {
+      const roleId = functionNamed(aws.json, name)[1].Properties.Role['Fn::GetAtt'][0];
+      expect(aws.json.Resources[roleId].Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('each function may do exactly what it uses', () => {
+  it('upload: write originals, write records', () => {
+    expect(actionsOf(roleStatements('upload'))).toEqual(
+      [...LOGS, 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 's3:PutObject'].sort(),
+    );
+    expect(grantsOf('upload', 's3:PutObject')).toEqual([
+      { resources: [expect.stringContaining('/originals/*')], condition: undefined },
+    ]);
+  });
+
+  it('images: read records and the owner index, probe table and bucket for health', () => {
+    expect(actionsOf(roleStatements('images'))).toEqual(
+      [...LOGS, 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query', 's3:ListBucket'].sort(),
+    );
+    const query = grantsOf('images', 'dynamodb:Query')[0]?.resources ?? [];
+    expect(query.some((r) => r.includes('/index/byOwner'))).toBe(true);
+  });
+
+  it('delete: records, purge queue and DLQ, list and delete objects, invalidate the CDN, consume purge', () => {
+    expect(actionsOf(roleStatements('delete'))).toEqual(
+      [
+        ...LOGS,
+        ...SQS_CONSUME,
+        'cloudfront:CreateInvalidation',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        's3:DeleteObject',
+        's3:ListBucket',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(grantsOf('delete', 's3:ListBucket')[0]?.condition).toEqual({
+      StringLike: { 's3:prefix': 'variants/*' },
+    });
+    const deletable = grantsOf('delete', 's3:DeleteObject')[0]?.resources ?? [];
+    expect(deletable).toHaveLength(2);
+    expect(deletable.join(' ')).toContain('/originals/*');
+    expect(deletable.join(' ')).toContain('/variants/*');
+    expect(grantsOf('delete', 'cloudfront:CreateInvalidation')[0]?.resources.join(' ')).toContain(
+      ':distribution/',
+    );
+  });
+
+  it('metadata: read and remove originals, update records, queue renders, consume ingest', () => {
+    expect(actionsOf(roleStatements('metadata'))).toEqual(
+      [
+        ...LOGS,
+        ...SQS_CONSUME,
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        's3:DeleteObject',
+        's3:GetObject',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    for (const action of ['s3:GetObject', 's3:DeleteObject']) {
+      const resources = grantsOf('metadata', action).flatMap((g) => g.resources);
+      expect(resources.every((r) => r.includes('/originals/*'))).toBe(true);
+    }
+  });
+
+  it('thumbnail: read originals, write and remove variants, update records, consume render', () => {
+    expect(actionsOf(roleStatements('thumbnail'))).toEqual(
+      [
+        ...LOGS,
+        ...SQS_CONSUME,
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        's3:DeleteObject',
+        's3:GetObject',
+        's3:PutObject',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(
+      grantsOf('thumbnail', 's3:GetObject')
+        .flatMap((g) => g.resources)
+        .join(' '),
+    ).toContain('/originals/*');
+    for (const action of ['s3:PutObject', 's3:DeleteObject']) {
+      const resources = grantsOf('thumbnail', action).flatMap((g) => g.resources);
+      expect(resources.length).toBeGreaterThan(0);
+      expect(resources.every((r) => r.includes('/variants/*'))).toBe(true);
+    }
+  });
+
+  it('only the pipeline functions read originals; nothing but delete and metadata removes them', () => {
+    const readers = FUNCTION_NAMES.filter((name) =>
+      grantsOf(name, 's3:GetObject').some((g) => g.resources.some((r) => r.includes('/originals/*'))),
+    );
+    expect(readers.sort()).toEqual(['metadata', 'thumbnail']);
+    const removers = FUNCTION_NAMES.filter((name) =>
+      grantsOf(name, 's3:DeleteObject').some((g) => g.resources.some((r) => r.includes('/originals/*'))),
+    );
+    expect(removers.sort()).toEqual(['delete', 'metadata']);
+  });
+});
