@@ -18,6 +18,50 @@ export interface ApiServerOptions {
   log: (line: string) => void;
 }
 
+/** API Gateway's own error answers: default status and message per gateway response type. */
+const GATEWAY_ERRORS = {
+  MISSING_AUTHENTICATION_TOKEN: {
+    status: 403,
+    message: 'Missing Authentication Token',
+    family: 'DEFAULT_4XX',
+  },
+  INVALID_API_KEY: { status: 403, message: 'Forbidden', family: 'DEFAULT_4XX' },
+  REQUEST_TOO_LARGE: { status: 413, message: 'Request Entity Too Large', family: 'DEFAULT_4XX' },
+  INTEGRATION_FAILURE: { status: 502, message: 'Internal server error', family: 'DEFAULT_5XX' },
+  API_CONFIGURATION_ERROR: { status: 502, message: 'Internal server error', family: 'DEFAULT_5XX' },
+  INTEGRATION_TIMEOUT: { status: 504, message: 'Endpoint request timed out', family: 'DEFAULT_5XX' },
+} as const;
+type GatewayError = keyof typeof GATEWAY_ERRORS;
+
+/**
+ * Answers with a gateway error, shaped by the template's GatewayResponse for its type (or its family's
+ * DEFAULT_4XX/5XX), as API Gateway does; `$context` variables in the template are filled in.
+ */
+function sendGatewayError(res: ServerResponse, api: LocalApi, type: GatewayError, requestId: string): void {
+  const fallback = GATEWAY_ERRORS[type];
+  const custom = api.gatewayResponses[type] ?? api.gatewayResponses[fallback.family];
+  const status = custom?.statusCode ?? fallback.status;
+  const body =
+    custom?.template === undefined
+      ? JSON.stringify({ message: fallback.message })
+      : custom.template
+          .replaceAll('$context.error.messageString', JSON.stringify(fallback.message))
+          .replaceAll('$context.error.message', fallback.message)
+          .replaceAll('$context.error.responseType', type)
+          .replaceAll('$context.requestId', requestId);
+  const customHeaders = Object.fromEntries(
+    Object.entries(custom?.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+  );
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    ...customHeaders,
+    'x-amzn-requestid': requestId,
+    'x-amzn-errortype': type,
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+}
+
 function isBinary(contentType: string | undefined, binaryTypes: readonly string[]): boolean {
   if (!contentType) return false;
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
@@ -59,12 +103,7 @@ export function apiRequestHandler(
     const method = (req.method ?? 'GET').toUpperCase();
     const found = match(api.routes, method, url.pathname);
     if (!found) {
-      sendJson(
-        res,
-        403,
-        { message: 'Missing Authentication Token' },
-        { ...baseHeaders, 'x-amzn-errortype': 'MissingAuthenticationTokenException' },
-      );
+      sendGatewayError(res, api, 'MISSING_AUTHENTICATION_TOKEN', requestId);
       return;
     }
     const { route, parameters } = found;
@@ -76,12 +115,7 @@ export function apiRequestHandler(
     if (route.apiKeyRequired) {
       apiKey = keyByValue.get(headerValue('x-api-key') ?? '');
       if (!apiKey) {
-        sendJson(
-          res,
-          403,
-          { message: 'Forbidden' },
-          { ...baseHeaders, 'x-amzn-errortype': 'ForbiddenException' },
-        );
+        sendGatewayError(res, api, 'INVALID_API_KEY', requestId);
         return;
       }
     }
@@ -96,7 +130,7 @@ export function apiRequestHandler(
       body = await readBody(req, API_PAYLOAD_LIMIT);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
-        sendJson(res, 413, { message: 'Request Entity Too Large' }, baseHeaders);
+        sendGatewayError(res, api, 'REQUEST_TOO_LARGE', requestId);
         return;
       }
       throw error;
@@ -129,13 +163,18 @@ export function apiRequestHandler(
         }),
       ]);
       if (invocation === 'timeout') {
-        sendJson(res, 504, { message: 'Endpoint request timed out' }, baseHeaders);
+        sendGatewayError(res, api, 'INTEGRATION_TIMEOUT', requestId);
         return;
       }
       const result = invocation.payload as Partial<APIGatewayProxyResult> | null;
-      if (invocation.functionError || !result || typeof result.statusCode !== 'number') {
-        options.log(`api ${method} ${url.pathname}: function failed or returned a malformed proxy response`);
-        sendJson(res, 502, { message: 'Internal server error' }, baseHeaders);
+      if (invocation.functionError) {
+        options.log(`api ${method} ${url.pathname}: the function failed (${invocation.error?.errorType})`);
+        sendGatewayError(res, api, 'INTEGRATION_FAILURE', requestId);
+        return;
+      }
+      if (!result || typeof result.statusCode !== 'number') {
+        options.log(`api ${method} ${url.pathname}: the function returned a malformed proxy response`);
+        sendGatewayError(res, api, 'API_CONFIGURATION_ERROR', requestId);
         return;
       }
       const responseHeaders: Record<string, string | string[]> = { ...baseHeaders };
@@ -150,7 +189,7 @@ export function apiRequestHandler(
       res.end(payload);
     } catch (error) {
       options.log(`api ${method} ${url.pathname}: ${(error as Error).message}`);
-      if (!res.headersSent) sendJson(res, 502, { message: 'Internal server error' }, baseHeaders);
+      if (!res.headersSent) sendGatewayError(res, api, 'INTEGRATION_FAILURE', requestId);
     } finally {
       clearTimeout(timer);
     }

@@ -81,8 +81,18 @@ export interface LocalRoute {
   mock?: { statusCode: number; headers: Record<string, string> };
 }
 
+/** A customised API Gateway error answer (AWS::ApiGateway::GatewayResponse). */
+export interface LocalGatewayResponse {
+  statusCode?: number;
+  headers: Record<string, string>;
+  /** The `application/json` response template, with `$context` variables still in it. */
+  template?: string;
+}
+
 export interface LocalApi {
   restApiId: string;
+  /** Customised error answers by response type (`INVALID_API_KEY`, `DEFAULT_4XX`, …). */
+  gatewayResponses: Record<string, LocalGatewayResponse>;
   name: string;
   stage: string;
   binaryMediaTypes: string[];
@@ -477,9 +487,25 @@ function buildApi(
     }
     routes.push(route);
   }
+  const gatewayResponses: Record<string, LocalGatewayResponse> = {};
+  for (const [, resource] of included.filter(([, r]) => r.Type === 'AWS::ApiGateway::GatewayResponse')) {
+    const p = resolve<Record<string, unknown>>(props(resource));
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries((p.ResponseParameters ?? {}) as Record<string, string>)) {
+      const header = /^gatewayresponse\.header\.(.+)$/.exec(name)?.[1];
+      if (header) headers[header] = value.replace(/^'(.*)'$/, '$1');
+    }
+    const templates = (p.ResponseTemplates ?? {}) as Record<string, string>;
+    gatewayResponses[str(p.ResponseType)] = {
+      ...(p.StatusCode !== undefined ? { statusCode: Number(p.StatusCode) } : {}),
+      headers,
+      ...(templates['application/json'] !== undefined ? { template: templates['application/json'] } : {}),
+    };
+  }
   const stage = included.find(([, r]) => r.Type === 'AWS::ApiGateway::Stage');
   return {
     restApiId: refOf(apiLogicalId),
+    gatewayResponses,
     name: str(apiProps.Name, stack.stackName),
     stage: stage ? str(resolve<Record<string, unknown>>(props(stage[1])).StageName, 'prod') : 'prod',
     binaryMediaTypes: ((apiProps.BinaryMediaTypes as string[] | undefined) ?? []).map((t) =>

@@ -105,18 +105,32 @@ describe('through HTTP only, as a client would', () => {
     }
   });
 
-  it('answers like API Gateway for unknown routes, missing keys and oversized bodies', async () => {
+  it("answers with the template's gateway responses for unknown routes, missing keys and oversized bodies", async () => {
     const api = cloud.urls.api ?? '';
-    expect((await fetch(`${api}/v2/nothing`)).status).toBe(403);
+    const unknown = await fetch(`${api}/v2/nothing`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toBe('application/problem+json');
+    expect(await unknown.json()).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND' });
     const noKey = await fetch(`${api}/v1/images`, { method: 'POST', body: '{}' });
-    expect(noKey.status).toBe(403);
-    expect(await noKey.json()).toEqual({ message: 'Forbidden' });
+    expect(noKey.status).toBe(401);
+    expect(await noKey.json()).toMatchObject({ status: 401, code: 'API_KEY_REQUIRED' });
+    const wrongKey = await fetch(`${api}/v1/images`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-api-key': 'not-a-key' },
+    });
+    expect(wrongKey.status).toBe(401);
     const tooBig = await fetch(`${api}/v1/images`, {
       method: 'POST',
       headers: { 'x-api-key': cloud.apiKey, 'content-type': 'image/png' },
       body: new Uint8Array(11 * 1024 * 1024),
     });
     expect(tooBig.status).toBe(413);
+    expect(await tooBig.json()).toMatchObject({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      detail: 'Request Entity Too Large',
+    });
     const health = await fetch(`${api}/v1/health`);
     expect(health.status).toBe(200);
   });
