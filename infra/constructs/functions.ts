@@ -166,6 +166,7 @@ export class Functions extends Construct {
     );
     // DeleteObject: a rejected upload's original is removed.
     allow(this.metadata, ['s3:GetObject', 's3:DeleteObject'], [originals]);
+    allow(this.metadata, ['s3:ListBucket'], [bucket.bucketArn], ORIGINALS_LISTING);
     allow(this.metadata, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
     allow(this.metadata, ['sqs:SendMessage'], [queues.render.queueArn, deadLetterQueues.ingest.queueArn]);
 
@@ -180,12 +181,20 @@ export class Functions extends Construct {
       true,
     );
     allow(this.thumbnail, ['s3:GetObject'], [originals]);
+    allow(this.thumbnail, ['s3:ListBucket'], [bucket.bucketArn], ORIGINALS_LISTING);
     // DeleteObject: variants written by a render that finished after a delete are cleaned up.
     allow(this.thumbnail, ['s3:PutObject', 's3:DeleteObject'], [variants]);
     allow(this.thumbnail, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
     allow(this.thumbnail, ['sqs:SendMessage'], [deadLetterQueues.render.queueArn]);
   }
 }
+
+/**
+ * Without ListBucket, S3 answers a GET for a missing key with 403 AccessDenied (so as not to reveal
+ * whether it exists). The pipeline must tell "the original is gone" (a delete won the race, a duplicate
+ * event) from a real permission error, so it may list, but only under `originals/`.
+ */
+const ORIGINALS_LISTING = { StringLike: { 's3:prefix': `${ORIGINALS_PREFIX}*` } };
 
 function allow(
   fn: PicturaFunction,

@@ -163,9 +163,13 @@ describe('each function may do exactly what it uses', () => {
         'dynamodb:UpdateItem',
         's3:DeleteObject',
         's3:GetObject',
+        's3:ListBucket',
         'sqs:SendMessage',
       ].sort(),
     );
+    expect(grantsOf('metadata', 's3:ListBucket')[0]?.condition).toEqual({
+      StringLike: { 's3:prefix': 'originals/*' },
+    });
     for (const action of ['s3:GetObject', 's3:DeleteObject']) {
       const resources = grantsOf('metadata', action).flatMap((g) => g.resources);
       expect(resources.every((r) => r.includes('/originals/*'))).toBe(true);
@@ -181,10 +185,14 @@ describe('each function may do exactly what it uses', () => {
         'dynamodb:UpdateItem',
         's3:DeleteObject',
         's3:GetObject',
+        's3:ListBucket',
         's3:PutObject',
         'sqs:SendMessage',
       ].sort(),
     );
+    expect(grantsOf('thumbnail', 's3:ListBucket')[0]?.condition).toEqual({
+      StringLike: { 's3:prefix': 'originals/*' },
+    });
     expect(
       grantsOf('thumbnail', 's3:GetObject')
         .flatMap((g) => g.resources)
