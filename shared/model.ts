@@ -1,3 +1,4 @@
+import type { SanitisedExif } from './image/exif.ts';
 import type { VariantFormat } from './variants.ts';
 
 /**
@@ -35,18 +36,8 @@ export interface OriginalInfo {
   sha256: string;
 }
 
-/** EXIF fields that are safe to publish. Location is never among them. */
-export interface PublicExif {
-  orientation?: number;
-  make?: string;
-  model?: string;
-  takenAt?: string;
-  lensModel?: string;
-  exposureTime?: string;
-  fNumber?: number;
-  iso?: number;
-  focalLength?: number;
-}
+/** EXIF fields that are safe to publish (an allow-list; location is never among them). */
+export type PublicExif = SanitisedExif;
 
 /** A rendered variant as stored in the record (the URL is derived when the document is shaped). */
 export interface VariantRecord {
