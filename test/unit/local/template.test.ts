@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these are CloudFormation Fn::Sub strings, not JS templates.
 import { describe, expect, it } from 'vitest';
 import { pathPatternMatches } from '#local/cdn-server.ts';
 import { type PhysicalResource, Resolver } from '#local/template.ts';
