@@ -1,7 +1,9 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
-  CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -9,9 +11,14 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { synthesize } from '#local/assembly.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
 import { lambdaContext, type ProxyRequest, proxyEvent, sqsRecord } from '#local/lambda-events.ts';
+import { provision } from '#local/provision.ts';
 import { objectCreatedEvent } from '#local/s3-events.ts';
+import { buildStackModel, type LocalFunction, type LocalQueue } from '#local/stack-model.ts';
+import { readAssembly, type StackTemplate } from '#local/template.ts';
+import { ROOT } from './local-cloud.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers are middy functions with varied event types.
 type AnyHandler = (event: any, context: Context) => Promise<any>;
@@ -55,7 +62,26 @@ export interface Pipeline {
 export const TEST_KEY = { id: 'key-owner-1', value: 'test-api-key-value-0001' };
 export const OTHER_KEY = { id: 'key-owner-2', value: 'test-api-key-value-0002' };
 
-/** Starts the emulators, creates the resources, configures the environment and imports the handlers. */
+let assembly: Promise<StackTemplate> | undefined;
+
+/** The app's synthesized template, once per test file (no bundling: the handlers run from source here). */
+function synthesizedStack(): Promise<StackTemplate> {
+  assembly ??= (async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'pictura-handlers-'));
+    await synthesize(ROOT, outdir);
+    const stack = readAssembly(outdir)[0];
+    rmSync(outdir, { recursive: true, force: true });
+    if (!stack) throw new Error('the CDK app synthesized no stack');
+    return stack;
+  })();
+  return assembly;
+}
+
+/**
+ * Starts the emulators, provisions the stack's buckets, queues and table from the synthesized template (the
+ * same path the local cloud takes, so there is no second list of resources), and imports each handler with
+ * the environment the template gives its function, plus `settings` (limits the tests shrink).
+ */
 export async function startPipeline(settings: Record<string, string> = {}): Promise<Pipeline> {
   const endpoint = await startAwsEndpoint({ port: 0 });
   const common = {
@@ -65,82 +91,68 @@ export async function startPipeline(settings: Record<string, string> = {}): Prom
   };
   const s3 = new S3Client({ ...common, forcePathStyle: true });
   const sqs = new SQSClient(common);
-  const dynamo = new DynamoDBClient(common);
-  const bucket = 'pictura-test-bucket';
-  const table = 'pictura-test-images';
+  const model = buildStackModel(await synthesizedStack(), {
+    region: REGION,
+    accountId: '000000000000',
+    awsEndpoint: endpoint.url,
+    apiHost: 'api.test',
+    cdnHost: 'cdn.test',
+  });
+  // Retries come back after a second instead of the template's minutes.
+  await provision(model, { s3, sqs, dynamo: new DynamoDBClient(common) }, { visibilityScale: 0.01 });
 
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'id', AttributeType: 'S' },
-        { AttributeName: 'ownerId', AttributeType: 'S' },
-        { AttributeName: 'createdAt', AttributeType: 'S' },
-      ],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'byOwner',
-          KeySchema: [
-            { AttributeName: 'ownerId', KeyType: 'HASH' },
-            { AttributeName: 'createdAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  const fn = (label: string): LocalFunction => {
+    const found = model.functions.find((f) => f.label === label);
+    if (!found) throw new Error(`the template has no function ${label}`);
+    return found;
+  };
+  // Each consumer's queue is the one its event source mapping reads; its DLQ is that queue's redrive target.
+  const fedQueue = (label: string): LocalQueue => {
+    const arn = model.mappings.find((m) => m.functionName === fn(label).name)?.queueArn;
+    const queue = model.queues.find((q) => q.arn === arn);
+    if (!queue) throw new Error(`no queue feeds ${label}`);
+    return queue;
+  };
+  const deadLetterOf = (queue: LocalQueue): LocalQueue => {
+    const target = JSON.parse(queue.attributes.RedrivePolicy ?? '{}').deadLetterTargetArn;
+    const dlq = model.queues.find((q) => q.arn === target);
+    if (!dlq) throw new Error(`${queue.name} has no DLQ`);
+    return dlq;
+  };
+  const consumers = {
+    ingest: fedQueue('metadata'),
+    render: fedQueue('thumbnail'),
+    purge: fedQueue('delete'),
+  };
   const queues = {} as Pipeline['queues'];
   const arns = {} as Record<string, string>;
   for (const name of QUEUES) {
-    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-    const dlqUrl = dlq.QueueUrl ?? '';
-    const dlqArn = (
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes?.QueueArn;
-    const queue = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: name,
-        Attributes: {
-          VisibilityTimeout: '1',
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }),
-        },
-      }),
-    );
-    queues[name] = queue.QueueUrl ?? '';
-    queues[`${name}Dlq`] = dlqUrl;
-    arns[name] = `arn:aws:sqs:${REGION}:000000000000:${name}`;
+    queues[name] = consumers[name].url;
+    queues[`${name}Dlq`] = deadLetterOf(consumers[name]).url;
+    arns[name] = consumers[name].arn;
   }
+  const bucket = model.buckets[0]?.name ?? '';
 
-  const env: Record<string, string> = {
+  const base: Record<string, string> = {
     AWS_REGION: REGION,
     AWS_ENDPOINT_URL: endpoint.url,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
-    BUCKET_NAME: bucket,
-    TABLE_NAME: table,
-    CDN_BASE_URL: 'http://cdn.test',
-    RENDER_QUEUE_URL: queues.render,
-    PURGE_QUEUE_URL: queues.purge,
     // Parked messages log at ERROR by design; the tests assert on the DLQ instead of reading logs.
     POWERTOOLS_LOG_LEVEL: 'SILENT',
-    ...settings,
   };
-  Object.assign(process.env, env);
-  // Each consumer has its own DLQ; config is read at import (cold start), so set it per import.
-  const load = async (name: string, dlq?: string): Promise<AnyHandler> => {
-    if (dlq) process.env.DEAD_LETTER_QUEUE_URL = dlq;
-    const module = (await import(`../../functions/${name}/handler.ts`)) as { handler: AnyHandler };
+  // Config is read at import (cold start): give each handler its function's environment as it loads.
+  const load = async (label: string): Promise<AnyHandler> => {
+    Object.assign(process.env, base, fn(label).environment, settings, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    const module = (await import(`../../functions/${label}/handler.ts`)) as { handler: AnyHandler };
     return module.handler;
   };
   const handlers: Pipeline['handlers'] = {
     upload: await load('upload'),
     images: await load('images'),
-    metadata: await load('metadata', queues.ingestDlq),
-    thumbnail: await load('thumbnail', queues.renderDlq),
-    delete: await load('delete', queues.purgeDlq),
+    metadata: await load('metadata'),
+    thumbnail: await load('thumbnail'),
+    delete: await load('delete'),
   };
 
   const pipeline: Pipeline = {
