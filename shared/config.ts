@@ -22,6 +22,8 @@ export interface Config {
   variants: readonly VariantSpec[];
   presignedPostExpiresSeconds: number;
   pendingUploadTtlSeconds: number;
+  /** Origin browsers may call the API from (`Access-Control-Allow-Origin` on every API response). */
+  corsAllowOrigin: string;
   /** Settings only some functions need; each function asks for its own with {@link loadConfig}. */
   renderQueueUrl?: string;
   purgeQueueUrl?: string;
@@ -112,6 +114,7 @@ export function parseConfig<K extends NeededSetting = never>(
     variants,
     presignedPostExpiresSeconds: integer('PRESIGNED_POST_EXPIRES_SECONDS', 900, 60, 7 * 24 * 3600),
     pendingUploadTtlSeconds: integer('PENDING_UPLOAD_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
+    corsAllowOrigin: text('CORS_ALLOW_ORIGIN', false) ?? '*',
   };
   for (const setting of Object.keys(NEEDED_ENV) as NeededSetting[]) {
     const value = url(NEEDED_ENV[setting], (needs as readonly NeededSetting[]).includes(setting));

@@ -15,7 +15,7 @@ const { s3, sqs, cloudfront, dynamo } = createAwsClients(config);
 const logger = createLogger('delete');
 const deps = { config, s3, sqs, cloudfront, images: new ImageRepository(dynamo, config.tableName), logger };
 
-const api = httpHandler(logger, async (event) => {
+const api = httpHandler(logger, config, async (event) => {
   const id = event.pathParameters?.id ?? '';
   const bearer = /^Bearer\s+(\S+)$/i.exec(header(event, 'authorization') ?? '')?.[1];
   await requestDelete(deps, id, { deleteToken: bearer, apiKey: header(event, 'x-api-key') });

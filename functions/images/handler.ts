@@ -14,7 +14,7 @@ const deps = { config, s3, images: new ImageRepository(dynamo, config.tableName)
 const logger = createLogger('images');
 
 /** The read side: `GET /v1/images/{id}` (public), `GET /v1/images` (the caller's), `GET /v1/health`. */
-export const handler = httpHandler(logger, async (event) => {
+export const handler = httpHandler(logger, config, async (event) => {
   const route = `${event.httpMethod} ${event.resource}`;
   switch (route) {
     case 'GET /v1/images/{id}':

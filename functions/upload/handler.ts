@@ -27,7 +27,7 @@ function parseJson(event: APIGatewayProxyEvent): unknown {
 }
 
 /** `POST /v1/images`: a JSON body asks for a presigned POST (201); an `image/*` body is the file itself (202). */
-export const handler = httpHandler(logger, async (event) => {
+export const handler = httpHandler(logger, config, async (event) => {
   const owner = requireKeyHolder(event);
   const contentType = header(event, 'content-type') ?? '';
   const links = (id: string) => ({ self: `${apiBaseUrl(event)}/v1/images/${id}` });

@@ -1,5 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import httpCors from '@middy/http-cors';
 import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -9,23 +10,41 @@ import { problemDetails } from './problem-details.ts';
 /** A route's business logic: an API Gateway proxy event in, a proxy result out; errors are thrown. */
 export type HttpRoute = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
+/** What the HTTP stack needs from the function's configuration. */
+export interface HttpOptions {
+  /** `Access-Control-Allow-Origin` for every response, errors included. */
+  corsAllowOrigin: string;
+}
+
 /**
  * Wraps a route in the project's HTTP middleware stack: Powertools context in the logs, lower-cased headers,
- * and errors rendered as problem+json (< 500 exposed, everything else hidden behind a generic 500 and logged).
+ * CORS headers on every response, and errors rendered as problem+json (< 500 exposed, everything else hidden
+ * behind a generic 500 and logged). API Gateway answers preflights; the responses themselves must carry CORS.
  */
-export function httpHandler(logger: Logger, route: HttpRoute) {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(httpHeaderNormalizer())
-    .use(problemDetails())
-    .use(
-      httpErrorHandler({
-        logger: (error: unknown) => {
-          const status = (error as { statusCode?: number }).statusCode;
-          if (status !== undefined && status < 500) logger.info('request refused', { error: error as Error });
-          else logger.error('request failed', error as Error);
-        },
-      }),
-    )
-    .handler(route);
+export function httpHandler(logger: Logger, options: HttpOptions, route: HttpRoute) {
+  return (
+    middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+      .use(injectLambdaContext(logger, { resetKeys: true }))
+      .use(httpHeaderNormalizer())
+      // onError runs in reverse order of use: the error handler first, then problem details, then CORS.
+      .use(
+        httpCors({
+          origin: options.corsAllowOrigin,
+          exposeHeaders: 'Location',
+          disableBeforePreflightResponse: true,
+        }),
+      )
+      .use(problemDetails())
+      .use(
+        httpErrorHandler({
+          logger: (error: unknown) => {
+            const status = (error as { statusCode?: number }).statusCode;
+            if (status !== undefined && status < 500)
+              logger.info('request refused', { error: error as Error });
+            else logger.error('request failed', error as Error);
+          },
+        }),
+      )
+      .handler(route)
+  );
 }

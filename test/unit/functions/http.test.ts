@@ -3,7 +3,11 @@ import { OTHER_KEY, type Pipeline, startPipeline, TEST_KEY, withKey } from '#tes
 
 let cloud: Pipeline;
 beforeAll(async () => {
-  cloud = await startPipeline({ MAX_UPLOAD_BYTES: '1000000', MAX_DIRECT_UPLOAD_BYTES: '100000' });
+  cloud = await startPipeline({
+    MAX_UPLOAD_BYTES: '1000000',
+    MAX_DIRECT_UPLOAD_BYTES: '100000',
+    CORS_ALLOW_ORIGIN: 'https://app.example',
+  });
 });
 afterAll(() => cloud?.close());
 
@@ -92,6 +96,18 @@ describe('POST /v1/images', () => {
     ],
   ])('refuses %s', async (_label, body, status, code) => {
     expectProblem(await post(body, 'application/json'), status, code);
+  });
+
+  it('gives browsers CORS headers on successes and on problems alike', async () => {
+    const ok = await post(
+      JSON.stringify({ contentType: 'image/png', contentLength: 10 }),
+      'application/json',
+    );
+    const problem = await post('{', 'application/json');
+    for (const response of [ok, problem]) {
+      expect(response.headers?.['Access-Control-Allow-Origin']).toBe('https://app.example');
+    }
+    expect(ok.headers?.['Access-Control-Expose-Headers']).toBe('Location');
   });
 
   it('refuses a body that is neither JSON nor an image', async () => {
