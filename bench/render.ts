@@ -25,6 +25,19 @@ const LIMITS = { maxInputPixels: 100_000_000 };
 const SCRIPT = fileURLToPath(import.meta.url);
 const RESULTS = join(SCRIPT, '..', 'results');
 
+/**
+ * Share of the last minute in which some runnable task waited for a CPU (Linux PSI), or `undefined` where
+ * the kernel does not report it. The machine is shared: this says how much the neighbours were in the way.
+ */
+function cpuPressure(): number | undefined {
+  try {
+    const match = /^some .*\bavg60=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Goals from the issue. They are reported as met or missed; they are never adjusted to fit. */
 const GOALS = { speedUp12MpJpeg: 2, peakRss24MpJpegMb: 400 };
 
@@ -132,6 +145,8 @@ interface PathResult {
   medianMs: number;
   imagesPerSecond: number;
   samplesMs: number[];
+  /** CPU time of the whole process (all threads) per render: the work done, less sensitive to neighbours. */
+  medianCpuMs: number;
   outputBytes: number;
   peakRssMb: number;
 }
@@ -142,6 +157,8 @@ interface SourceResult {
   paths: Record<string, PathResult>;
   speedUpVsNaiveSequential: number;
   speedUpVsNaiveConcurrent: number;
+  /** Naive sequential CPU time over the project's: how much less work the project path does. */
+  cpuSavingVsNaiveSequential: number;
 }
 
 async function measure(
@@ -152,14 +169,21 @@ async function measure(
 ): Promise<SourceResult> {
   const names = Object.keys(PATHS);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const cpuSamples: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   const outputBytes: Record<string, number> = {};
   for (let round = -1; round < iterations; round++) {
     // Rotate the order every round so no path always runs first (or right after the heaviest one).
     const order = names.map((_, i) => names[(i + Math.max(round, 0)) % names.length] as string);
     for (const name of order) {
+      const cpuBefore = process.cpuUsage();
       const started = performance.now();
       outputBytes[name] = await (PATHS[name] as { run: RenderPath }).run(bytes);
-      if (round >= 0) samples[name]?.push(performance.now() - started);
+      const elapsed = performance.now() - started;
+      const cpu = process.cpuUsage(cpuBefore);
+      if (round >= 0) {
+        samples[name]?.push(elapsed);
+        cpuSamples[name]?.push((cpu.user + cpu.system) / 1000);
+      }
     }
   }
   const paths: Record<string, PathResult> = {};
@@ -169,6 +193,7 @@ async function measure(
       medianMs: Math.round(medianMs),
       imagesPerSecond: Math.round((1000 / medianMs) * 100) / 100,
       samplesMs: (samples[name] ?? []).map(Math.round),
+      medianCpuMs: Math.round(median(cpuSamples[name] ?? [])),
       outputBytes: outputBytes[name] ?? 0,
       peakRssMb: peakRssMb(name, file),
     };
@@ -181,6 +206,8 @@ async function measure(
     paths,
     speedUpVsNaiveSequential: ratio('naiveSequential'),
     speedUpVsNaiveConcurrent: ratio('naiveConcurrent'),
+    cpuSavingVsNaiveSequential:
+      Math.round(((paths.naiveSequential?.medianCpuMs ?? 0) / (paths.project?.medianCpuMs ?? 1)) * 100) / 100,
   };
 }
 
@@ -189,12 +216,13 @@ function markdown(report: Report): string {
     Object.entries(result.paths).map(
       ([name, path]) =>
         `| ${result.source} | ${PATHS[name]?.label ?? name} | ${path.medianMs} | ${path.imagesPerSecond} | ` +
-        `${path.peakRssMb} | ${Math.round(path.outputBytes / 1024)} |`,
+        `${path.medianCpuMs} | ${path.peakRssMb} | ${Math.round(path.outputBytes / 1024)} |`,
     ),
   );
   const speedUps = report.results.map(
     (r) =>
-      `| ${r.source} | ${r.speedUpVsNaiveSequential}× | ${r.speedUpVsNaiveConcurrent}× | ${r.paths.project?.peakRssMb} MB |`,
+      `| ${r.source} | ${r.speedUpVsNaiveSequential}× | ${r.speedUpVsNaiveConcurrent}× | ` +
+      `${r.cpuSavingVsNaiveSequential}× | ${r.paths.project?.peakRssMb} MB |`,
   );
   return [
     '# Render benchmark',
@@ -202,19 +230,20 @@ function markdown(report: Report): string {
     `Command: \`${report.command}\` (${report.iterations} interleaved rounds after a warm-up; medians).`,
     `Date: ${report.date}. Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ` +
       `${report.machine.memoryGb} GB; Node ${report.machine.node}; sharp ${report.machine.sharp}, ` +
-      `libvips ${report.machine.libvips}. Load average (1 min) ${report.loadAverage.before} before, ` +
-      `${report.loadAverage.after} after.`,
+      `libvips ${report.machine.libvips}. Before the run: load average ${report.contentionBefore.loadAverage}, ` +
+      `CPU pressure ${report.contentionBefore.cpuPressurePercent ?? 'n/a'} % (PSI avg60; the machine is shared ` +
+      'with other work, so wall-clock figures carry noise; CPU ms is the steadier measure of work).',
     '',
     `Variants: the defaults (${DEFAULT_VARIANTS.map((v) => `${v.name} ${v.width}${v.height ? `×${v.height}` : ''}`).join(', ')}; ` +
       'WebP q80, effort 4 on every path). Peak RSS is each path alone in a fresh child process ' +
       `(two renders); a child that only loads the code and reads the file peaks at ${report.baselineRssMb} MB.`,
     '',
-    '| source | path | median ms | images/s | peak RSS MB | output KB |',
-    '| --- | --- | ---: | ---: | ---: | ---: |',
+    '| source | path | median ms | images/s | CPU ms | peak RSS MB | output KB |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
-    '| source | speed-up vs naive sequential | vs naive concurrent | project peak RSS |',
-    '| --- | ---: | ---: | ---: |',
+    '| source | speed-up vs naive sequential | vs naive concurrent | CPU time, naive ÷ project | project peak RSS |',
+    '| --- | ---: | ---: | ---: | ---: |',
     ...speedUps,
     '',
     '## Goals',
@@ -230,8 +259,8 @@ interface Report {
   date: string;
   iterations: number;
   machine: { cpu: string; cores: number; memoryGb: number; node: string; sharp: string; libvips: string };
-  /** 1-minute load average before and after: the machine is shared, and a busy one slows the paths unevenly. */
-  loadAverage: { before: number; after: number };
+  /** 1-minute load average and CPU pressure (% of time stalled, PSI avg60) just before the run. */
+  contentionBefore: { loadAverage: number; cpuPressurePercent: number | undefined };
   baselineRssMb: number;
   results: SourceResult[];
   goals: Array<{ text: string; met: boolean }>;
@@ -326,7 +355,10 @@ async function main(): Promise<void> {
     if (!json) console.error(line);
   };
 
-  const loadBefore = loadavg()[0] ?? 0;
+  const contentionBefore = {
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+    cpuPressurePercent: cpuPressure(),
+  };
   const dir = mkdtempSync(join(tmpdir(), 'pictura-bench-'));
   try {
     const results: SourceResult[] = [];
@@ -357,10 +389,7 @@ async function main(): Promise<void> {
         sharp: sharp.versions.sharp ?? 'unknown',
         libvips: sharp.versions.vips,
       },
-      loadAverage: {
-        before: Math.round(loadBefore * 100) / 100,
-        after: Math.round((loadavg()[0] ?? 0) * 100) / 100,
-      },
+      contentionBefore,
       baselineRssMb,
       results,
       goals,

@@ -26,7 +26,7 @@ export interface RenderOptions {
  * Why this shape (figures in bench/results/render.md): against a pipeline per variant, decoding once
  * saves three decodes; against decoding once at full size, decoding at the largest variant's size lets
  * JPEG and WebP decode at reduced scale and makes every later resize read a 2048-wide picture instead of
- * the whole original, which is faster on 24 MP sources and lowers peak memory on every source measured.
+ * the whole original, which was both faster and lighter on peak memory for every source measured.
  * The variants are encoded concurrently: the encoders are mostly single-threaded, so this is what keeps
  * a second core busy. The largest WebP encode is the floor on the time; no pipeline change removes it.
  *
