@@ -40,6 +40,11 @@ export interface BundleSpec {
   name: string;
   /** Install sharp (linux-arm64) next to the bundle instead of bundling it. */
   usesSharp: boolean;
+  /**
+   * Files outside `functions/` and `shared/` the bundle is built from (repository-relative), such as the
+   * benchmark's empty handler; hashed into the fingerprint so that editing one rebuilds its asset.
+   */
+  extraSources?: readonly string[];
 }
 
 /**
@@ -71,6 +76,32 @@ export function bundlingOptions(spec: BundleSpec): BundlingOptions {
 }
 
 /**
+ * The common naive packaging, as the cold-start benchmark's baseline (`-c benchBaselines=true`): what
+ * NodejsFunction does when left to its defaults on Node ≥ 18 — CommonJS, not minified, and `@aws-sdk/*`
+ * external, so that on Lambda the SDK is the runtime's copy resolved from its `node_modules` at init. Never
+ * used for the real functions; it exists so that the benchmark shows what {@link bundlingOptions} buys.
+ */
+export function naiveBundlingOptions(spec: BundleSpec): BundlingOptions {
+  const options: BundlingOptions = {
+    format: OutputFormat.CJS,
+    target: 'node24',
+    minify: false,
+    sourceMap: false,
+    externalModules: ['@aws-sdk/*'],
+    ...(spec.usesSharp ? { nodeModules: ['sharp'], environment: SHARP_INSTALL_ENV } : {}),
+  };
+  return { ...options, assetHash: assetFingerprint(spec, options) };
+}
+
+/** How a function is packaged: the project's way ({@link bundlingOptions}) or the benchmark's naive baseline. */
+export type Packaging = 'optimized' | 'naive';
+
+/** The bundling options for a packaging. */
+export function packagingOptions(packaging: Packaging, spec: BundleSpec): BundlingOptions {
+  return packaging === 'naive' ? naiveBundlingOptions(spec) : bundlingOptions(spec);
+}
+
+/**
  * A fingerprint of everything a bundle is made from, used as the asset hash.
  *
  * By default NodejsFunction hashes its *output*, so it has to bundle (and `npm ci` sharp) on every synth
@@ -84,6 +115,11 @@ function assetFingerprint(spec: BundleSpec, options: BundlingOptions): string {
   const hash = createHash('sha256');
   hash.update(`pictura-bundle-v1\0${spec.name}\0${JSON.stringify(options)}\0`);
   hash.update(`${toolVersions()}\0${sourceDigest()}`);
+  // Only specs that name extra sources hash them, so the real functions' fingerprints stay as they were.
+  for (const file of spec.extraSources ?? []) {
+    hash.update(`\0${file}\0`);
+    hash.update(readFileSync(join(REPO_ROOT, file)));
+  }
   return hash.digest('hex');
 }
 

@@ -25,6 +25,12 @@ export interface Settings {
    * TypeScript sources themselves (the local cloud).
    */
   bundling: boolean;
+  /**
+   * Add the cold-start benchmark's baselines (`bench/cold-start.ts`): an empty handler packaged like the
+   * functions (the floor) and the API functions packaged the naive way. Off by default, so the normal
+   * template, its snapshot and the infra tests never see them.
+   */
+  benchBaselines: boolean;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -34,6 +40,7 @@ export const DEFAULT_SETTINGS: Settings = {
   alarmEmail: undefined,
   localstackUrl: 'http://localhost:4566',
   bundling: true,
+  benchBaselines: false,
 };
 
 type ContextReader = (key: string) => unknown;
@@ -62,6 +69,7 @@ export function readSettings(context: ContextReader): Settings {
     alarmEmail,
     localstackUrl,
     bundling: context('bundling') === undefined ? true : flag(context('bundling'), 'bundling'),
+    benchBaselines: flag(context('benchBaselines'), 'benchBaselines'),
   };
 }
 

@@ -1,15 +1,63 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
-import { bundlingOptions } from '#infra/bundling.ts';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { build, type Metafile } from 'esbuild';
+import { packagingOptions } from '#infra/bundling.ts';
 import type { LocalFunction } from './stack-model.ts';
 
+/** One function's bundle for this host, in memory. */
+export interface HostBundle {
+  code: Uint8Array;
+  /** `.mjs` for the project's ES modules, `.cjs` for the naive CommonJS baselines. */
+  extension: '.mjs' | '.cjs';
+  /** esbuild's metafile (what went into the bundle), when asked for. */
+  metafile?: Metafile;
+}
+
 /**
- * Builds each function for this host with the same esbuild settings as its Lambda asset (ESM, minified,
- * the AWS SDK bundled, sharp external) — so a local cold start loads what Lambda loads — except that sharp
- * resolves to the host's own build in `node_modules` instead of the linux-arm64 one in the asset.
- * Returns the functions with `entry` pointing at their bundles.
+ * Builds one function for this host with the same esbuild settings as its Lambda asset (for the project's
+ * packaging: ESM, minified, the AWS SDK bundled, sharp external; for the benchmark's naive baselines:
+ * CommonJS, unminified, `@aws-sdk/*` external) — so a local cold start loads what Lambda loads. The output
+ * is deterministic: the bundle-size budgets test measures it.
+ */
+export async function bundleForHost(
+  fn: Pick<LocalFunction, 'entry' | 'label' | 'packaging'>,
+  root: string,
+  options: { metafile?: boolean } = {},
+): Promise<HostBundle> {
+  const bundling = packagingOptions(fn.packaging ?? 'optimized', { name: fn.label, usesSharp: false });
+  const cjs = bundling.format === OutputFormat.CJS;
+  const extension = cjs ? '.cjs' : '.mjs';
+  const result = await build({
+    entryPoints: [resolve(root, fn.entry)],
+    write: false,
+    outfile: join(root, 'out', `index${extension}`),
+    bundle: true,
+    platform: 'node',
+    format: cjs ? 'cjs' : 'esm',
+    target: bundling.target ?? 'node24',
+    minify: bundling.minify ?? true,
+    sourcemap: false,
+    // Without main fields esbuild uses its own default, as NodejsFunction does (the naive baseline).
+    ...(bundling.mainFields ? { mainFields: bundling.mainFields } : {}),
+    banner: bundling.banner ? { js: bundling.banner } : {},
+    external: ['sharp', ...(bundling.externalModules ?? [])],
+    logLevel: 'error',
+    absWorkingDir: root,
+    metafile: options.metafile ?? false,
+  });
+  return {
+    code: result.outputFiles?.[0]?.contents ?? new Uint8Array(),
+    extension,
+    ...(result.metafile ? { metafile: result.metafile } : {}),
+  };
+}
+
+/**
+ * Builds each function for this host (see {@link bundleForHost}), except that sharp, and the SDK of a naive
+ * baseline, resolve to the project's own `node_modules` instead of the linux-arm64 asset or the Lambda
+ * runtime. Returns the functions with `entry` pointing at their bundles.
  */
 export async function buildForHost(
   functions: readonly LocalFunction[],
@@ -19,28 +67,11 @@ export async function buildForHost(
   const outdir = join(root, 'node_modules', '.cache', 'pictura-local', 'build');
   return Promise.all(
     functions.map(async (fn) => {
-      const options = bundlingOptions({ name: fn.label, usesSharp: false });
-      const result = await build({
-        entryPoints: [resolve(root, fn.entry)],
-        write: false,
-        outfile: join(outdir, fn.label, 'index.mjs'),
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: options.target ?? 'node24',
-        minify: options.minify ?? true,
-        sourcemap: false,
-        mainFields: options.mainFields ?? ['module', 'main'],
-        banner: options.banner ? { js: options.banner } : {},
-        external: ['sharp'],
-        logLevel: 'error',
-        absWorkingDir: root,
-      });
-      const code = result.outputFiles?.[0]?.contents ?? new Uint8Array();
+      const { code, extension } = await bundleForHost(fn, root);
       // Named by content and written by rename: several local clouds (parallel test files) can share the
       // folder without one importing a bundle another is halfway through writing.
       const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
-      const outfile = join(outdir, fn.label, `index-${hash}.mjs`);
+      const outfile = join(outdir, fn.label, `index-${hash}${extension}`);
       if (!existsSync(outfile)) {
         mkdirSync(join(outdir, fn.label), { recursive: true });
         const temporary = `${outfile}.${process.pid}.tmp`;

@@ -57,6 +57,11 @@ export interface LocalFunction {
   memoryMb: number;
   runtime: string;
   architecture: string;
+  /**
+   * `naive` (the `pictura:packaging` metadata) for the cold-start benchmark's naive baselines, which the
+   * local cloud must build the naive way too; absent for the project's own packaging.
+   */
+  packaging?: 'naive';
 }
 
 export interface LocalEventSourceMapping {
@@ -363,6 +368,7 @@ export function buildStackModel(stack: StackTemplate, addresses: LocalAddresses)
         memoryMb: Number(p.MemorySize ?? 128),
         runtime: str(p.Runtime, 'nodejs24.x'),
         architecture: str((p.Architectures as string[] | undefined)?.[0], 'x86_64'),
+        ...(resource.Metadata?.['pictura:packaging'] === 'naive' ? { packaging: 'naive' as const } : {}),
       };
     });
   const functionNameOf = (reference: string): string => {

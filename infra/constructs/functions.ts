@@ -5,7 +5,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type FunctionName, PicturaFunction } from './pictura-function.ts';
+import { API_FUNCTION_NAMES, type FunctionName, PicturaFunction } from './pictura-function.ts';
 import type { Stage } from './pipeline.ts';
 import { ORIGINALS_PREFIX, TABLE_SCHEMA, VARIANTS_PREFIX } from './storage.ts';
 
@@ -63,7 +63,12 @@ export interface FunctionsProps {
   /** The CDN whose cache delete invalidates; absent where there is none (LocalStack). */
   distribution: IDistribution | undefined;
   retainData: boolean;
+  /** Add the cold-start benchmark's baseline functions (settings `benchBaselines`). */
+  benchBaselines?: boolean;
 }
+
+/** The benchmark's empty handler, relative to the repository root. */
+export const BENCH_EMPTY_ENTRY = 'bench/fixtures/empty-handler.ts';
 
 /**
  * The five functions, each with exactly the environment it reads and the permissions it uses. Nothing is
@@ -81,6 +86,7 @@ export class Functions extends Construct {
     super(scope, id);
     const { bucket, table, queues, deadLetterQueues } = props;
     const logRemovalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const environments = {} as Record<FunctionName, Record<string, string>>;
     const common: Record<string, string> = {
       BUCKET_NAME: bucket.bucketName,
       TABLE_NAME: table.tableName,
@@ -92,15 +98,17 @@ export class Functions extends Construct {
       description: string,
       environment: Record<string, string>,
       usesSharp: boolean,
-    ): PicturaFunction =>
-      new PicturaFunction(this, capitalise(name), {
+    ): PicturaFunction => {
+      environments[name] = { ...common, ...environment };
+      return new PicturaFunction(this, capitalise(name), {
         name,
         description,
         ...FUNCTION_SIZING[name],
-        environment: { ...common, ...environment },
+        environment: environments[name],
         usesSharp,
         logRemovalPolicy,
       });
+    };
 
     const originals = bucket.arnForObjects(`${ORIGINALS_PREFIX}*`);
     const variants = bucket.arnForObjects(`${VARIANTS_PREFIX}*`);
@@ -186,6 +194,44 @@ export class Functions extends Construct {
     allow(this.thumbnail, ['s3:PutObject', 's3:DeleteObject'], [variants]);
     allow(this.thumbnail, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
     allow(this.thumbnail, ['sqs:SendMessage'], [deadLetterQueues.render.queueArn]);
+
+    if (props.benchBaselines) this.addBenchBaselines(environments, logRemovalPolicy);
+  }
+
+  /**
+   * The cold-start benchmark's baselines, measured in the same run as the functions (bench/cold-start.ts).
+   * The floor is an empty handler packaged like the functions, sized like the API functions (memory buys
+   * CPU, and init is CPU-bound). Each naive copy runs the same entry with the same environment, sizing and
+   * role as its function (so it may make the same calls; only the write grant on its own log group is
+   * added to that role), packaged the naive way; no route or queue reaches them, they are only invoked
+   * through the Lambda API.
+   */
+  private addBenchBaselines(
+    environments: Record<FunctionName, Record<string, string>>,
+    logRemovalPolicy: RemovalPolicy,
+  ): void {
+    new PicturaFunction(this, 'BenchEmpty', {
+      name: 'bench-empty',
+      entryPath: BENCH_EMPTY_ENTRY,
+      description: 'Cold-start benchmark floor: an empty handler',
+      ...FUNCTION_SIZING.images,
+      environment: {},
+      usesSharp: false,
+      logRemovalPolicy,
+    });
+    for (const name of API_FUNCTION_NAMES) {
+      new PicturaFunction(this, `Naive${capitalise(name)}`, {
+        name: `naive-${name}`,
+        entryPath: this[name].entryPath,
+        packaging: 'naive',
+        role: this[name].role,
+        description: `Cold-start benchmark baseline: ${name} packaged the naive way`,
+        ...FUNCTION_SIZING[name],
+        environment: environments[name],
+        usesSharp: false,
+        logRemovalPolicy,
+      });
+    }
   }
 }
 

@@ -1,22 +1,34 @@
 import { join } from 'node:path';
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { bundlingOptions, LOCK_FILE, REPO_ROOT } from '../bundling.ts';
+import { LOCK_FILE, type Packaging, packagingOptions, REPO_ROOT } from '../bundling.ts';
 
 /** The five functions; each lives in `functions/<name>/handler.ts` and exports `handler`. */
 export const FUNCTION_NAMES = ['upload', 'images', 'delete', 'metadata', 'thumbnail'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
+/** The API functions: the ones a client waits on, whose cold start the benchmark holds to a goal. */
+export const API_FUNCTION_NAMES = ['upload', 'images', 'delete'] as const;
+export type ApiFunctionName = (typeof API_FUNCTION_NAMES)[number];
+
+/**
+ * The cold-start benchmark's baselines (`-c benchBaselines=true`): the empty handler (the floor) and each
+ * API function packaged the naive way.
+ */
+export type BaselineName = 'bench-empty' | `naive-${ApiFunctionName}`;
+
 /** Template metadata keys the local cloud reads to run a function's TypeScript source on the host. */
 export const ENTRY_METADATA_KEY = 'pictura:entry';
 export const NAME_METADATA_KEY = 'pictura:name';
+/** Present (`naive`) only on a function packaged the naive way, so the local cloud builds it that way too. */
+export const PACKAGING_METADATA_KEY = 'pictura:packaging';
 
 export interface PicturaFunctionProps {
-  name: FunctionName;
+  name: FunctionName | BaselineName;
   description: string;
   memorySize: number;
   timeout: Duration;
@@ -25,6 +37,12 @@ export interface PicturaFunctionProps {
   usesSharp: boolean;
   /** What happens to the function's log group when the stack is deleted. */
   logRemovalPolicy: RemovalPolicy;
+  /** Entry relative to the repository root; `functions/<name>/handler.ts` by default. */
+  entryPath?: string;
+  /** `optimized` (default) or the benchmark's `naive` baseline. */
+  packaging?: Packaging;
+  /** An existing role to run as (a baseline shares its real function's); a new empty one by default. */
+  role?: IRole;
 }
 
 /**
@@ -40,16 +58,19 @@ export class PicturaFunction extends NodejsFunction {
   readonly entryPath: string;
 
   constructor(scope: Construct, id: string, props: PicturaFunctionProps) {
-    const entryPath = `functions/${props.name}/handler.ts`;
+    const entryPath = props.entryPath ?? `functions/${props.name}/handler.ts`;
+    const packaging = props.packaging ?? 'optimized';
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       // A month is enough to debug an incident; longer retention is paid per GB stored.
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy,
     });
-    const role = new Role(scope, `${id}Role`, {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Pictura ${props.name} function`,
-    });
+    const role =
+      props.role ??
+      new Role(scope, `${id}Role`, {
+        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+        description: `Pictura ${props.name} function`,
+      });
     super(scope, id, {
       description: props.description,
       entry: join(REPO_ROOT, entryPath),
@@ -63,7 +84,12 @@ export class PicturaFunction extends NodejsFunction {
       environment: props.environment,
       role,
       logGroup,
-      bundling: bundlingOptions({ name: props.name, usesSharp: props.usesSharp }),
+      bundling: packagingOptions(packaging, {
+        name: props.name,
+        usesSharp: props.usesSharp,
+        // Entries outside functions/ (the benchmark's empty handler) are not in the source digest.
+        ...(entryPath.startsWith('functions/') ? {} : { extraSources: [entryPath] }),
+      }),
     });
     logGroup.grantWrite(role);
     this.entryPath = entryPath;
@@ -73,5 +99,6 @@ export class PicturaFunction extends NodejsFunction {
     const cfn = this.node.defaultChild as CfnFunction;
     cfn.addMetadata(ENTRY_METADATA_KEY, entryPath);
     cfn.addMetadata(NAME_METADATA_KEY, props.name);
+    if (packaging !== 'optimized') cfn.addMetadata(PACKAGING_METADATA_KEY, packaging);
   }
 }
