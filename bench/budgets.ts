@@ -1,0 +1,21 @@
+/**
+ * Bundle-size budgets: bytes of each function's JavaScript bundle as its Lambda packaging builds it
+ * (`local/build.ts` with `infra/bundling.ts`: minified ESM, the AWS SDK bundled, sharp installed beside the
+ * bundle and so not counted). Enforced by test/unit/bundle-size.test.ts; sizes are deterministic, so the
+ * test is exact where timings could not be.
+ *
+ * Each budget is about 20% above the size measured when it was set (in the comment). A bundle that grows
+ * past its budget fails the test on purpose: every kilobyte is parsed on every cold start. To raise one
+ * deliberately, say in the commit why the new code is worth its cold-start cost (re-run
+ * `npm run bench:cold-start` and quote the init change), and set the budget about 20% above the new size
+ * with the new size in the comment, never just above it.
+ */
+import type { FunctionName } from '#infra/constructs/pictura-function.ts';
+
+export const BUNDLE_BUDGETS: Record<FunctionName, number> = {
+  upload: 935_000, // 778,455 bytes on 2026-11-21
+  images: 820_000, // 683,295
+  delete: 850_000, // 705,085
+  metadata: 865_000, // 717,782
+  thumbnail: 850_000, // 704,990
+};
