@@ -1,5 +1,8 @@
 import type { APIGatewayProxyEvent, Context, SQSEvent } from 'aws-lambda';
-import { createAwsClients } from '#shared/aws.ts';
+import { createCloudFrontClient } from '#shared/clients/cloudfront.ts';
+import { createDynamoClient } from '#shared/clients/dynamodb.ts';
+import { createS3Client } from '#shared/clients/s3.ts';
+import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
 import { purgeImage, requestDelete } from '#shared/deletion.ts';
 import { httpHandler } from '#shared/http/handler.ts';
@@ -11,9 +14,16 @@ import { parsePurgeJob } from '#shared/queue/messages.ts';
 import { ImageRepository } from '#shared/repository.ts';
 
 const config = loadConfig(['purgeQueueUrl', 'deadLetterQueueUrl']);
-const { s3, sqs, cloudfront, dynamo } = createAwsClients(config);
+const sqs = createSqsClient(config);
 const logger = createLogger('delete');
-const deps = { config, s3, sqs, cloudfront, images: new ImageRepository(dynamo, config.tableName), logger };
+const deps = {
+  config,
+  s3: createS3Client(config),
+  sqs,
+  cloudfront: createCloudFrontClient(config),
+  images: new ImageRepository(createDynamoClient(config), config.tableName),
+  logger,
+};
 
 const api = httpHandler(logger, config, async (event) => {
   const id = event.pathParameters?.id ?? '';

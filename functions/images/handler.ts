@@ -1,4 +1,5 @@
-import { createAwsClients } from '#shared/aws.ts';
+import { createDynamoClient } from '#shared/clients/dynamodb.ts';
+import { createS3Client } from '#shared/clients/s3.ts';
 import { loadConfig } from '#shared/config.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import { httpHandler } from '#shared/http/handler.ts';
@@ -9,8 +10,11 @@ import { checkHealth, getImage, listImages } from '#shared/queries.ts';
 import { ImageRepository } from '#shared/repository.ts';
 
 const config = loadConfig(['cdnBaseUrl']);
-const { s3, dynamo } = createAwsClients(config);
-const deps = { config, s3, images: new ImageRepository(dynamo, config.tableName) };
+const deps = {
+  config,
+  s3: createS3Client(config),
+  images: new ImageRepository(createDynamoClient(config), config.tableName),
+};
 const logger = createLogger('images');
 
 /** The read side: `GET /v1/images/{id}` (public), `GET /v1/images` (the caller's), `GET /v1/health`. */

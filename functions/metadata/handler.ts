@@ -1,4 +1,6 @@
-import { createAwsClients } from '#shared/aws.ts';
+import { createDynamoClient } from '#shared/clients/dynamodb.ts';
+import { createS3Client } from '#shared/clients/s3.ts';
+import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
 import { ingestOriginal } from '#shared/ingest.ts';
 import { createLogger } from '#shared/logger.ts';
@@ -7,9 +9,15 @@ import { parseS3Notification } from '#shared/queue/messages.ts';
 import { ImageRepository } from '#shared/repository.ts';
 
 const config = loadConfig(['renderQueueUrl', 'deadLetterQueueUrl']);
-const { s3, sqs, dynamo } = createAwsClients(config);
+const sqs = createSqsClient(config);
 const logger = createLogger('metadata');
-const deps = { config, s3, sqs, images: new ImageRepository(dynamo, config.tableName), logger };
+const deps = {
+  config,
+  s3: createS3Client(config),
+  sqs,
+  images: new ImageRepository(createDynamoClient(config), config.tableName),
+  logger,
+};
 
 /** `ingest` queue consumer: S3 `ObjectCreated` events for originals. */
 export const handler = sqsConsumer({

@@ -1,4 +1,6 @@
-import { createAwsClients } from '#shared/aws.ts';
+import { createDynamoClient } from '#shared/clients/dynamodb.ts';
+import { createS3Client } from '#shared/clients/s3.ts';
+import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
 import { createLogger } from '#shared/logger.ts';
 import { sqsConsumer } from '#shared/queue/consumer.ts';
@@ -7,9 +9,14 @@ import { renderImage } from '#shared/rendering.ts';
 import { ImageRepository } from '#shared/repository.ts';
 
 const config = loadConfig(['deadLetterQueueUrl']);
-const { s3, sqs, dynamo } = createAwsClients(config);
+const sqs = createSqsClient(config);
 const logger = createLogger('thumbnail');
-const deps = { config, s3, images: new ImageRepository(dynamo, config.tableName), logger };
+const deps = {
+  config,
+  s3: createS3Client(config),
+  images: new ImageRepository(createDynamoClient(config), config.tableName),
+  logger,
+};
 
 /** `render` queue consumer: renders every variant of one image from one decode. */
 export const handler = sqsConsumer({

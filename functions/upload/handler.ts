@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { createAwsClients } from '#shared/aws.ts';
+import { createDynamoClient } from '#shared/clients/dynamodb.ts';
+import { createS3Client } from '#shared/clients/s3.ts';
 import { loadConfig } from '#shared/config.ts';
 import { BadRequestError, UnsupportedMediaTypeError } from '#shared/errors.ts';
 import { httpHandler } from '#shared/http/handler.ts';
@@ -10,8 +11,12 @@ import { ImageRepository } from '#shared/repository.ts';
 import { createDirectUpload, createPresignedUpload, parsePresignRequest } from '#shared/uploads.ts';
 
 const config = loadConfig();
-const { s3, dynamo } = createAwsClients(config);
-const deps = { config, s3, images: new ImageRepository(dynamo, config.tableName) };
+// Only the clients this function calls: each SDK client costs cold-start time to load.
+const deps = {
+  config,
+  s3: createS3Client(config),
+  images: new ImageRepository(createDynamoClient(config), config.tableName),
+};
 const logger = createLogger('upload');
 
 function bodyBytes(event: APIGatewayProxyEvent): Buffer {

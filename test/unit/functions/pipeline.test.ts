@@ -7,7 +7,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsClients } from '#shared/aws.ts';
+import { createCloudFrontClient } from '#shared/clients/cloudfront.ts';
+import { createDynamoClient } from '#shared/clients/dynamodb.ts';
+import { createS3Client } from '#shared/clients/s3.ts';
+import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
 import { purgeImage, requestDelete } from '#shared/deletion.ts';
 import { createLogger } from '#shared/logger.ts';
@@ -336,9 +339,14 @@ describe('delete', () => {
 describe('a render that loses the race to a delete', () => {
   it('removes the variants it wrote after the purge listed the prefix', async () => {
     const config = loadConfig(['purgeQueueUrl']);
-    const clients = createAwsClients(config);
+    const dynamo = createDynamoClient(config);
+    const clients = {
+      s3: createS3Client(config),
+      sqs: createSqsClient(config),
+      cloudfront: createCloudFrontClient(config),
+    };
     const logger = createLogger('test');
-    const plain = new ImageRepository(clients.dynamo, config.tableName);
+    const plain = new ImageRepository(dynamo, config.tableName);
     const deleteDeps = { ...clients, config, images: plain, logger };
 
     // The delete lands and the purge completes between the variant writes and the `ready` transition.
@@ -357,7 +365,7 @@ describe('a render that loses the race to a delete', () => {
     await cloud.sqs.send(new PurgeQueueCommand({ QueueUrl: cloud.queues.render }));
 
     const outcome = await renderImage(
-      { ...clients, config, images: new RacingRepository(clients.dynamo, config.tableName), logger },
+      { ...clients, config, images: new RacingRepository(dynamo, config.tableName), logger },
       { type: 'render', v: 1, id },
     );
     expect(outcome).toBe('deleted-meanwhile');
