@@ -89,6 +89,7 @@ export class PicturaStack extends Stack {
       cdnBaseUrl: cdn ? cdn.baseUrl : `${settings.localstackUrl}/${storage.bucket.bucketName}`,
       distribution: cdn?.distribution,
       retainData: settings.retainData,
+      corsAllowOrigin: settings.corsAllowOrigin,
       benchBaselines: settings.benchBaselines,
     });
     api.addRoutes({ upload: functions.upload, images: functions.images, delete: functions.delete });

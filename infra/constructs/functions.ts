@@ -63,6 +63,8 @@ export interface FunctionsProps {
   /** The CDN whose cache delete invalidates; absent where there is none (LocalStack). */
   distribution: IDistribution | undefined;
   retainData: boolean;
+  /** Origin browsers may call the API from; the HTTP functions put it on every response. */
+  corsAllowOrigin: string;
   /** Add the cold-start benchmark's baseline functions (settings `benchBaselines`). */
   benchBaselines?: boolean;
 }
@@ -122,6 +124,7 @@ export class Functions extends Construct {
         MAX_DIRECT_UPLOAD_BYTES: String(LIMITS.maxDirectUploadBytes),
         PRESIGNED_POST_EXPIRES_SECONDS: String(LIMITS.presignedPostExpiresSeconds),
         PENDING_UPLOAD_TTL_SECONDS: String(LIMITS.pendingUploadTtlSeconds),
+        CORS_ALLOW_ORIGIN: props.corsAllowOrigin,
       },
       false,
     );
@@ -132,12 +135,11 @@ export class Functions extends Construct {
     this.images = make(
       'images',
       'GET /v1/images, GET /v1/images/{id}, GET /v1/health',
-      { CDN_BASE_URL: props.cdnBaseUrl },
+      { CDN_BASE_URL: props.cdnBaseUrl, CORS_ALLOW_ORIGIN: props.corsAllowOrigin },
       false,
     );
+    // GetItem is also the health check's table probe; ListBucket is what its HeadBucket checks.
     allow(this.images, ['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn, ownerIndex]);
-    // DescribeTable and ListBucket (what HeadBucket checks) are the health check's probes.
-    allow(this.images, ['dynamodb:DescribeTable'], [table.tableArn]);
     allow(this.images, ['s3:ListBucket'], [bucket.bucketArn]);
 
     this.delete = make(
@@ -146,6 +148,7 @@ export class Functions extends Construct {
       {
         PURGE_QUEUE_URL: queues.purge.queueUrl,
         DEAD_LETTER_QUEUE_URL: deadLetterQueues.purge.queueUrl,
+        CORS_ALLOW_ORIGIN: props.corsAllowOrigin,
         ...(props.distribution ? { CDN_DISTRIBUTION_ID: props.distribution.distributionId } : {}),
       },
       false,

@@ -122,7 +122,7 @@ describe('each function may do exactly what it uses', () => {
 
   it('images: read records and the owner index, probe table and bucket for health', () => {
     expect(actionsOf(roleStatements('images'))).toEqual(
-      [...LOGS, 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query', 's3:ListBucket'].sort(),
+      [...LOGS, 'dynamodb:GetItem', 'dynamodb:Query', 's3:ListBucket'].sort(),
     );
     const query = grantsOf('images', 'dynamodb:Query')[0]?.resources ?? [];
     expect(query.some((r) => r.includes('/index/byOwner'))).toBe(true);
