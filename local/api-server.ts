@@ -16,6 +16,8 @@ export interface ApiServerOptions {
   runtime: FunctionRuntime;
   keys: ApiKey[];
   log: (line: string) => void;
+  /** Integration timeout; API Gateway's is 29 s (tests shorten it). */
+  timeoutMs?: number;
 }
 
 /** API Gateway's own error answers: default status and message per gateway response type. */
@@ -159,7 +161,7 @@ export function apiRequestHandler(
       const invocation = await Promise.race([
         runtime.invoke(route.functionName ?? '', event),
         new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), API_TIMEOUT_MS);
+          timer = setTimeout(() => resolve('timeout'), options.timeoutMs ?? API_TIMEOUT_MS);
         }),
       ]);
       if (invocation === 'timeout') {

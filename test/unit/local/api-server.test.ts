@@ -1,0 +1,141 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiRequestHandler } from '#local/api-server.ts';
+import { FunctionRuntime } from '#local/runtime/function-runtime.ts';
+import type { LocalApi } from '#local/stack-model.ts';
+import { ROOT } from '#test/support/local-cloud.ts';
+
+// API Gateway's behaviour without any customised gateway responses (the Pictura template customises
+// them; test/integration/api-flow.test.ts covers that): routes, keys, binary bodies, limits, failures.
+const api: LocalApi = {
+  restApiId: 'test',
+  name: 'test',
+  stage: 'prod',
+  binaryMediaTypes: ['image/*'],
+  usesApiKeys: true,
+  gatewayResponses: {},
+  routes: [
+    {
+      method: 'POST',
+      resource: '/items/{id}',
+      pattern: /^\/items\/([^/]+)\/?$/,
+      parameterNames: ['id'],
+      apiKeyRequired: true,
+      functionName: 'proxy',
+    },
+    {
+      method: 'GET',
+      resource: '/open',
+      pattern: /^\/open\/?$/,
+      parameterNames: [],
+      apiKeyRequired: false,
+      functionName: 'proxy',
+    },
+  ],
+};
+
+let server: Server;
+let runtime: FunctionRuntime;
+let base: string;
+beforeAll(async () => {
+  runtime = new FunctionRuntime(
+    [
+      {
+        logicalId: 'Proxy',
+        name: 'proxy',
+        label: 'proxy',
+        arn: 'arn:aws:lambda:us-east-1:000000000000:function:proxy',
+        entry: 'test/unit/local/fixtures/proxy-handler.ts',
+        handlerExport: 'handler',
+        environment: {},
+        timeoutSeconds: 10,
+        memoryMb: 256,
+        runtime: 'nodejs24.x',
+        architecture: 'arm64',
+      },
+    ],
+    { root: ROOT, baseEnvironment: {}, logSink: () => {} },
+  );
+  server = createServer(
+    apiRequestHandler({
+      api,
+      runtime,
+      keys: [{ id: 'key-1', value: 'k'.repeat(24) }],
+      log: () => {},
+      timeoutMs: 1500,
+    }),
+  );
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server?.close();
+  await runtime?.close(1000);
+});
+
+const key = { 'x-api-key': 'k'.repeat(24) };
+
+describe('the API emulation', () => {
+  it('passes path parameters, the key id and a binary body base64-encoded', async () => {
+    const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 255]);
+    const response = await fetch(`${base}/items/a%20b`, {
+      method: 'POST',
+      headers: { ...key, 'content-type': 'image/png' },
+      body: bytes,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-multi')).toBe('a, b');
+    const echoed = (await response.json()) as {
+      pathParameters: { id: string };
+      isBase64Encoded: boolean;
+      body: string;
+      apiKeyId: string;
+    };
+    expect(echoed.pathParameters).toEqual({ id: 'a b' });
+    expect(echoed.apiKeyId).toBe('key-1');
+    expect(echoed.isBase64Encoded).toBe(true);
+    expect(Buffer.from(echoed.body, 'base64')).toEqual(bytes);
+  });
+
+  it('passes a text body as is', async () => {
+    const response = await fetch(`${base}/items/x`, {
+      method: 'POST',
+      headers: { ...key, 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
+    expect(await response.json()).toMatchObject({ isBase64Encoded: false, body: '{"a":1}' });
+  });
+
+  it.each([
+    ['an unknown route', '/nowhere', 'GET', {}, 403, 'Missing Authentication Token'],
+    ['a known route with another method', '/open', 'DELETE', {}, 403, 'Missing Authentication Token'],
+    ['no API key on a key-required route', '/items/x', 'POST', {}, 403, 'Forbidden'],
+    ['a wrong API key', '/items/x', 'POST', { 'x-api-key': 'nope' }, 403, 'Forbidden'],
+    ['a failing function', '/open?fail=1', 'GET', {}, 502, 'Internal server error'],
+    ['a malformed proxy response', '/open?malformed=1', 'GET', {}, 502, 'Internal server error'],
+    [
+      'a function slower than the integration timeout',
+      '/open?sleepMs=3000',
+      'GET',
+      {},
+      504,
+      'Endpoint request timed out',
+    ],
+  ])('answers %s as API Gateway does', async (_label, path, method, headers, status, message) => {
+    const response = await fetch(`${base}${path}`, { method, headers });
+    expect(response.status).toBe(status);
+    expect(await response.json()).toEqual({ message });
+  });
+
+  it('refuses a body over 10 MB without invoking the function', async () => {
+    const response = await fetch(`${base}/items/x`, {
+      method: 'POST',
+      headers: { ...key, 'content-type': 'image/png' },
+      body: new Uint8Array(10 * 1024 * 1024 + 1),
+    });
+    expect(response.status).toBe(413);
+  });
+});
