@@ -290,7 +290,7 @@ function markdown(r: LoadReport, goal: string): string {
 Command: \`${r.command}\` (starts its own local cloud, in memory).
 Date: ${r.date}. Machine: ${r.machine}.
 Inputs: 2 MP photo-like JPEGs (four distinct), half sent as direct bodies, half through presigned POSTs.
-Every upload renders the default variants (thumb, small, medium, large) on this 2-core machine.
+Every upload renders the default variants that fit (thumb, small, medium; a 1600-wide source gets no 2048-wide\nlarge) on this 2-core machine.
 
 | measure | value |
 | --- | ---: |
