@@ -14,9 +14,10 @@ import type { FunctionName } from '#infra/constructs/pictura-function.ts';
 
 export const BUNDLE_BUDGETS: Record<FunctionName, number> = {
   // Lowered on 2026-11-21 when each function stopped constructing SDK clients it never calls.
-  upload: 730_000, // 609,653 bytes on 2026-11-21
+  upload: 640_000, // 533,564 bytes on 2026-11-21 (own POST-policy signer instead of @aws-sdk/s3-presigned-post)
   images: 620_000, // 515,120
-  delete: 850_000, // 705,138
+  delete: 500_000, // 413,612 (the purge moved to its own function)
   metadata: 690_000, // 574,456
   thumbnail: 675_000, // 561,692
+  purge: 835_000, // 695,818
 };

@@ -17,7 +17,7 @@ import type { Settings } from './settings.ts';
  *   decode, several encodes): concurrency comes from Lambda scaling out, not from batching, and one
  *   failing image never shares a timeout or memory with another. Three receives: a render that failed
  *   three times will fail again, and each attempt is the system's most expensive.
- * - purge → delete: batches of 10 within 5 s. Nobody waits for a purge, so records are gathered to cut
+ * - purge → purge: batches of 10 within 5 s. Nobody waits for a purge, so records are gathered to cut
  *   invocations and CloudFront invalidation calls, and at most two batches run at once so that bulk
  *   deletes stay within CloudFront's limits on invalidations in progress.
  *
@@ -38,7 +38,7 @@ const STAGE_SETTINGS: Record<Stage, StageSettings> = {
     maxReceiveCount: 3,
   },
   purge: {
-    consumerTimeout: FUNCTION_SIZING.delete.timeout,
+    consumerTimeout: FUNCTION_SIZING.purge.timeout,
     batchSize: 10,
     maxBatchingWindow: Duration.seconds(5),
     maxReceiveCount: 5,
@@ -96,7 +96,7 @@ export class PicturaStack extends Stack {
     pipeline.attachConsumers({
       ingest: functions.metadata,
       render: functions.thumbnail,
-      purge: functions.delete,
+      purge: functions.purge,
     });
 
     const output = (id: string, value: string, description: string): void => {

@@ -1,15 +1,11 @@
-import { type CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from './config.ts';
-import { ForbiddenError, NotFoundError, PermanentError, UnauthorizedError } from './errors.ts';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from './errors.ts';
 import { isImageId, secretMatches } from './ids.ts';
-import { originalKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
 import type { ImageRecord } from './model.ts';
 import { purgeJob } from './queue/messages.ts';
 import type { ImageRepository } from './repository.ts';
-import { deleteKeys, listKeys } from './storage.ts';
 
 /** Credentials a delete request may carry. */
 export interface DeleteCredentials {
@@ -19,11 +15,10 @@ export interface DeleteCredentials {
   apiKey?: string | undefined;
 }
 
+/** What accepting a delete needs (no S3, no CDN: the purge does that work). */
 export interface DeleteDeps {
-  config: Pick<Config, 'bucketName' | 'cdnDistributionId'> & { purgeQueueUrl: string };
-  s3: S3Client;
+  config: Pick<Config, 'purgeQueueUrl'> & { purgeQueueUrl: string };
   sqs: SQSClient;
-  cloudfront: CloudFrontClient;
   images: ImageRepository;
   logger: Logger;
 }
@@ -72,32 +67,4 @@ export async function requestDelete(
     }),
   );
   deps.logger.info('delete accepted', { id });
-}
-
-/**
- * Removes everything an image left: its variants, its original, the CDN's cached copies, and finally its
- * record. Idempotent; refuses to touch an image that is not being deleted.
- */
-export async function purgeImage(deps: DeleteDeps, id: string): Promise<void> {
-  const { config, s3 } = deps;
-  const record = await deps.images.get(id);
-  if (record && record.status !== 'deleting') {
-    throw new PermanentError('PURGE_NOT_ALLOWED', `image ${id} is ${record.status}, not deleting`);
-  }
-  const keys = [...(await listKeys(s3, config.bucketName, variantPrefix(id))), originalKey(id)];
-  await deleteKeys(s3, config.bucketName, keys);
-  if (config.cdnDistributionId) {
-    await deps.cloudfront.send(
-      new CreateInvalidationCommand({
-        DistributionId: config.cdnDistributionId,
-        InvalidationBatch: {
-          // The same reference makes a redelivered purge reuse the first invalidation instead of paying again.
-          CallerReference: `purge-${id}`,
-          Paths: { Quantity: 1, Items: [`/${variantPrefix(id)}*`] },
-        },
-      }),
-    );
-  }
-  await deps.images.remove(id);
-  deps.logger.info('image purged', { id, objects: keys.length });
 }

@@ -7,6 +7,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { createDynamoClient } from './clients/dynamodb.ts';
+import type { Config } from './config.ts';
 import { BadRequestError } from './errors.ts';
 import {
   type ImageMetadata,
@@ -177,6 +179,11 @@ export class ImageRepository {
       throw error;
     }
   }
+}
+
+/** The repository on the function's configured table, with its own DynamoDB client (one per container). */
+export function imageRepository(config: Pick<Config, 'region' | 'endpoint' | 'tableName'>): ImageRepository {
+  return new ImageRepository(createDynamoClient(config), config.tableName);
 }
 
 interface CursorKey {

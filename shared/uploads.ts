@@ -1,5 +1,4 @@
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import type { Config } from './config.ts';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.ts';
 import type { KeyHolder } from './http/request.ts';
@@ -7,6 +6,7 @@ import { hashSecret, newDeleteToken, newImageId } from './ids.ts';
 import { ACCEPTED_CONTENT_TYPES, sniffImageFormat } from './image/sniff.ts';
 import { originalKey } from './keys.ts';
 import type { ImageRecord, ImageStatus } from './model.ts';
+import { createPresignedPost } from './presigned-post.ts';
 import type { ImageRepository } from './repository.ts';
 
 /** What the upload service needs. */
@@ -133,14 +133,11 @@ export async function createPresignedUpload(
   const { record, deleteToken } = newRecord(deps, owner, 'pending_upload', 'presigned', request);
   const expires = deps.config.presignedPostExpiresSeconds;
   const post = await createPresignedPost(deps.s3, {
-    Bucket: deps.config.bucketName,
-    Key: originalKey(record.id),
-    Conditions: [
-      ['content-length-range', 1, request.contentLength],
-      ['eq', '$Content-Type', request.contentType],
-    ],
-    Fields: { 'Content-Type': request.contentType },
-    Expires: expires,
+    bucket: deps.config.bucketName,
+    key: originalKey(record.id),
+    contentType: request.contentType,
+    maxBytes: request.contentLength,
+    expiresSeconds: expires,
   });
   await deps.images.create(record);
   return {

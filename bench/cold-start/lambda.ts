@@ -194,6 +194,7 @@ export function benchEvent(label: string): unknown {
       });
     case 'metadata':
     case 'thumbnail':
+    case 'purge':
       // An empty batch: the consumer starts, processes nothing and reports no failures.
       return { Records: [] };
     default:

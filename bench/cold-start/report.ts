@@ -134,12 +134,18 @@ export function markdown(summary: Summary): string {
           : ''
       }`,
     );
+    // The SDK clients each API function calls; any other bundled client is dead weight at init.
+    const calls: Record<string, string[]> = {
+      upload: ['client-s3', 'client-dynamodb'],
+      images: ['client-s3', 'client-dynamodb'],
+      delete: ['client-sqs', 'client-dynamodb'],
+    };
     const unused = (f: FunctionSummary) =>
-      f.label === 'delete' ? [] : f.sdkClients.filter((c) => c === 'client-sqs' || c === 'client-cloudfront');
+      f.sdkClients.filter((c) => !(calls[f.label] ?? f.sdkClients).includes(c));
     const extraClients = api.filter((f) => unused(f).length > 0);
     if (extraClients.length > 0) {
       out.push(
-        `- **Clients that are never called.** ${extraClients.map((f) => `\`${f.label}\` bundles ${unused(f).join(' and ')}`).join('; ')}, although only \`delete\` calls SQS and CloudFront: a client a function constructs is bundled and initialised whether it is called or not.`,
+        `- **Clients that are never called.** ${extraClients.map((f) => `\`${f.label}\` bundles ${unused(f).join(' and ')}`).join('; ')}, which it never calls: a client a function constructs is bundled and initialised whether it is called or not.`,
       );
     }
     out.push('');

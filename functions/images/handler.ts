@@ -1,4 +1,3 @@
-import { createDynamoClient } from '#shared/clients/dynamodb.ts';
 import { createS3Client } from '#shared/clients/s3.ts';
 import { loadConfig } from '#shared/config.ts';
 import { NotFoundError } from '#shared/errors.ts';
@@ -7,13 +6,13 @@ import { apiBaseUrl, requireKeyHolder } from '#shared/http/request.ts';
 import { json } from '#shared/http/response.ts';
 import { createLogger } from '#shared/logger.ts';
 import { checkHealth, getImage, listImages } from '#shared/queries.ts';
-import { ImageRepository } from '#shared/repository.ts';
+import { imageRepository } from '#shared/repository.ts';
 
 const config = loadConfig(['cdnBaseUrl']);
 const deps = {
   config,
   s3: createS3Client(config),
-  images: new ImageRepository(createDynamoClient(config), config.tableName),
+  images: imageRepository(config),
 };
 const logger = createLogger('images');
 

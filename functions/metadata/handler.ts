@@ -1,4 +1,3 @@
-import { createDynamoClient } from '#shared/clients/dynamodb.ts';
 import { createS3Client } from '#shared/clients/s3.ts';
 import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -6,7 +5,7 @@ import { ingestOriginal } from '#shared/ingest.ts';
 import { createLogger } from '#shared/logger.ts';
 import { sqsConsumer } from '#shared/queue/consumer.ts';
 import { parseS3Notification } from '#shared/queue/messages.ts';
-import { ImageRepository } from '#shared/repository.ts';
+import { imageRepository } from '#shared/repository.ts';
 
 const config = loadConfig(['renderQueueUrl', 'deadLetterQueueUrl']);
 const sqs = createSqsClient(config);
@@ -15,7 +14,7 @@ const deps = {
   config,
   s3: createS3Client(config),
   sqs,
-  images: new ImageRepository(createDynamoClient(config), config.tableName),
+  images: imageRepository(config),
   logger,
 };
 

@@ -1,4 +1,3 @@
-import { createDynamoClient } from '#shared/clients/dynamodb.ts';
 import { createS3Client } from '#shared/clients/s3.ts';
 import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -6,7 +5,7 @@ import { createLogger } from '#shared/logger.ts';
 import { sqsConsumer } from '#shared/queue/consumer.ts';
 import { parseRenderJob } from '#shared/queue/messages.ts';
 import { renderImage } from '#shared/rendering.ts';
-import { ImageRepository } from '#shared/repository.ts';
+import { imageRepository } from '#shared/repository.ts';
 
 const config = loadConfig(['deadLetterQueueUrl']);
 const sqs = createSqsClient(config);
@@ -14,7 +13,7 @@ const logger = createLogger('thumbnail');
 const deps = {
   config,
   s3: createS3Client(config),
-  images: new ImageRepository(createDynamoClient(config), config.tableName),
+  images: imageRepository(config),
   logger,
 };
 

@@ -1,5 +1,4 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { createDynamoClient } from '#shared/clients/dynamodb.ts';
 import { createS3Client } from '#shared/clients/s3.ts';
 import { loadConfig } from '#shared/config.ts';
 import { BadRequestError, UnsupportedMediaTypeError } from '#shared/errors.ts';
@@ -7,7 +6,7 @@ import { httpHandler } from '#shared/http/handler.ts';
 import { apiBaseUrl, header, requireKeyHolder } from '#shared/http/request.ts';
 import { json } from '#shared/http/response.ts';
 import { createLogger } from '#shared/logger.ts';
-import { ImageRepository } from '#shared/repository.ts';
+import { imageRepository } from '#shared/repository.ts';
 import { createDirectUpload, createPresignedUpload, parsePresignRequest } from '#shared/uploads.ts';
 
 const config = loadConfig();
@@ -15,7 +14,7 @@ const config = loadConfig();
 const deps = {
   config,
   s3: createS3Client(config),
-  images: new ImageRepository(createDynamoClient(config), config.tableName),
+  images: imageRepository(config),
 };
 const logger = createLogger('upload');
 

@@ -41,9 +41,10 @@ export const FUNCTION_SIZING: Record<FunctionName, { memorySize: number; timeout
   // 10 s is far above their normal latency and well under API Gateway's 29 s integration limit.
   upload: { memorySize: 512, timeout: Duration.seconds(10) },
   images: { memorySize: 512, timeout: Duration.seconds(10) },
-  // delete also drains the purge queue (S3 list/delete and a CloudFront invalidation per image, ten
-  // images a batch): still I/O-bound, but a batch needs more than an API call.
-  delete: { memorySize: 512, timeout: Duration.seconds(30) },
+  delete: { memorySize: 512, timeout: Duration.seconds(10) },
+  // purge drains the purge queue (S3 list/delete and a CloudFront invalidation per image, ten images a
+  // batch): I/O-bound like the API, but a batch needs more than an API call.
+  purge: { memorySize: 512, timeout: Duration.seconds(30) },
   // metadata hashes the whole original (up to 25 MiB) and decodes it for the placeholder and dominant
   // colour; 1,536 MB is close to one full vCPU and leaves room for libvips' buffers.
   metadata: { memorySize: 1536, timeout: Duration.seconds(60) },
@@ -81,6 +82,7 @@ export class Functions extends Construct {
   readonly upload: PicturaFunction;
   readonly images: PicturaFunction;
   readonly delete: PicturaFunction;
+  readonly purge: PicturaFunction;
   readonly metadata: PicturaFunction;
   readonly thumbnail: PicturaFunction;
 
@@ -142,26 +144,35 @@ export class Functions extends Construct {
     allow(this.images, ['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn, ownerIndex]);
     allow(this.images, ['s3:ListBucket'], [bucket.bucketArn]);
 
+    // The API half of a delete: authorise, mark `deleting`, queue the purge. It touches no object, so it
+    // loads neither S3 nor CloudFront (a faster cold start where a client waits) and may delete nothing.
     this.delete = make(
       'delete',
-      'DELETE /v1/images/{id} and the purge queue consumer',
+      'DELETE /v1/images/{id}: authorises, marks the image deleting, queues its purge',
+      { PURGE_QUEUE_URL: queues.purge.queueUrl, CORS_ALLOW_ORIGIN: props.corsAllowOrigin },
+      false,
+    );
+    allow(this.delete, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
+    allow(this.delete, ['sqs:SendMessage'], [queues.purge.queueArn]);
+
+    this.purge = make(
+      'purge',
+      "Purge consumer: removes a deleted image's objects, its CDN cache entries, then its record",
       {
-        PURGE_QUEUE_URL: queues.purge.queueUrl,
         DEAD_LETTER_QUEUE_URL: deadLetterQueues.purge.queueUrl,
-        CORS_ALLOW_ORIGIN: props.corsAllowOrigin,
         ...(props.distribution ? { CDN_DISTRIBUTION_ID: props.distribution.distributionId } : {}),
       },
       false,
     );
-    allow(this.delete, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], [table.tableArn]);
-    allow(this.delete, ['sqs:SendMessage'], [queues.purge.queueArn, deadLetterQueues.purge.queueArn]);
+    allow(this.purge, ['dynamodb:GetItem', 'dynamodb:DeleteItem'], [table.tableArn]);
+    allow(this.purge, ['sqs:SendMessage'], [deadLetterQueues.purge.queueArn]);
     // Listing is needed to find an image's variants; it is limited to the variants prefix.
-    allow(this.delete, ['s3:ListBucket'], [bucket.bucketArn], {
+    allow(this.purge, ['s3:ListBucket'], [bucket.bucketArn], {
       StringLike: { 's3:prefix': `${VARIANTS_PREFIX}*` },
     });
-    allow(this.delete, ['s3:DeleteObject'], [originals, variants]);
+    allow(this.purge, ['s3:DeleteObject'], [originals, variants]);
     if (props.distribution) {
-      allow(this.delete, ['cloudfront:CreateInvalidation'], [props.distribution.distributionArn]);
+      allow(this.purge, ['cloudfront:CreateInvalidation'], [props.distribution.distributionArn]);
     }
 
     this.metadata = make(

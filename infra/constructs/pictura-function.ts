@@ -8,7 +8,7 @@ import type { Construct } from 'constructs';
 import { LOCK_FILE, type Packaging, packagingOptions, REPO_ROOT } from '../bundling.ts';
 
 /** The five functions; each lives in `functions/<name>/handler.ts` and exports `handler`. */
-export const FUNCTION_NAMES = ['upload', 'images', 'delete', 'metadata', 'thumbnail'] as const;
+export const FUNCTION_NAMES = ['upload', 'images', 'delete', 'metadata', 'thumbnail', 'purge'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** The API functions: the ones a client waits on, whose cold start the benchmark holds to a goal. */

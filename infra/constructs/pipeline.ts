@@ -42,7 +42,7 @@ export interface PipelineProps {
 
 /**
  * The asynchronous half of Pictura: S3 `ObjectCreated` under `originals/` → `ingest` → metadata →
- * `render` → thumbnail; delete → `purge` → delete (purge handler). Every queue has a DLQ, every consumer
+ * `render` → thumbnail; delete → `purge` → purge. Every queue has a DLQ, every consumer
  * reports partial batch failures, and a message in a DLQ or a crashing consumer raises an alarm.
  *
  * The queues are created first (the functions need their URLs); the consumers are attached with
@@ -116,8 +116,7 @@ export class Pipeline extends Construct {
         }),
       );
       // Errors counts invocations that threw or timed out, not records reported as failed: a crash, an
-      // out-of-memory or a timeout is always worth a look, and the DLQ alarm covers failing records. (The
-      // purge consumer also serves DELETE requests; their crashes count here too.)
+      // out-of-memory or a timeout is always worth a look, and the DLQ alarm covers failing records.
       const alarm = new Alarm(this, `${capitalise(stage)}ConsumerErrors`, {
         alarmDescription: `The ${stage} consumer crashed or timed out`,
         metric: consumer.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),

@@ -194,11 +194,9 @@ describe('wiring', () => {
         cdnBaseUrl,
       );
     }
-    expect(functionNamed(aws.json, 'delete')[1].Properties.Environment.Variables.CDN_DISTRIBUTION_ID).toEqual(
-      {
-        Ref: distributionId,
-      },
-    );
+    expect(functionNamed(aws.json, 'purge')[1].Properties.Environment.Variables.CDN_DISTRIBUTION_ID).toEqual({
+      Ref: distributionId,
+    });
     const upstream = dependsOnTransitively(dependencyGraph(aws.json), distributionId);
     for (const name of FUNCTION_NAMES) expect(upstream.has(functionNamed(aws.json, name)[0])).toBe(false);
     for (const type of ['AWS::ApiGateway::Deployment', 'AWS::ApiGateway::Stage', 'AWS::ApiGateway::Method']) {

@@ -128,28 +128,34 @@ describe('each function may do exactly what it uses', () => {
     expect(query.some((r) => r.includes('/index/byOwner'))).toBe(true);
   });
 
-  it('delete: records, purge queue and DLQ, list and delete objects, invalidate the CDN, consume purge', () => {
+  it('delete: read and mark records, queue the purge; no object and no CDN access', () => {
     expect(actionsOf(roleStatements('delete'))).toEqual(
+      [...LOGS, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'sqs:SendMessage'].sort(),
+    );
+    expect(grantsOf('delete', 'sqs:SendMessage').flatMap((g) => g.resources)).toHaveLength(1);
+  });
+
+  it('purge: list and delete objects, invalidate the CDN, remove records, consume purge', () => {
+    expect(actionsOf(roleStatements('purge'))).toEqual(
       [
         ...LOGS,
         ...SQS_CONSUME,
         'cloudfront:CreateInvalidation',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
-        'dynamodb:UpdateItem',
         's3:DeleteObject',
         's3:ListBucket',
         'sqs:SendMessage',
       ].sort(),
     );
-    expect(grantsOf('delete', 's3:ListBucket')[0]?.condition).toEqual({
+    expect(grantsOf('purge', 's3:ListBucket')[0]?.condition).toEqual({
       StringLike: { 's3:prefix': 'variants/*' },
     });
-    const deletable = grantsOf('delete', 's3:DeleteObject')[0]?.resources ?? [];
+    const deletable = grantsOf('purge', 's3:DeleteObject')[0]?.resources ?? [];
     expect(deletable).toHaveLength(2);
     expect(deletable.join(' ')).toContain('/originals/*');
     expect(deletable.join(' ')).toContain('/variants/*');
-    expect(grantsOf('delete', 'cloudfront:CreateInvalidation')[0]?.resources.join(' ')).toContain(
+    expect(grantsOf('purge', 'cloudfront:CreateInvalidation')[0]?.resources.join(' ')).toContain(
       ':distribution/',
     );
   });
@@ -205,7 +211,7 @@ describe('each function may do exactly what it uses', () => {
     }
   });
 
-  it('only the pipeline functions read originals; nothing but delete and metadata removes them', () => {
+  it('only the pipeline functions read originals; nothing but purge and metadata removes them', () => {
     const readers = FUNCTION_NAMES.filter((name) =>
       grantsOf(name, 's3:GetObject').some((g) => g.resources.some((r) => r.includes('/originals/*'))),
     );
@@ -213,6 +219,6 @@ describe('each function may do exactly what it uses', () => {
     const removers = FUNCTION_NAMES.filter((name) =>
       grantsOf(name, 's3:DeleteObject').some((g) => g.resources.some((r) => r.includes('/originals/*'))),
     );
-    expect(removers.sort()).toEqual(['delete', 'metadata']);
+    expect(removers.sort()).toEqual(['metadata', 'purge']);
   });
 });

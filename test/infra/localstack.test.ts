@@ -57,16 +57,16 @@ describe('-c target=localstack', () => {
     });
   });
 
-  it('gives delete no distribution to invalidate', () => {
-    const [, deleteFn] = functionNamed(local.json, 'delete');
-    expect(deleteFn.Properties.Environment.Variables.CDN_DISTRIBUTION_ID).toBeUndefined();
+  it('gives purge no distribution to invalidate', () => {
+    const [, purgeFn] = functionNamed(local.json, 'purge');
+    expect(purgeFn.Properties.Environment.Variables.CDN_DISTRIBUTION_ID).toBeUndefined();
     expect(JSON.stringify(local.json)).not.toContain('cloudfront:CreateInvalidation');
   });
 
-  it('keeps everything else: five functions, six queues, the table, the API with its key', () => {
+  it('keeps everything else: six functions, six queues, the table, the API with its key', () => {
     expect(
       resourcesOfType(local.json, 'AWS::Lambda::Function').filter(([, f]) => f.Metadata?.['pictura:name']),
-    ).toHaveLength(5);
+    ).toHaveLength(6);
     expect(resourcesOfType(local.json, 'AWS::SQS::Queue')).toHaveLength(6);
     expect(resourcesOfType(local.json, 'AWS::DynamoDB::Table')).toHaveLength(1);
     expect(resourcesOfType(local.json, 'AWS::ApiGateway::UsagePlan')).toHaveLength(1);

@@ -24,7 +24,7 @@ function mappingFor(functionName: string): { mapping: Json; queueId: string; fn:
 const CONSUMERS = [
   { stage: 'ingest', fn: 'metadata', batchSize: 5, window: 0, maxReceiveCount: 5 },
   { stage: 'render', fn: 'thumbnail', batchSize: 1, window: 0, maxReceiveCount: 3 },
-  { stage: 'purge', fn: 'delete', batchSize: 10, window: 5, maxReceiveCount: 5 },
+  { stage: 'purge', fn: 'purge', batchSize: 10, window: 5, maxReceiveCount: 5 },
 ] as const;
 
 describe('queues', () => {
@@ -84,12 +84,12 @@ describe('event source mappings', () => {
   );
 
   it('runs at most two purge batches at once', () => {
-    expect(mappingFor('delete').mapping.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 2 });
+    expect(mappingFor('purge').mapping.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 2 });
   });
 
   it('wires metadata→render and delete→purge as producers', () => {
     const render = mappingFor('thumbnail').queueId;
-    const purge = mappingFor('delete').queueId;
+    const purge = mappingFor('purge').queueId;
     expect(functionNamed(aws.json, 'metadata')[1].Properties.Environment.Variables.RENDER_QUEUE_URL).toEqual({
       Ref: render,
     });

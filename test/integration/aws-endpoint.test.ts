@@ -147,7 +147,7 @@ describe('the AWS endpoint', () => {
   it('invokes functions through the Lambda API with a REPORT tail, cold after a configuration change', async () => {
     const lambda = new LambdaClient(clientConfig());
     const { Functions = [] } = await lambda.send(new ListFunctionsCommand({}));
-    expect(Functions.length).toBe(5);
+    expect(Functions.length).toBe(6);
     const images = cloud.model.functions.find((f) => f.label === 'images');
     const name = images?.name ?? '';
     const got = await lambda.send(new GetFunctionCommand({ FunctionName: name }));

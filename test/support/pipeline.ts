@@ -38,7 +38,7 @@ export interface Pipeline {
   sqs: SQSClient;
   bucket: string;
   queues: Record<QueueName | `${QueueName}Dlq`, string>;
-  handlers: Record<'upload' | 'images' | 'delete' | 'metadata' | 'thumbnail', AnyHandler>;
+  handlers: Record<'upload' | 'images' | 'delete' | 'metadata' | 'thumbnail' | 'purge', AnyHandler>;
   /** Calls an HTTP function with a proxy event; parses a JSON body. */
   http(
     fn: 'upload' | 'images' | 'delete',
@@ -49,7 +49,7 @@ export interface Pipeline {
   /** Receives up to 10 messages from `queue`, invokes `fn` once with them, deletes what it acknowledged. */
   deliver(
     queue: QueueName,
-    fn: 'metadata' | 'thumbnail' | 'delete',
+    fn: 'metadata' | 'thumbnail' | 'purge',
   ): Promise<{ received: number; failed: number }>;
   /** Number of messages (visible + in flight) in a queue. */
   depth(queue: keyof Pipeline['queues']): Promise<number>;
@@ -122,7 +122,7 @@ export async function startPipeline(settings: Record<string, string> = {}): Prom
   const consumers = {
     ingest: fedQueue('metadata'),
     render: fedQueue('thumbnail'),
-    purge: fedQueue('delete'),
+    purge: fedQueue('purge'),
   };
   const queues = {} as Pipeline['queues'];
   const arns = {} as Record<string, string>;
@@ -153,6 +153,7 @@ export async function startPipeline(settings: Record<string, string> = {}): Prom
     metadata: await load('metadata'),
     thumbnail: await load('thumbnail'),
     delete: await load('delete'),
+    purge: await load('purge'),
   };
 
   const pipeline: Pipeline = {

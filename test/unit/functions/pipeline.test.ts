@@ -12,8 +12,9 @@ import { createDynamoClient } from '#shared/clients/dynamodb.ts';
 import { createS3Client } from '#shared/clients/s3.ts';
 import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
-import { purgeImage, requestDelete } from '#shared/deletion.ts';
+import { requestDelete } from '#shared/deletion.ts';
 import { createLogger } from '#shared/logger.ts';
+import { purgeImage } from '#shared/purge.ts';
 import { renderImage } from '#shared/rendering.ts';
 import { ImageRepository } from '#shared/repository.ts';
 import {
@@ -102,7 +103,7 @@ async function runPipeline(): Promise<{ failed: number }> {
   for (const [queue, fn] of [
     ['ingest', 'metadata'],
     ['render', 'thumbnail'],
-    ['purge', 'delete'],
+    ['purge', 'purge'],
   ] as const) {
     for (;;) {
       const result = await cloud.deliver(queue, fn);
@@ -266,7 +267,7 @@ describe('malformed messages are parked in the DLQ at once', () => {
     ['ingest', 'metadata', 'ingestDlq', 'not json at all'],
     ['ingest', 'metadata', 'ingestDlq', '{"Records":[{"s3":{}}]}'],
     ['render', 'thumbnail', 'renderDlq', '{"type":"render","v":1,"id":"../../x"}'],
-    ['purge', 'delete', 'purgeDlq', '{"type":"purge"}'],
+    ['purge', 'purge', 'purgeDlq', '{"type":"purge"}'],
   ] as const)('%s ← %s', async (queue, fn, dlq, body) => {
     await cloud.sqs.send(new SendMessageCommand({ QueueUrl: cloud.queues[queue], MessageBody: body }));
     expect(await cloud.deliver(queue, fn)).toEqual({ received: 1, failed: 0 });
@@ -313,7 +314,7 @@ describe('delete', () => {
     await cloud.announce(`originals/${id}`);
     await cloud.deliver('ingest', 'metadata'); // processing; the render job is queued
     expect((await remove(id, deleteToken)).statusCode).toBe(202);
-    await cloud.deliver('purge', 'delete'); // purge runs before the render
+    await cloud.deliver('purge', 'purge'); // purge runs before the render
     await cloud.deliver('render', 'thumbnail'); // the late render
     expect(await cloud.keys(`originals/${id}`)).toEqual([]);
     expect(await cloud.keys(`variants/${id}/`)).toEqual([]);
@@ -326,7 +327,7 @@ describe('delete', () => {
     const { id, deleteToken, post } = await presign('image/png', png.length);
     // The client deletes first and posts the form afterwards (it is valid until it expires).
     expect((await remove(id, deleteToken)).statusCode).toBe(202);
-    await cloud.deliver('purge', 'delete');
+    await cloud.deliver('purge', 'purge');
     await post(png);
     expect(await cloud.keys(`originals/${id}`)).toEqual([`originals/${id}`]);
     await cloud.announce(`originals/${id}`, 'Post');
