@@ -328,7 +328,13 @@ function goalsAndNotes(results: SourceResult[], split: Split): Pick<Report, 'goa
 async function encoderSplit(bytes: Buffer): Promise<Split> {
   const target = { width: 2048, height: 1536, resize: true };
   const pixels = await decodeSource(bytes, target, LIMITS.maxInputPixels);
-  const large = { spec: DEFAULT_VARIANTS[3] as VariantSpec, width: 2048, height: 1536, scale: 0.512 };
+  const large = {
+    spec: DEFAULT_VARIANTS[3] as VariantSpec,
+    width: 2048,
+    height: 1536,
+    scale: 0.512,
+    fitsWhole: false,
+  };
   const decodeSamples: number[] = [];
   const encodeSamples: number[] = [];
   for (let i = 0; i < 3; i++) {

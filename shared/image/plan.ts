@@ -1,4 +1,16 @@
-import type { VariantSpec } from '../variants.ts';
+import type { VariantFormat, VariantSpec } from '../variants.ts';
+
+/**
+ * Longest side each encoder can write. WebP's is 16,383 px: a 1000 × 40,000 strip (a long screenshot, a
+ * webtoon) would otherwise plan a 480 × 19,200 `small` that libwebp refuses, and the render would fail
+ * on every retry.
+ */
+export const MAX_OUTPUT_SIDE: Record<VariantFormat, number> = {
+  webp: 16_383,
+  avif: 16_384,
+  jpeg: 65_535,
+  png: 65_535,
+};
 
 /** One variant that will be rendered, with the exact size it will have. */
 export interface PlannedVariant {
@@ -7,6 +19,8 @@ export interface PlannedVariant {
   height: number;
   /** Output size over source size on the axis that decides it; never more than 1. */
   scale: number;
+  /** Whether the whole source fits the variant's box (so the variant would not be smaller than it). */
+  fitsWhole: boolean;
 }
 
 /** What to render for one source, and the one size to decode the source at. */
@@ -31,16 +45,34 @@ function planCover(spec: VariantSpec, width: number, height: number): PlannedVar
   const fit = Math.min(1, width / spec.width, height / boxHeight);
   const outWidth = clampSide(spec.width * fit, width);
   const outHeight = clampSide(boxHeight * fit, height);
-  return { spec, width: outWidth, height: outHeight, scale: Math.max(outWidth / width, outHeight / height) };
+  const scale = Math.max(outWidth / width, outHeight / height);
+  return { spec, width: outWidth, height: outHeight, scale, fitsWhole: fit >= 1 };
 }
 
-/** `inside`: the source scaled to fit the box, aspect ratio kept; a scale of 1 or more means "no smaller". */
+/** The largest scale at which the encoder of `spec` can still write the source's longer side. */
+function sideLimit(spec: VariantSpec, width: number, height: number): number {
+  return MAX_OUTPUT_SIDE[spec.format] / Math.max(width, height);
+}
+
+/** `inside` at a given scale (capped at 1 and at what the encoder can write), aspect ratio kept. */
+function insideAt(spec: VariantSpec, width: number, height: number, boxScale: number): PlannedVariant {
+  const scale = Math.min(1, boxScale, sideLimit(spec, width, height));
+  return {
+    spec,
+    width: clampSide(width * scale, width),
+    height: clampSide(height * scale, height),
+    scale,
+    fitsWhole: boxScale >= 1,
+  };
+}
+
+/** `inside`: the source scaled to fit the box, aspect ratio kept. */
 function planInside(spec: VariantSpec, width: number, height: number): PlannedVariant {
-  const scale = Math.min(
+  const boxScale = Math.min(
     spec.width / width,
     spec.height === undefined ? Number.POSITIVE_INFINITY : spec.height / height,
   );
-  return { spec, width: clampSide(width * scale, width), height: clampSide(height * scale, height), scale };
+  return insideAt(spec, width, height, boxScale);
 }
 
 /**
@@ -63,15 +95,15 @@ export function planVariants(specs: readonly VariantSpec[], width: number, heigh
     spec.fit === 'cover' ? planCover(spec, width, height) : planInside(spec, width, height),
   );
   const inside = candidates.filter((candidate) => candidate.spec.fit === 'inside');
-  const keptWhole = inside.every((candidate) => candidate.scale >= 1)
+  const keptWhole = inside.every((candidate) => candidate.fitsWhole)
     ? inside.reduce<PlannedVariant | undefined>(
-        (smallest, c) => (smallest && smallest.scale <= c.scale ? smallest : c),
+        (smallest, c) => (smallest && smallest.spec.width <= c.spec.width ? smallest : c),
         undefined,
       )
     : undefined;
   const variants = candidates
-    .filter((candidate) => candidate.spec.fit === 'cover' || candidate.scale < 1 || candidate === keptWhole)
-    .map((candidate) => (candidate === keptWhole ? { ...candidate, width, height, scale: 1 } : candidate));
+    .filter((candidate) => candidate.spec.fit === 'cover' || !candidate.fitsWhole || candidate === keptWhole)
+    .map((candidate) => (candidate === keptWhole ? insideAt(candidate.spec, width, height, 1) : candidate));
   const decodeScale = Math.min(1, Math.max(0, ...variants.map((variant) => variant.scale)));
   return {
     variants,

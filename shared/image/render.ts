@@ -1,3 +1,4 @@
+import { ImageRejectedError } from '../errors.ts';
 import type { VariantSpec } from '../variants.ts';
 import { type DecodeListener, decodeSource } from './decode.ts';
 import { encodeVariant, type RenderedVariant } from './encode.ts';
@@ -52,5 +53,17 @@ export async function renderVariants(
     limits.maxInputPixels,
     options.onDecode,
   );
-  return Promise.all(plan.variants.map((variant) => encodeVariant(pixels, variant)));
+  try {
+    return await Promise.all(plan.variants.map((variant) => encodeVariant(pixels, variant)));
+  } catch (error) {
+    // The pixels decoded and every size was planned within the encoders' limits, so an encoder that still
+    // refuses will refuse on every retry: a rejection, not a transient error.
+    throw new ImageRejectedError(
+      'UNRENDERABLE',
+      `A variant could not be encoded: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
 }

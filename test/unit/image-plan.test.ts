@@ -77,6 +77,14 @@ describe('planVariants', () => {
     expect(sizes(4000, 1000, specs)).toEqual({ variants: { thumb: '256x256' }, decode: '1024x256' });
   });
 
+  it('keeps a very tall strip within what WebP can encode (16,383 px a side)', () => {
+    // A 1000 × 40,000 webtoon: 480 wide would be 19,200 tall, which libwebp refuses.
+    const plan = sizes(1000, 40_000);
+    expect(plan.variants).toEqual({ thumb: '256x256', small: '410x16383' });
+    // Narrow and tall: every box fits the width, so the kept variant is the source scaled to the limit.
+    expect(sizes(100, 40_000).variants).toMatchObject({ small: '41x16383' });
+  });
+
   it('plans nothing for no specs', () => {
     expect(planVariants([], 100, 100).variants).toEqual([]);
   });

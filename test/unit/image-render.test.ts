@@ -216,3 +216,13 @@ describe('renderVariants', () => {
     );
   });
 });
+
+describe('renderVariants on a very tall strip', () => {
+  it('renders within the encoder limits instead of failing on every retry', async () => {
+    const strip = await images.plainPng(600, 24_000);
+    const variants = await renderVariants(strip, DEFAULT_VARIANTS, { maxInputPixels: 100_000_000 });
+    expect(variants.length).toBeGreaterThan(1);
+    for (const variant of variants)
+      expect(Math.max(variant.width, variant.height)).toBeLessThanOrEqual(16_383);
+  });
+});
