@@ -49,8 +49,11 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
     return 'orphan-removed';
   }
   if (record.status === 'ready' || record.status === 'rejected' || record.status === 'deleting') {
-    // A rejected image's original must not survive a delete that failed on the first attempt.
-    if (record.status === 'rejected') await deleteObject(s3, config.bucketName, object.key);
+    // A rejected image's original must not survive a delete that failed on the first attempt, and bytes
+    // that land while an image is being deleted (a presigned form used late) may arrive after the purge.
+    if (record.status === 'rejected' || record.status === 'deleting') {
+      await deleteObject(s3, config.bucketName, object.key);
+    }
     logger.info('original already handled', { id, status: record.status });
     return 'duplicate';
   }

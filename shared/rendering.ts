@@ -1,13 +1,21 @@
+import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from './config.ts';
 import { ImageRejectedError } from './errors.ts';
 import { renderVariants } from './image/render.ts';
-import { originalKey, variantKey } from './keys.ts';
+import { originalKey, variantKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
 import type { VariantRecord } from './model.ts';
 import type { RenderJob } from './queue/messages.ts';
 import type { ImageRepository } from './repository.ts';
-import { deleteKeys, deleteObject, IMMUTABLE_CACHE_CONTROL, readObject, writeObject } from './storage.ts';
+import {
+  deleteKeys,
+  deleteObject,
+  IMMUTABLE_CACHE_CONTROL,
+  listKeys,
+  readObject,
+  writeObject,
+} from './storage.ts';
 
 /** What rendering needs. */
 export interface RenderDeps {
@@ -29,8 +37,13 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
   const { config, s3, images, logger } = deps;
   const { id } = job;
   const record = await images.get(id);
-  if (!record || record.status === 'deleting') return 'deleted-meanwhile';
-  if (record.status === 'ready' || record.status === 'rejected') return 'duplicate';
+  if (!record || record.status === 'deleting') return removeLeftovers(deps, id);
+  if (record.status === 'ready') return 'duplicate';
+  if (record.status === 'rejected') {
+    // A rejection whose original removal failed is finished here, as ingest does.
+    await deleteObject(s3, config.bucketName, originalKey(id));
+    return 'duplicate';
+  }
   if (record.status !== 'processing') {
     // The job overtook its own metadata write; a retry after the visibility timeout will find it.
     throw new Error(`image ${id} is ${record.status}, not processing; retrying later`);
@@ -39,10 +52,22 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
   const read = await readObject(s3, config.bucketName, originalKey(id), config.limits.maxUploadBytes);
   if (!read.found || 'tooLarge' in read) {
     const now = await images.get(id);
-    if (!now || now.status === 'deleting') return 'deleted-meanwhile';
+    if (!now || now.status === 'deleting') return removeLeftovers(deps, id);
     throw new Error(
       `original of image ${id} is ${read.found ? 'over the size limit' : 'missing'} while processing`,
     );
+  }
+  // A presigned POST stays valid until it expires, so the original may have been replaced after ingest
+  // measured it. Variants are only ever made from the bytes whose metadata the record holds.
+  const sha256 = createHash('sha256').update(read.body).digest('hex');
+  if (record.original && sha256 !== record.original.sha256) {
+    await images.reject(id, {
+      code: 'ORIGINAL_REPLACED',
+      detail: 'the original was replaced after it was inspected; upload the new image as a new one',
+    });
+    await deleteObject(s3, config.bucketName, originalKey(id));
+    logger.warn('original replaced after ingest; rejected', { id });
+    return 'rejected';
   }
 
   let variants: VariantRecord[];
@@ -50,7 +75,7 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
     const rendered = await renderVariants(read.body, config.variants, {
       maxInputPixels: config.limits.maxInputPixels,
     });
-    variants = await Promise.all(
+    variants = await settleAll(
       rendered.map(async (variant) => {
         const key = variantKey(id, variant.name, variant.extension);
         await writeObject(
@@ -86,11 +111,28 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
     return 'ready';
   }
   if (result.current?.status === 'ready') return 'duplicate';
-  await deleteKeys(
-    s3,
-    config.bucketName,
-    variants.map((variant) => variant.key),
-  );
-  logger.info('image deleted while rendering; removed the variants just written', { id });
+  logger.info('image deleted while rendering; removing the variants just written', { id });
+  return removeLeftovers(deps, id);
+}
+
+/**
+ * Removes whatever variants exist for an image that is gone or going. The purge may have listed the prefix
+ * before this render (or an earlier, failed attempt of it) wrote there, so nobody else would; listing the
+ * prefix rather than trusting this attempt's own list also catches what a failed attempt left.
+ */
+async function removeLeftovers(deps: RenderDeps, id: string): Promise<RenderOutcome> {
+  const keys = await listKeys(deps.s3, deps.config.bucketName, variantPrefix(id));
+  if (keys.length > 0) await deleteKeys(deps.s3, deps.config.bucketName, keys);
   return 'deleted-meanwhile';
+}
+
+/**
+ * Like `Promise.all`, but waits for every write to finish before failing: a retry must not race writes of
+ * the failed attempt that are still in flight.
+ */
+async function settleAll<T>(work: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

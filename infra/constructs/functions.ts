@@ -96,6 +96,11 @@ export class Functions extends Construct {
       TABLE_NAME: table.tableName,
       POWERTOOLS_SERVICE_NAME: 'pictura',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      // Every function validates the whole set of limits at cold start (one config module), so every
+      // function gets the same values: a limit changed here cannot leave one function on a default.
+      MAX_UPLOAD_BYTES: String(LIMITS.maxUploadBytes),
+      MAX_DIRECT_UPLOAD_BYTES: String(LIMITS.maxDirectUploadBytes),
+      MAX_INPUT_PIXELS: String(LIMITS.maxInputPixels),
     };
     const make = (
       name: FunctionName,
@@ -122,8 +127,6 @@ export class Functions extends Construct {
       'upload',
       'POST /v1/images: presigned POST or direct upload of an original',
       {
-        MAX_UPLOAD_BYTES: String(LIMITS.maxUploadBytes),
-        MAX_DIRECT_UPLOAD_BYTES: String(LIMITS.maxDirectUploadBytes),
         PRESIGNED_POST_EXPIRES_SECONDS: String(LIMITS.presignedPostExpiresSeconds),
         PENDING_UPLOAD_TTL_SECONDS: String(LIMITS.pendingUploadTtlSeconds),
         CORS_ALLOW_ORIGIN: props.corsAllowOrigin,
@@ -181,14 +184,12 @@ export class Functions extends Construct {
       {
         RENDER_QUEUE_URL: queues.render.queueUrl,
         DEAD_LETTER_QUEUE_URL: deadLetterQueues.ingest.queueUrl,
-        MAX_UPLOAD_BYTES: String(LIMITS.maxUploadBytes),
-        MAX_INPUT_PIXELS: String(LIMITS.maxInputPixels),
       },
       true,
     );
     // DeleteObject: a rejected upload's original is removed.
     allow(this.metadata, ['s3:GetObject', 's3:DeleteObject'], [originals]);
-    allow(this.metadata, ['s3:ListBucket'], [bucket.bucketArn], ORIGINALS_LISTING);
+    allow(this.metadata, ['s3:ListBucket'], [bucket.bucketArn]);
     allow(this.metadata, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
     allow(this.metadata, ['sqs:SendMessage'], [queues.render.queueArn, deadLetterQueues.ingest.queueArn]);
 
@@ -198,14 +199,17 @@ export class Functions extends Construct {
       {
         CDN_BASE_URL: props.cdnBaseUrl,
         DEAD_LETTER_QUEUE_URL: deadLetterQueues.render.queueUrl,
-        MAX_INPUT_PIXELS: String(LIMITS.maxInputPixels),
       },
       true,
     );
     allow(this.thumbnail, ['s3:GetObject'], [originals]);
-    allow(this.thumbnail, ['s3:ListBucket'], [bucket.bucketArn], ORIGINALS_LISTING);
-    // DeleteObject: variants written by a render that finished after a delete are cleaned up.
-    allow(this.thumbnail, ['s3:PutObject', 's3:DeleteObject'], [variants]);
+    // ListBucket: a missing original reads as NoSuchKey (see below), and a render that lost the race to a
+    // delete lists the image's variants to remove what it (or a failed attempt) left.
+    allow(this.thumbnail, ['s3:ListBucket'], [bucket.bucketArn]);
+    // DeleteObject on variants: that clean-up; on originals: an image rejected while rendering (one that
+    // cannot be encoded, or whose original was replaced after ingest) loses its original, as at ingest.
+    allow(this.thumbnail, ['s3:PutObject'], [variants]);
+    allow(this.thumbnail, ['s3:DeleteObject'], [variants, originals]);
     allow(this.thumbnail, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
     allow(this.thumbnail, ['sqs:SendMessage'], [deadLetterQueues.render.queueArn]);
 
@@ -249,12 +253,13 @@ export class Functions extends Construct {
   }
 }
 
-/**
- * Without ListBucket, S3 answers a GET for a missing key with 403 AccessDenied (so as not to reveal
- * whether it exists). The pipeline must tell "the original is gone" (a delete won the race, a duplicate
- * event) from a real permission error, so it may list, but only under `originals/`.
+/*
+ * Why the pipeline functions may list the bucket: without s3:ListBucket, S3 answers a GET for a missing key
+ * with 403 AccessDenied (so as not to reveal whether it exists), and the pipeline must tell "the original is
+ * gone" (a delete won the race, a duplicate event) from a real permission error. The grant has no s3:prefix
+ * condition because S3 makes that check without a prefix in the request context, where a prefix condition
+ * would never match and the 403 would stay.
  */
-const ORIGINALS_LISTING = { StringLike: { 's3:prefix': `${ORIGINALS_PREFIX}*` } };
 
 function allow(
   fn: PicturaFunction,

@@ -10,22 +10,24 @@ beforeAll(async () => {
   aws = await synthesize();
 });
 
-const COMMON_ENV = ['BUCKET_NAME', 'TABLE_NAME', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL'];
+const COMMON_ENV = [
+  'BUCKET_NAME',
+  'TABLE_NAME',
+  'POWERTOOLS_SERVICE_NAME',
+  'POWERTOOLS_LOG_LEVEL',
+  'MAX_UPLOAD_BYTES',
+  'MAX_DIRECT_UPLOAD_BYTES',
+  'MAX_INPUT_PIXELS',
+];
 
 /** The environment each function reads (shared/config.ts), exactly. */
 const EXPECTED_ENV: Record<string, string[]> = {
-  upload: [
-    'MAX_UPLOAD_BYTES',
-    'MAX_DIRECT_UPLOAD_BYTES',
-    'PRESIGNED_POST_EXPIRES_SECONDS',
-    'PENDING_UPLOAD_TTL_SECONDS',
-    'CORS_ALLOW_ORIGIN',
-  ],
+  upload: ['PRESIGNED_POST_EXPIRES_SECONDS', 'PENDING_UPLOAD_TTL_SECONDS', 'CORS_ALLOW_ORIGIN'],
   images: ['CDN_BASE_URL', 'CORS_ALLOW_ORIGIN'],
   delete: ['PURGE_QUEUE_URL', 'CORS_ALLOW_ORIGIN'],
   purge: ['DEAD_LETTER_QUEUE_URL', 'CDN_DISTRIBUTION_ID'],
-  metadata: ['RENDER_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', 'MAX_UPLOAD_BYTES', 'MAX_INPUT_PIXELS'],
-  thumbnail: ['CDN_BASE_URL', 'DEAD_LETTER_QUEUE_URL', 'MAX_INPUT_PIXELS'],
+  metadata: ['RENDER_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL'],
+  thumbnail: ['CDN_BASE_URL', 'DEAD_LETTER_QUEUE_URL'],
 };
 const SHARP_FUNCTIONS = new Set(['metadata', 'thumbnail']);
 

@@ -1,4 +1,4 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   DeleteMessageCommand,
   PurgeQueueCommand,
@@ -262,6 +262,32 @@ describe('bad input is rejected with its own code, the original removed, no retr
   });
 });
 
+describe('an original replaced through its presigned form after ingest', () => {
+  it('is never rendered: the image is rejected and the replacement removed', async () => {
+    const first = await plainPng(300, 200);
+    const { id, post } = await presign('image/png', 200_000);
+    await post(first);
+    await cloud.announce(`originals/${id}`, 'Post');
+    await cloud.deliver('ingest', 'metadata'); // measured: processing, render queued
+    await post(await plainPng(320, 240)); // the same form, used again before it expires
+    await cloud.deliver('render', 'thumbnail');
+    const doc = (await getImage(id)).json as {
+      status: string;
+      rejection: { code: string };
+      variants: unknown[];
+    };
+    expect(doc.status).toBe('rejected');
+    expect(doc.rejection.code).toBe('ORIGINAL_REPLACED');
+    expect(doc.variants).toEqual([]);
+    expect(await cloud.keys(`originals/${id}`)).toEqual([]);
+    expect(await cloud.keys(`variants/${id}/`)).toEqual([]);
+    // The second upload's own S3 event finds the image settled and changes nothing.
+    await cloud.announce(`originals/${id}`, 'Post').catch(() => {});
+    await runPipeline();
+    expect(((await getImage(id)).json as { status: string }).status).toBe('rejected');
+  });
+});
+
 describe('malformed messages are parked in the DLQ at once', () => {
   it.each([
     ['ingest', 'metadata', 'ingestDlq', 'not json at all'],
@@ -309,15 +335,32 @@ describe('delete', () => {
     await expectQueuesDrained();
   });
 
-  it('leaves nothing behind when the render finishes after the delete', async () => {
+  it('a render retried after the purge removes what its failed first attempt wrote', async () => {
     const { id, deleteToken } = await directUpload(await plainPng(800, 600), 'image/png');
     await cloud.announce(`originals/${id}`);
     await cloud.deliver('ingest', 'metadata'); // processing; the render job is queued
     expect((await remove(id, deleteToken)).statusCode).toBe(202);
     await cloud.deliver('purge', 'purge'); // purge runs before the render
-    await cloud.deliver('render', 'thumbnail'); // the late render
+    // A first render attempt that crashed halfway left a variant after the purge had listed the prefix.
+    await cloud.s3.send(
+      new PutObjectCommand({ Bucket: cloud.bucket, Key: `variants/${id}/small.webp`, Body: 'partial' }),
+    );
+    await cloud.deliver('render', 'thumbnail'); // its retry
     expect(await cloud.keys(`originals/${id}`)).toEqual([]);
     expect(await cloud.keys(`variants/${id}/`)).toEqual([]);
+    expect((await getImage(id)).statusCode).toBe(404);
+    await expectQueuesDrained();
+  });
+
+  it('removes an original that lands while the image is being deleted, before the purge ends', async () => {
+    const png = await plainPng(64, 64);
+    const { id, deleteToken, post } = await presign('image/png', png.length);
+    expect((await remove(id, deleteToken)).statusCode).toBe(202); // deleting; the purge has not run
+    await post(png);
+    await cloud.announce(`originals/${id}`, 'Post');
+    await cloud.deliver('ingest', 'metadata');
+    expect(await cloud.keys(`originals/${id}`)).toEqual([]);
+    await cloud.deliver('purge', 'purge');
     expect((await getImage(id)).statusCode).toBe(404);
     await expectQueuesDrained();
   });
