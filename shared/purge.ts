@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from './config.ts';
@@ -26,16 +27,25 @@ export async function purgeImage(deps: PurgeDeps, id: string): Promise<void> {
   if (record && record.status !== 'deleting') {
     throw new PermanentError('PURGE_NOT_ALLOWED', `image ${id} is ${record.status}, not deleting`);
   }
-  const keys = [...(await listKeys(s3, config.bucketName, variantPrefix(id))), originalKey(id)];
+  const variants = await listKeys(s3, config.bucketName, variantPrefix(id));
+  const keys = [...variants, originalKey(id)];
   await deleteKeys(s3, config.bucketName, keys);
-  if (config.cdnDistributionId) {
+  // Exact paths, not `/variants/{id}/*`: CloudFront allows only 15 wildcard paths in progress per
+  // distribution, which a bulk delete (ten images a batch, two batches at once) would exceed, and then
+  // deleted images would stay cached for a year. The record's list still names what an earlier attempt
+  // already removed from the bucket.
+  const paths = [...new Set([...(record?.variants ?? []).map((v) => v.key), ...variants])].map(
+    (key) => `/${key}`,
+  );
+  if (config.cdnDistributionId && paths.length > 0) {
     await deps.cloudfront.send(
       new CreateInvalidationCommand({
         DistributionId: config.cdnDistributionId,
         InvalidationBatch: {
-          // The same reference makes a redelivered purge reuse the first invalidation instead of paying again.
-          CallerReference: `purge-${id}`,
-          Paths: { Quantity: 1, Items: [`/${variantPrefix(id)}*`] },
+          // Derived from the paths: a redelivered purge reuses the first invalidation instead of paying
+          // again, and a different set of paths never collides with an earlier reference.
+          CallerReference: `purge-${id}-${createHash('sha256').update(paths.join('\n')).digest('hex').slice(0, 16)}`,
+          Paths: { Quantity: paths.length, Items: paths },
         },
       }),
     );

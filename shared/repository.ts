@@ -10,6 +10,7 @@ import {
 import { createDynamoClient } from './clients/dynamodb.ts';
 import type { Config } from './config.ts';
 import { BadRequestError } from './errors.ts';
+import { isImageId } from './ids.ts';
 import {
   type ImageMetadata,
   type ImageRecord,
@@ -211,8 +212,9 @@ function decodeCursor(cursor: string, ownerId: string): CursorKey {
     typeof key !== 'object' ||
     key === null ||
     Object.keys(key).length !== 3 ||
-    typeof key.id !== 'string' ||
+    !isImageId(key.id) ||
     typeof key.createdAt !== 'string' ||
+    Number.isNaN(Date.parse(key.createdAt)) ||
     key.ownerId !== ownerId
   ) {
     throw invalid();

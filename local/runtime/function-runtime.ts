@@ -279,7 +279,11 @@ export class FunctionRuntime {
         this.#options.logSink(config.label, line);
       });
     }
-    child.on('exit', () => state.instances.delete(instance));
+    child.on('exit', () => {
+      state.instances.delete(instance);
+      // A slot freed by a crash or a failed init must wake an invocation waiting for one.
+      state.waiters.shift()?.();
+    });
     const ready = await new Promise<ChildMessage | { type: 'exit' }>((resolve) => {
       const timer = setTimeout(() => resolve({ type: 'exit' }), INIT_TIMEOUT_MS);
       child.on('message', (message: ChildMessage) => {

@@ -185,6 +185,11 @@ describe('GET /v1/images', () => {
       { cursor: Buffer.from('{"id":"x","ownerId":"key-owner-2","createdAt":"z"}').toString('base64url') },
       'INVALID_CURSOR',
     ],
+    [
+      'a cursor of the caller with empty key values (DynamoDB would answer 500)',
+      { cursor: Buffer.from('{"id":"","ownerId":"key-owner-1","createdAt":""}').toString('base64url') },
+      'INVALID_CURSOR',
+    ],
     ['a garbage cursor', { cursor: '!!!' }, 'INVALID_CURSOR'],
   ])('refuses %s', async (_label, query, code) => {
     expectProblem(await get({ ...withKey(), query }), 400, code);

@@ -124,6 +124,12 @@ describe('FunctionRuntime', () => {
     await expect(rt.invoke('fixture', {})).rejects.toThrow(/shutting down/);
   });
 
+  it('does not leave a waiting invocation hanging when an instance fails to initialise', async () => {
+    const rt = start(fixture({ entry: 'test/unit/local/fixtures/missing.ts' }), 1);
+    const results = await Promise.allSettled([rt.invoke('fixture', {}), rt.invoke('fixture', {})]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+
   it('fails the invocation clearly when the module cannot initialise', async () => {
     const rt = start(fixture({ entry: 'test/unit/local/fixtures/missing.ts' }));
     await expect(rt.invoke('fixture', {})).rejects.toThrow(/failed to initialise/);
