@@ -39,6 +39,29 @@ export function pathPatternMatches(pattern: string, path: string): boolean {
   return regex.test(path);
 }
 
+/** CORS response headers per the behaviour's response headers policy, for a request with an `Origin`. */
+function corsHeaders(behavior: LocalCacheBehavior, req: IncomingMessage): Record<string, string> {
+  const origin = req.headers.origin;
+  const cors = behavior.cors;
+  if (!cors || !origin) return {};
+  const allowed = cors.allowOrigins.includes('*')
+    ? '*'
+    : cors.allowOrigins.includes(origin)
+      ? origin
+      : undefined;
+  if (!allowed) return {};
+  return {
+    'access-control-allow-origin': allowed,
+    ...(req.method === 'OPTIONS'
+      ? {
+          'access-control-allow-methods': cors.allowMethods.join(', '),
+          'access-control-allow-headers': cors.allowHeaders.join(', '),
+          ...(cors.maxAgeSec === undefined ? {} : { 'access-control-max-age': String(cors.maxAgeSec) }),
+        }
+      : {}),
+  };
+}
+
 function ttlFor(behavior: LocalCacheBehavior, cacheControl: string | undefined): number {
   const maxAge = /max-age=(\d+)/.exec(cacheControl ?? '')?.[1];
   const seconds = maxAge === undefined ? behavior.defaultTtl : Number(maxAge);
@@ -72,7 +95,12 @@ export function createCdn(options: CdnOptions): Cdn {
     path: string,
     behavior: LocalCacheBehavior,
   ) => {
-    const security = behavior.headers;
+    const security = { ...behavior.headers, ...corsHeaders(behavior, req) };
+    if (req.method === 'OPTIONS' && behavior.cors) {
+      res.writeHead(204, security);
+      res.end();
+      return;
+    }
     const notFound = () => {
       res.writeHead(404, { 'content-type': 'text/plain', 'x-cache': 'Error from cloudfront', ...security });
       res.end('Not Found');
@@ -83,7 +111,14 @@ export function createCdn(options: CdnOptions): Cdn {
       return;
     }
     const origin = behavior.origin.kind === 's3' ? behavior.origin : undefined;
-    const key = `${origin?.originPath.replace(/^\//, '') ?? ''}${decodeURIComponent(path).replace(/^\//, '')}`;
+    let viewerPath: string;
+    try {
+      viewerPath = decodeURIComponent(path);
+    } catch {
+      notFound();
+      return;
+    }
+    const key = `${origin?.originPath.replace(/^\//, '') ?? ''}${viewerPath.replace(/^\//, '')}`;
     if (
       !origin ||
       !distribution.readablePrefixes.some((prefix) => key.startsWith(prefix)) ||
@@ -92,7 +127,9 @@ export function createCdn(options: CdnOptions): Cdn {
       notFound();
       return;
     }
-    let cached = cache.get(path);
+    // Keyed on the decoded path: `/variants/%41…` and `/variants/A…` are one object and one invalidation.
+    const cacheKey = viewerPath;
+    let cached = cache.get(cacheKey);
     let hit = true;
     if (!cached || cached.expires <= Date.now()) {
       hit = false;
@@ -110,7 +147,7 @@ export function createCdn(options: CdnOptions): Cdn {
           etag: object.ETag ?? `"${randomUUID()}"`,
           expires: Date.now() + ttlFor(behavior, object.CacheControl) * 1000,
         };
-        if (cached.expires > Date.now()) cache.set(path, cached);
+        if (cached.expires > Date.now()) cache.set(cacheKey, cached);
       } catch (error) {
         const name = (error as { name?: string }).name;
         if (name === 'NoSuchKey' || name === 'NotFound') {

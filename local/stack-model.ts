@@ -112,6 +112,8 @@ export interface LocalCacheBehavior {
   maxTtl: number;
   minTtl: number;
   headers: Record<string, string>;
+  /** The response headers policy's CORS settings, applied to requests that carry an `Origin`. */
+  cors?: { allowOrigins: string[]; allowMethods: string[]; allowHeaders: string[]; maxAgeSec?: number };
 }
 
 export interface LocalDistribution {
@@ -560,6 +562,7 @@ function buildDistribution(
       maxTtl: disabled ? 0 : Number(cache.MaxTTL ?? 31536000),
       minTtl: disabled ? 0 : Number(cache.MinTTL ?? 0),
       headers: securityHeaders(headersPolicy),
+      ...corsSettings(headersPolicy),
     };
   };
   const behaviors = ((config.CacheBehaviors as Record<string, unknown>[] | undefined) ?? []).map((raw) =>
@@ -590,6 +593,20 @@ function buildDistribution(
     }
   }
   return { id: refOf(logicalId), behaviors, readablePrefixes };
+}
+
+function corsSettings(policy: Record<string, unknown>): Pick<LocalCacheBehavior, 'cors'> {
+  const cors = policy.CorsConfig as Record<string, { Items?: string[] } | number | boolean> | undefined;
+  if (!cors) return {};
+  const items = (name: string) => ((cors[name] as { Items?: string[] } | undefined)?.Items ?? []).map(String);
+  return {
+    cors: {
+      allowOrigins: items('AccessControlAllowOrigins'),
+      allowMethods: items('AccessControlAllowMethods'),
+      allowHeaders: items('AccessControlAllowHeaders'),
+      ...(typeof cors.AccessControlMaxAgeSec === 'number' ? { maxAgeSec: cors.AccessControlMaxAgeSec } : {}),
+    },
+  };
 }
 
 function securityHeaders(policy: Record<string, unknown>): Record<string, string> {

@@ -130,6 +130,8 @@ export class Resolver {
           return Buffer.from(String(this.resolve(argument))).toString('base64');
         case 'Condition':
           return this.condition(String(argument));
+        default:
+          if (key.startsWith('Fn::')) throw new Error(`${key} is not supported by the local cloud`);
       }
     }
     return Object.fromEntries(entries.map(([key, item]) => [key, this.resolve(item)]));
@@ -153,7 +155,9 @@ export class Resolver {
     const [text, variables] = Array.isArray(argument)
       ? (argument as [string, Record<string, unknown>])
       : [String(argument), {}];
-    return text.replace(/\$\{([^}!][^}]*)\}/g, (_match, name: string) => {
+    return text.replace(/\$\{(!?)([^}]*)\}/g, (_match, literal: string, name: string) => {
+      // `${!Name}` is CloudFormation's escape for a literal `${Name}`.
+      if (literal) return `\${${name}}`;
       if (name in variables) return String(this.resolve(variables[name]));
       if (name.includes('.')) {
         const [logicalId, ...attribute] = name.split('.');

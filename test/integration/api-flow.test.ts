@@ -67,6 +67,19 @@ describe('through HTTP only, as a client would', () => {
       const etag = second.headers.get('etag') ?? '';
       const revalidated = await fetch(variant.url, { headers: { 'if-none-match': etag } });
       expect(revalidated.status).toBe(304);
+      // Percent-encoded, it is the same cached object (and so the same invalidation).
+      const encoded = await fetch(
+        variant.url.replace(
+          /\/([^/]+)$/,
+          (_m, file: string) => `/%${file.charCodeAt(0).toString(16)}${file.slice(1)}`,
+        ),
+      );
+      await encoded.arrayBuffer();
+      expect(encoded.headers.get('x-cache')).toBe('Hit from cloudfront');
+      // A browser on another origin may read variants (the response headers policy's CORS).
+      const crossOrigin = await fetch(variant.url, { headers: { origin: 'https://app.example' } });
+      await crossOrigin.arrayBuffer();
+      expect(crossOrigin.headers.get('access-control-allow-origin')).toBe('*');
     }
     // Originals are private: the CDN never serves them.
     expect((await fetch(`${cloud.urls.cdn}/originals/${id}`)).status).toBe(404);

@@ -25,7 +25,7 @@ describe('Resolver', () => {
     [{ 'Fn::Join': ['/', [{ Ref: 'Bucket' }, 'variants', '*']] }, 'bkt/variants/*'],
     [{ 'Fn::Sub': 'arn:aws:s3:::${Bucket}/x-${AWS::Region}' }, 'arn:aws:s3:::bkt/x-us-east-1'],
     [{ 'Fn::Sub': ['${A}-${Queue.QueueName}', { A: { Ref: 'Bucket' } }] }, 'bkt-q'],
-    [{ 'Fn::Sub': 'literal ${!NotAVariable}' }, 'literal ${!NotAVariable}'],
+    [{ 'Fn::Sub': 'literal ${!NotAVariable}' }, 'literal ${NotAVariable}'],
     [{ 'Fn::Select': [1, { 'Fn::Split': [':', { 'Fn::GetAtt': ['Queue', 'Arn'] }] }] }, 'aws'],
     [{ 'Fn::If': ['IsProd', 'yes', 'no'] }, 'yes'],
     [{ nested: [{ Ref: 'Bucket' }] }, { nested: ['bkt'] }],
@@ -36,6 +36,9 @@ describe('Resolver', () => {
   it('fails loudly on what it cannot resolve', () => {
     expect(() => resolver.resolve({ Ref: 'Nope' })).toThrow(/Ref to Nope/);
     expect(() => resolver.resolve({ 'Fn::GetAtt': ['Queue', 'Nope'] })).toThrow(/Queue.Nope/);
+    expect(() => resolver.resolve({ 'Fn::FindInMap': ['M', 'a', 'b'] })).toThrow(
+      /Fn::FindInMap is not supported/,
+    );
   });
 });
 
