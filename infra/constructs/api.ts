@@ -207,7 +207,8 @@ export class Api extends Construct {
         413,
         'Payload too large',
         gatewayMessage,
-        'PAYLOAD_TOO_LARGE',
+        // The function's own code for an upload over its limit: one code for "too large", whoever says it.
+        'FILE_TOO_LARGE',
       ],
       [
         'UnsupportedMediaType',
@@ -216,6 +217,23 @@ export class Api extends Construct {
         'Unsupported media type',
         gatewayMessage,
         'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      // A function that crashed or timed out: explicit, so the problem document carries its status.
+      [
+        'IntegrationFailure',
+        ResponseType.INTEGRATION_FAILURE,
+        502,
+        'Bad gateway',
+        gatewayMessage,
+        'INTEGRATION_FAILURE',
+      ],
+      [
+        'IntegrationTimeout',
+        ResponseType.INTEGRATION_TIMEOUT,
+        504,
+        'Gateway timeout',
+        gatewayMessage,
+        'INTEGRATION_TIMEOUT',
       ],
       // The fallbacks keep API Gateway's status; its response type (UPPER_SNAKE already) is the code.
       [

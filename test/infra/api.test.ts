@@ -157,7 +157,9 @@ describe('gateway errors in the API’s format', () => {
     ['MISSING_AUTHENTICATION_TOKEN', '404', 'ROUTE_NOT_FOUND'],
     ['THROTTLED', '429', 'THROTTLED'],
     ['QUOTA_EXCEEDED', '429', 'QUOTA_EXCEEDED'],
-    ['REQUEST_TOO_LARGE', '413', 'PAYLOAD_TOO_LARGE'],
+    ['REQUEST_TOO_LARGE', '413', 'FILE_TOO_LARGE'],
+    ['INTEGRATION_FAILURE', '502', 'INTEGRATION_FAILURE'],
+    ['INTEGRATION_TIMEOUT', '504', 'INTEGRATION_TIMEOUT'],
     ['UNSUPPORTED_MEDIA_TYPE', '415', 'UNSUPPORTED_MEDIA_TYPE'],
   ])('%s answers %s problem+json with code %s', (type, status, code) => {
     const response = responses()[type];

@@ -141,7 +141,7 @@ describe('through HTTP only, as a client would', () => {
     expect(tooBig.status).toBe(413);
     expect(await tooBig.json()).toMatchObject({
       status: 413,
-      code: 'PAYLOAD_TOO_LARGE',
+      code: 'FILE_TOO_LARGE',
       detail: 'Request Entity Too Large',
     });
     const health = await fetch(`${api}/v1/health`);
