@@ -89,7 +89,7 @@ console.log(`
     aws --endpoint-url ${cloud.urls.aws} s3 ls s3://${bucket} --recursive
     aws --endpoint-url ${cloud.urls.aws} dynamodb scan --table-name ${table}
     aws --endpoint-url ${cloud.urls.aws} lambda invoke --function-name ${fn} --log-type Tail \\
-        --payload '{}' --cli-binary-format raw-in-base64-out out.json
+        --payload '{}' out.json     # AWS CLI v2: add --cli-binary-format raw-in-base64-out
 
   Ctrl-C stops (in-flight work finishes first).
 `);
