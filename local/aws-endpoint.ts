@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { type FauxqsServer, type S3SpyEvent, type SpyMessage, startFauxqs } from 'fauxqs';
+import { classifyS3Write, type S3WriteApi, S3WritesInFlight } from './s3-writes.ts';
 
 const require = createRequire(import.meta.url);
 // dynalite is CommonJS without types; this is the one place that loads it.
@@ -19,8 +20,11 @@ export interface AwsEndpoint {
   readonly fauxqs: FauxqsServer;
   /** Adds a route consulted before the emulators (Lambda API, CloudFront invalidations, observers). */
   addRoute(route: EdgeRoute): void;
-  /** Calls `listener` for every S3 object write and delete fauxqs performs (its spy's events). */
-  onS3Event(listener: (event: S3SpyEvent) => void): void;
+  /**
+   * Calls `listener` for every S3 object write and delete fauxqs performs (its spy's events), with the API
+   * call that made a write (`Put`, `Post`, `Copy`, `CompleteMultipartUpload`).
+   */
+  onS3Event(listener: (event: S3SpyEvent, api: S3WriteApi) => void): void;
   close(): Promise<void>;
 }
 
@@ -60,18 +64,23 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
 
   // fauxqs has no S3 notifications, but its spy sees every write and delete; tap it as events happen instead
   // of polling its bounded buffer, so a burst of uploads cannot evict an event before it is seen.
-  const s3Listeners: Array<(event: S3SpyEvent) => void> = [];
+  const s3Listeners: Array<(event: S3SpyEvent, api: S3WriteApi) => void> = [];
+  const writes = new S3WritesInFlight();
   const spy = fauxqs.spy as typeof fauxqs.spy & { addMessage(message: SpyMessage): void };
   const record = spy.addMessage.bind(spy);
   spy.addMessage = (message) => {
     record(message);
-    if (message.service === 's3') for (const listener of s3Listeners) listener(message);
+    if (message.service !== 's3') return;
+    const api = writes.apiFor(message.bucket, message.key);
+    for (const listener of s3Listeners) listener(message, api);
   };
 
   const routes: EdgeRoute[] = [];
   const edge = createServer((req, res) => {
     for (const route of routes) if (route(req, res)) return;
     const target = String(req.headers['x-amz-target'] ?? '');
+    const write = classifyS3Write(req);
+    if (write) res.on('close', writes.track(write));
     proxy(req, res, target.startsWith('DynamoDB_') ? dynamoPort : fauxqs.port);
   });
   // Long-polling ReceiveMessage holds a request for up to 20 s; keep sockets alive longer than that.

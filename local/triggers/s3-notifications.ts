@@ -2,6 +2,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { S3SpyEvent } from 'fauxqs';
 import { objectCreatedEvent } from '../s3-events.ts';
+import type { S3WriteApi } from '../s3-writes.ts';
 import type { LocalBucket, LocalQueue } from '../stack-model.ts';
 
 /** Whether a notification configuration's event list covers `eventName` (`s3:ObjectCreated:*` style). */
@@ -26,11 +27,11 @@ export interface S3NotifierOptions {
  * Delivers S3 event notifications to SQS per each bucket's notification configuration (event names,
  * prefix and suffix filters), with the event JSON S3 sends. Fed by the endpoint's S3 event tap.
  */
-export function createS3Notifier(options: S3NotifierOptions): (event: S3SpyEvent) => void {
+export function createS3Notifier(options: S3NotifierOptions): (event: S3SpyEvent, api: S3WriteApi) => void {
   const queueUrlByArn = new Map(options.queues.map((q) => [q.arn, q.url]));
   // fauxqs reports a form POST twice; the same key at the same instant is one write.
   const recent = new Map<string, number>();
-  return (event) => {
+  return (event, api) => {
     if (event.status !== 'uploaded') return;
     const bucket = options.buckets.find((b) => b.name === event.bucket);
     if (!bucket) return;
@@ -41,7 +42,7 @@ export function createS3Notifier(options: S3NotifierOptions): (event: S3SpyEvent
 
     const targets = bucket.notifications.filter(
       (n) =>
-        eventMatches(n.events, 'ObjectCreated:Put') &&
+        eventMatches(n.events, `ObjectCreated:${api}`) &&
         event.key.startsWith(n.prefix) &&
         event.key.endsWith(n.suffix),
     );
@@ -54,7 +55,7 @@ export function createS3Notifier(options: S3NotifierOptions): (event: S3SpyEvent
         size: head.ContentLength ?? 0,
         eTag: head.ETag ?? '',
         region: options.region,
-        api: 'Put',
+        api,
       });
       for (const target of targets) {
         const queueUrl = queueUrlByArn.get(target.queueArn);
