@@ -99,7 +99,15 @@ export class SqsPoller {
     const closes = Date.now() + maxBatchingWindowSeconds * 1000;
     while (batch.length < batchSize && Date.now() < closes && !signal.aborted) {
       const wait = Math.max(0, Math.min(20, Math.floor((closes - Date.now()) / 1000)));
-      const more = await this.#receive(batchSize - batch.length, wait, signal);
+      let more: Message[];
+      try {
+        more = await this.#receive(batchSize - batch.length, wait, signal);
+      } catch (error) {
+        // Stopping mid-window: what was already received is handed over, not left invisible until its
+        // visibility timeout runs out.
+        if (signal.aborted) break;
+        throw error;
+      }
       batch.push(...more);
       if (wait === 0 && more.length === 0) break;
     }
