@@ -21,6 +21,8 @@ import type { Settings } from './settings.ts';
  *   invocations and CloudFront invalidation calls, and at most two batches run at once so that bulk
  *   deletes stay within CloudFront's limits on invalidations in progress.
  *
+ * Twenty receives for purge (about an hour at its visibility timeout): a bulk delete can hold CloudFront's
+ * 3,000 invalidation paths in progress for a while, and a purge that gives up leaves deleted images cached.
  * Five receives elsewhere ride out transient failures (throttling, a dependency's bad minute). Messages
  * that can never succeed are sent to the DLQ by the consumer itself and do not use up receives.
  */
@@ -41,7 +43,7 @@ const STAGE_SETTINGS: Record<Stage, StageSettings> = {
     consumerTimeout: FUNCTION_SIZING.purge.timeout,
     batchSize: 10,
     maxBatchingWindow: Duration.seconds(5),
-    maxReceiveCount: 5,
+    maxReceiveCount: 20,
     maxConcurrency: 2,
   },
 };

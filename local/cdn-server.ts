@@ -39,7 +39,10 @@ export function pathPatternMatches(pattern: string, path: string): boolean {
   return regex.test(path);
 }
 
-/** CORS response headers per the behaviour's response headers policy, for a request with an `Origin`. */
+/**
+ * CORS response headers per the behaviour's response headers policy, for a GET or HEAD with an `Origin`
+ * (the behaviour allows no other method, so there are no preflights to answer).
+ */
 function corsHeaders(behavior: LocalCacheBehavior, req: IncomingMessage): Record<string, string> {
   const origin = req.headers.origin;
   const cors = behavior.cors;
@@ -50,16 +53,7 @@ function corsHeaders(behavior: LocalCacheBehavior, req: IncomingMessage): Record
       ? origin
       : undefined;
   if (!allowed) return {};
-  return {
-    'access-control-allow-origin': allowed,
-    ...(req.method === 'OPTIONS'
-      ? {
-          'access-control-allow-methods': cors.allowMethods.join(', '),
-          'access-control-allow-headers': cors.allowHeaders.join(', '),
-          ...(cors.maxAgeSec === undefined ? {} : { 'access-control-max-age': String(cors.maxAgeSec) }),
-        }
-      : {}),
-  };
+  return { 'access-control-allow-origin': allowed };
 }
 
 function ttlFor(behavior: LocalCacheBehavior, cacheControl: string | undefined): number {
@@ -96,18 +90,14 @@ export function createCdn(options: CdnOptions): Cdn {
     behavior: LocalCacheBehavior,
   ) => {
     const security = { ...behavior.headers, ...corsHeaders(behavior, req) };
-    if (req.method === 'OPTIONS' && behavior.cors) {
-      res.writeHead(204, security);
-      res.end();
-      return;
-    }
     const notFound = () => {
       res.writeHead(404, { 'content-type': 'text/plain', 'x-cache': 'Error from cloudfront', ...security });
       res.end('Not Found');
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', ...security });
-      res.end();
+      // The variants behaviour allows GET and HEAD only; CloudFront answers anything else 403.
+      res.writeHead(403, { 'content-type': 'text/plain', ...behavior.headers });
+      res.end('This distribution is not configured to allow the HTTP request method that was used.');
       return;
     }
     const origin = behavior.origin.kind === 's3' ? behavior.origin : undefined;

@@ -21,7 +21,12 @@ export function classifyS3Write(req: IncomingMessage): S3Write | undefined {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const [bucket, ...rest] = url.pathname.split('/').slice(1);
   if (!bucket) return undefined;
-  const key = rest.length > 0 && rest.join('/') !== '' ? decodeURIComponent(rest.join('/')) : undefined;
+  let key: string | undefined;
+  try {
+    key = rest.length > 0 && rest.join('/') !== '' ? decodeURIComponent(rest.join('/')) : undefined;
+  } catch {
+    return undefined; // a malformed escape: fauxqs answers it with an error; it writes nothing
+  }
   if (
     req.method === 'PUT' &&
     key &&

@@ -113,7 +113,7 @@ export interface LocalCacheBehavior {
   minTtl: number;
   headers: Record<string, string>;
   /** The response headers policy's CORS settings, applied to requests that carry an `Origin`. */
-  cors?: { allowOrigins: string[]; allowMethods: string[]; allowHeaders: string[]; maxAgeSec?: number };
+  cors?: { allowOrigins: string[] };
 }
 
 export interface LocalDistribution {
@@ -599,14 +599,7 @@ function corsSettings(policy: Record<string, unknown>): Pick<LocalCacheBehavior,
   const cors = policy.CorsConfig as Record<string, { Items?: string[] } | number | boolean> | undefined;
   if (!cors) return {};
   const items = (name: string) => ((cors[name] as { Items?: string[] } | undefined)?.Items ?? []).map(String);
-  return {
-    cors: {
-      allowOrigins: items('AccessControlAllowOrigins'),
-      allowMethods: items('AccessControlAllowMethods'),
-      allowHeaders: items('AccessControlAllowHeaders'),
-      ...(typeof cors.AccessControlMaxAgeSec === 'number' ? { maxAgeSec: cors.AccessControlMaxAgeSec } : {}),
-    },
-  };
+  return { cors: { allowOrigins: items('AccessControlAllowOrigins') } };
 }
 
 function securityHeaders(policy: Record<string, unknown>): Record<string, string> {

@@ -116,7 +116,9 @@ async function reject(
 ): Promise<IngestOutcome> {
   // Record first, then delete: if the delete fails, the retry finds the record rejected and removes it.
   const result = await deps.images.reject(id, { code: error.code, detail: error.message });
-  await deleteObject(deps.s3, deps.config.bucketName, key);
+  // Not when the image moved on to ready meanwhile (a duplicate event processed the same original).
+  if (result.applied || result.current?.status !== 'ready')
+    await deleteObject(deps.s3, deps.config.bucketName, key);
   deps.logger.info('original rejected', {
     id,
     code: error.code,

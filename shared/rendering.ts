@@ -7,7 +7,7 @@ import { originalKey, variantKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
 import type { VariantRecord } from './model.ts';
 import type { RenderJob } from './queue/messages.ts';
-import type { ImageRepository } from './repository.ts';
+import type { ImageRepository, TransitionResult } from './repository.ts';
 import {
   deleteKeys,
   deleteObject,
@@ -61,12 +61,12 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
   // measured it. Variants are only ever made from the bytes whose metadata the record holds.
   const sha256 = createHash('sha256').update(read.body).digest('hex');
   if (record.original && sha256 !== record.original.sha256) {
-    await images.reject(id, {
+    const result = await images.reject(id, {
       code: 'ORIGINAL_REPLACED',
       detail: 'the original was replaced after it was inspected; upload the new image as a new one',
     });
-    await deleteObject(s3, config.bucketName, originalKey(id));
-    logger.warn('original replaced after ingest; rejected', { id });
+    if (rejectionStands(result)) await deleteObject(s3, config.bucketName, originalKey(id));
+    logger.warn('original replaced after ingest; rejected', { id, applied: result.applied });
     return 'rejected';
   }
 
@@ -99,20 +99,31 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
     );
   } catch (error) {
     if (!(error instanceof ImageRejectedError)) throw error;
-    await images.reject(id, { code: error.code, detail: error.message });
-    await deleteObject(s3, config.bucketName, originalKey(id));
-    logger.info('original rejected while rendering', { id, code: error.code });
+    const result = await images.reject(id, { code: error.code, detail: error.message });
+    if (rejectionStands(result)) await deleteObject(s3, config.bucketName, originalKey(id));
+    logger.info('original rejected while rendering', { id, code: error.code, applied: result.applied });
     return 'rejected';
   }
 
-  const result = await images.markReady(id, variants);
+  const result = await images.markReady(id, variants, sha256);
   if (result.applied) {
     logger.info('image ready', { id, variants: variants.map((v) => v.name) });
     return 'ready';
   }
-  if (result.current?.status === 'ready') return 'duplicate';
+  // Already ready (a duplicate job), or still processing with a newer original that ingest re-measured:
+  // the render queued for that one writes the same keys and marks the image ready.
+  if (result.current?.status === 'ready' || result.current?.status === 'processing') return 'duplicate';
   logger.info('image deleted while rendering; removing the variants just written', { id });
   return removeLeftovers(deps, id);
+}
+
+/**
+ * Whether the original may go after a rejection: the rejection was recorded, or the image is rejected or
+ * being deleted anyway. Never when a duplicate job already made the image ready from a good original.
+ */
+function rejectionStands(result: TransitionResult): boolean {
+  const status = result.applied ? 'rejected' : result.current?.status;
+  return status === undefined || status === 'rejected' || status === 'deleting';
 }
 
 /**

@@ -75,8 +75,20 @@ export class ImageRepository {
   }
 
   /** `processing → ready` with the rendered variants. */
-  markReady(id: string, variants: VariantRecord[]): Promise<TransitionResult> {
-    return this.#transition(id, 'ready', { variants });
+  markReady(id: string, variants: VariantRecord[], sourceSha256: string): Promise<TransitionResult> {
+    // Only if the record still describes the bytes the variants were made from: an original replaced
+    // (and re-measured by ingest) while this render ran belongs to the render queued for it.
+    return this.#transition(
+      id,
+      'ready',
+      { variants },
+      [],
+      { '#original': 'original', '#sha': 'sha256' },
+      {
+        clause: '#original.#sha = :sha',
+        values: { ':sha': sourceSha256 },
+      },
+    );
   }
 
   /** `→ rejected` with a stable reason. */
@@ -142,10 +154,16 @@ export class ImageRepository {
     to: ImageStatus,
     set: Record<string, unknown>,
     remove: string[] = [],
+    extraNames: Record<string, string> = {},
+    extraCondition?: { clause: string; values: Record<string, unknown> },
   ): Promise<TransitionResult> {
     const from = sourcesOf(to);
-    const names: Record<string, string> = { '#status': 'status', '#updatedAt': 'updatedAt' };
-    const values: Record<string, unknown> = { ':to': to, ':now': this.#now().toISOString() };
+    const names: Record<string, string> = { '#status': 'status', '#updatedAt': 'updatedAt', ...extraNames };
+    const values: Record<string, unknown> = {
+      ':to': to,
+      ':now': this.#now().toISOString(),
+      ...extraCondition?.values,
+    };
     const assignments = ['#status = :to', '#updatedAt = :now'];
     for (const [index, [field, value]] of Object.entries(set).entries()) {
       names[`#f${index}`] = field;
@@ -166,7 +184,9 @@ export class ImageRepository {
           TableName: this.#table,
           Key: { id },
           UpdateExpression: `SET ${assignments.join(', ')}${removals.length ? ` REMOVE ${removals.join(', ')}` : ''}`,
-          ConditionExpression: `attribute_exists(id) AND #status IN (${fromPlaceholders.join(', ')})`,
+          ConditionExpression: `attribute_exists(id) AND #status IN (${fromPlaceholders.join(', ')})${
+            extraCondition ? ` AND ${extraCondition.clause}` : ''
+          }`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',

@@ -134,8 +134,9 @@ export class Functions extends Construct {
       false,
     );
     // PutObject also covers the presigned POST, which S3 authorises as the function's role.
-    allow(this.upload, ['s3:PutObject'], [originals]);
-    allow(this.upload, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], [table.tableArn]);
+    // DeleteObject: a direct upload whose put failed half-way removes what may have landed.
+    allow(this.upload, ['s3:PutObject', 's3:DeleteObject'], [originals]);
+    allow(this.upload, ['dynamodb:PutItem'], [table.tableArn]);
 
     this.images = make(
       'images',

@@ -7,6 +7,9 @@ import { probeImage } from './probe.ts';
 
 export type { RenderedVariant } from './encode.ts';
 
+/** What libvips' encoders say when a picture is beyond what the format can hold. */
+const ENCODER_REFUSAL = /too large|maximum supported image dimension|exceeds|dimension/i;
+
 /** Limits a source must meet to be rendered (it was admitted by `inspectImage`; this is defence in depth). */
 export interface RenderLimits {
   maxInputPixels: number;
@@ -56,14 +59,12 @@ export async function renderVariants(
   try {
     return await Promise.all(plan.variants.map((variant) => encodeVariant(pixels, variant)));
   } catch (error) {
-    // The pixels decoded and every size was planned within the encoders' limits, so an encoder that still
-    // refuses will refuse on every retry: a rejection, not a transient error.
-    throw new ImageRejectedError(
-      'UNRENDERABLE',
-      `A variant could not be encoded: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    // An encoder refusing the picture's size or shape refuses it on every retry: a rejection. Anything
+    // else (memory, say) may pass next time and is left to the queue's retries.
+    const message = (error as Error).message;
+    if (!ENCODER_REFUSAL.test(message)) throw error;
+    throw new ImageRejectedError('UNRENDERABLE', `A variant could not be encoded: ${message}`, {
+      cause: error,
+    });
   }
 }

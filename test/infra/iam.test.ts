@@ -111,11 +111,14 @@ describe('least privilege, over every policy in the template', () => {
 });
 
 describe('each function may do exactly what it uses', () => {
-  it('upload: write originals, write records', () => {
+  it('upload: write (and clean up) originals, create records', () => {
     expect(actionsOf(roleStatements('upload'))).toEqual(
-      [...LOGS, 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 's3:PutObject'].sort(),
+      [...LOGS, 'dynamodb:PutItem', 's3:DeleteObject', 's3:PutObject'].sort(),
     );
     expect(grantsOf('upload', 's3:PutObject')).toEqual([
+      { resources: [expect.stringContaining('/originals/*')], condition: undefined },
+    ]);
+    expect(grantsOf('upload', 's3:DeleteObject')).toEqual([
       { resources: [expect.stringContaining('/originals/*')], condition: undefined },
     ]);
   });
@@ -210,7 +213,7 @@ describe('each function may do exactly what it uses', () => {
     expect(removes.join(' ')).toContain('/originals/*');
   });
 
-  it('only the pipeline functions read originals; nothing but purge, metadata and thumbnail (a rejection) removes them', () => {
+  it('only the pipeline functions read originals; nothing but purge, metadata, thumbnail (a rejection) and upload (a failed put) removes them', () => {
     const readers = FUNCTION_NAMES.filter((name) =>
       grantsOf(name, 's3:GetObject').some((g) => g.resources.some((r) => r.includes('/originals/*'))),
     );
@@ -218,6 +221,6 @@ describe('each function may do exactly what it uses', () => {
     const removers = FUNCTION_NAMES.filter((name) =>
       grantsOf(name, 's3:DeleteObject').some((g) => g.resources.some((r) => r.includes('/originals/*'))),
     );
-    expect(removers.sort()).toEqual(['metadata', 'purge', 'thumbnail']);
+    expect(removers.sort()).toEqual(['metadata', 'purge', 'thumbnail', 'upload']);
   });
 });

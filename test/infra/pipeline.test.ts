@@ -24,7 +24,7 @@ function mappingFor(functionName: string): { mapping: Json; queueId: string; fn:
 const CONSUMERS = [
   { stage: 'ingest', fn: 'metadata', batchSize: 5, window: 0, maxReceiveCount: 5 },
   { stage: 'render', fn: 'thumbnail', batchSize: 1, window: 0, maxReceiveCount: 3 },
-  { stage: 'purge', fn: 'purge', batchSize: 10, window: 5, maxReceiveCount: 5 },
+  { stage: 'purge', fn: 'purge', batchSize: 10, window: 5, maxReceiveCount: 20 },
 ] as const;
 
 describe('queues', () => {

@@ -288,6 +288,47 @@ describe('an original replaced through its presigned form after ingest', () => {
   });
 });
 
+describe('an original replaced while its render runs', () => {
+  it('ends ready with the replacement measured and rendered, never a mix of the two', async () => {
+    const config = loadConfig();
+    const logger = createLogger('test');
+    const { id, post } = await presign('image/png', 200_000);
+    await post(await plainPng(300, 200));
+    await cloud.announce(`originals/${id}`, 'Post');
+    await cloud.deliver('ingest', 'metadata'); // A measured; A's render job queued
+    await cloud.sqs.send(new PurgeQueueCommand({ QueueUrl: cloud.queues.render }));
+
+    // Between A's variant writes and its `ready`, B lands through the same form and ingest re-measures.
+    class RacingRepository extends ImageRepository {
+      override async markReady(...args: Parameters<ImageRepository['markReady']>) {
+        await post(await plainPng(320, 240));
+        await cloud.announce(`originals/${id}`, 'Post');
+        await cloud.deliver('ingest', 'metadata');
+        return super.markReady(...args);
+      }
+    }
+    const racing = new RacingRepository(createDynamoClient(config), config.tableName);
+    const outcome = await renderImage(
+      { config, s3: createS3Client(config), images: racing, logger },
+      { type: 'render', v: 1, id },
+    );
+    expect(outcome).toBe('duplicate');
+    expect(((await getImage(id)).json as { status: string }).status).toBe('processing');
+
+    await cloud.deliver('render', 'thumbnail'); // B's render
+    const doc = (await getImage(id)).json as {
+      status: string;
+      original: { width: number };
+      variants: VariantDoc[];
+    };
+    expect(doc.status).toBe('ready');
+    expect(doc.original.width).toBe(320);
+    const small = doc.variants.find((v) => v.name === 'small');
+    expect(small).toMatchObject({ width: 320, height: 240 });
+    expect((await sharp(await readVariant(small as VariantDoc)).metadata()).width).toBe(320);
+  });
+});
+
 describe('malformed messages are parked in the DLQ at once', () => {
   it.each([
     ['ingest', 'metadata', 'ingestDlq', 'not json at all'],
