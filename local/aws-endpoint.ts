@@ -72,6 +72,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     record(message);
     if (message.service !== 's3') return;
     const api = writes.apiFor(message.bucket, message.key);
+    if (message.status === 'uploaded' && writes.isRepeat(message.bucket, message.key, api)) return;
     for (const listener of s3Listeners) listener(message, api);
   };
 

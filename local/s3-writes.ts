@@ -55,6 +55,8 @@ export function classifyS3Write(req: IncomingMessage): S3Write | undefined {
 export class S3WritesInFlight {
   readonly #byKey = new Map<string, S3WriteApi>();
   readonly #formPosts = new Map<string, number>();
+  /** Keys already reported while form POSTs to a bucket are in flight (fauxqs reports a POST twice). */
+  readonly #postedKeys = new Map<string, Set<string>>();
 
   /** Notes a request; returns the function that forgets it when the response is done. */
   track(write: S3Write): () => void {
@@ -64,7 +66,21 @@ export class S3WritesInFlight {
       return () => this.#byKey.delete(id);
     }
     this.#formPosts.set(write.bucket, (this.#formPosts.get(write.bucket) ?? 0) + 1);
-    return () => this.#formPosts.set(write.bucket, (this.#formPosts.get(write.bucket) ?? 1) - 1);
+    return () => {
+      const left = (this.#formPosts.get(write.bucket) ?? 1) - 1;
+      this.#formPosts.set(write.bucket, left);
+      if (left === 0) this.#postedKeys.delete(write.bucket);
+    };
+  }
+
+  /** Whether this write was already reported: a form POST's second report of the same key. */
+  isRepeat(bucket: string, key: string, api: S3WriteApi): boolean {
+    if (api !== 'Post') return false;
+    const keys = this.#postedKeys.get(bucket) ?? new Set<string>();
+    this.#postedKeys.set(bucket, keys);
+    if (keys.has(key)) return true;
+    keys.add(key);
+    return false;
   }
 
   /** The API that is writing `key` now: by key when the URL named it, else a form POST to the bucket. */

@@ -29,17 +29,10 @@ export interface S3NotifierOptions {
  */
 export function createS3Notifier(options: S3NotifierOptions): (event: S3SpyEvent, api: S3WriteApi) => void {
   const queueUrlByArn = new Map(options.queues.map((q) => [q.arn, q.url]));
-  // fauxqs reports a form POST twice; the same key at the same instant is one write.
-  const recent = new Map<string, number>();
   return (event, api) => {
     if (event.status !== 'uploaded') return;
     const bucket = options.buckets.find((b) => b.name === event.bucket);
     if (!bucket) return;
-    const dedupeKey = `${event.bucket}/${event.key}@${event.timestamp}`;
-    if (recent.has(dedupeKey)) return;
-    recent.set(dedupeKey, Date.now());
-    if (recent.size > 10_000) for (const key of [...recent.keys()].slice(0, 5_000)) recent.delete(key);
-
     const targets = bucket.notifications.filter(
       (n) =>
         eventMatches(n.events, `ObjectCreated:${api}`) &&
