@@ -179,8 +179,10 @@ export function benchEvent(label: string): unknown {
   });
   switch (base) {
     case 'images':
-      // The health check: one DynamoDB and one S3 call, both reads.
-      return proxy('GET', '/v1/health', '/v1/health');
+      // The read clients wait on: a well-formed id that does not exist, one DynamoDB read, then 404.
+      return proxy('GET', '/v1/images/{id}', '/v1/images/AAAAAAAAAAAAAAAAAAAAAA', {
+        pathParameters: { id: 'AAAAAAAAAAAAAAAAAAAAAA' },
+      });
     case 'upload':
       // No API key: a 401 from the handler's own check, before any call.
       return proxy('POST', '/v1/images', '/v1/images', {

@@ -65,7 +65,7 @@ describe('functions and events', () => {
 
   it('gives a naive copy the same benign event as its function', () => {
     expect(benchEvent('naive-upload')).toEqual(benchEvent('upload'));
-    expect(benchEvent('images')).toMatchObject({ httpMethod: 'GET', resource: '/v1/health' });
+    expect(benchEvent('images')).toMatchObject({ httpMethod: 'GET', resource: '/v1/images/{id}' });
     expect(benchEvent('metadata')).toEqual({ Records: [] });
   });
 
