@@ -51,13 +51,6 @@ export class NotFoundError extends PicturaError {
   }
 }
 
-/** 409: the resource is in a state that does not allow the request. */
-export class ConflictError extends PicturaError {
-  constructor(code: string, detail: string, options?: ErrorOptions) {
-    super(409, code, 'Conflict', detail, options);
-  }
-}
-
 /** 413: the declared or actual payload is over a limit. */
 export class PayloadTooLargeError extends PicturaError {
   constructor(code: string, detail: string) {
@@ -69,13 +62,6 @@ export class PayloadTooLargeError extends PicturaError {
 export class UnsupportedMediaTypeError extends PicturaError {
   constructor(code: string, detail: string) {
     super(415, code, 'Unsupported media type', detail);
-  }
-}
-
-/** 503: a dependency is unavailable; retrying later may succeed. */
-export class ServiceUnavailableError extends PicturaError {
-  constructor(code: string, detail: string, options?: ErrorOptions) {
-    super(503, code, 'Service unavailable', detail, options);
   }
 }
 
@@ -128,15 +114,6 @@ export function toProblem(error: unknown): ProblemDetails {
       title: error.title,
       status: error.statusCode,
       detail: error.message,
-      code: error.code,
-    };
-  }
-  if (error instanceof ServiceUnavailableError) {
-    return {
-      type: `${PROBLEM_TYPE_BASE}service-unavailable`,
-      title: error.title,
-      status: 503,
-      detail: 'A dependency is unavailable. Retry later.',
       code: error.code,
     };
   }

@@ -1,7 +1,14 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES } from '../../infra/constructs/pictura-function.ts';
-import { functionNamed, type Json, resourcesOfType, type Synthesized, synthesize } from './synth.ts';
+import {
+  COMMON_OUTPUTS,
+  functionNamed,
+  type Json,
+  resourcesOfType,
+  type Synthesized,
+  synthesize,
+} from './synth.ts';
 
 let aws: Synthesized;
 beforeAll(async () => {
@@ -206,20 +213,7 @@ describe('wiring', () => {
 
   it('outputs everything an operator or a test needs', () => {
     expect(Object.keys(aws.json.Outputs).sort()).toEqual(
-      [
-        'ApiUrl',
-        'CdnUrl',
-        'DistributionId',
-        'BucketName',
-        'TableName',
-        'ApiKeyId',
-        'IngestQueueUrl',
-        'RenderQueueUrl',
-        'PurgeQueueUrl',
-        'IngestDlqUrl',
-        'RenderDlqUrl',
-        'PurgeDlqUrl',
-      ].sort(),
+      [...COMMON_OUTPUTS, 'CdnUrl', 'DistributionId'].sort(),
     );
     const [distributionId] = only(resourcesOfType(aws.json, 'AWS::CloudFront::Distribution'));
     aws.template.hasOutput('CdnUrl', {

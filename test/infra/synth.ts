@@ -141,3 +141,17 @@ function lockIsStale(): boolean {
     return false;
   }
 }
+
+/** Stack outputs on every target; the AWS target adds the CDN's (`CdnUrl`, `DistributionId`). */
+export const COMMON_OUTPUTS = [
+  'ApiUrl',
+  'BucketName',
+  'TableName',
+  'ApiKeyId',
+  'IngestQueueUrl',
+  'RenderQueueUrl',
+  'PurgeQueueUrl',
+  'IngestDlqUrl',
+  'RenderDlqUrl',
+  'PurgeDlqUrl',
+] as const;
