@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { build, type Metafile } from 'esbuild';
+import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BuildOptions, build, type Format, type Metafile } from 'esbuild';
 import { packagingOptions } from '#infra/bundling.ts';
 import type { LocalFunction } from './stack-model.ts';
 
@@ -15,11 +15,47 @@ export interface HostBundle {
   metafile?: Metafile;
 }
 
+/** A string-valued esbuild CLI argument from NodejsFunction's `esbuildArgs`, as esbuild would read it. */
+function cliArgument(bundling: BundlingOptions, name: string): string | undefined {
+  const value = bundling.esbuildArgs?.[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The esbuild options a Lambda asset is built with, read from the same `BundlingOptions` NodejsFunction
+ * turns into its esbuild command: the file is named by `format` (`.mjs` for ESM, as NodejsFunction names
+ * it), and `esbuildArgs` apply last, as they do on its command line.
+ */
+export function esbuildOptionsFor(bundling: BundlingOptions): {
+  extension: HostBundle['extension'];
+  options: BuildOptions;
+} {
+  const cjs = bundling.format === OutputFormat.CJS;
+  const format = (cliArgument(bundling, '--format') ?? (cjs ? 'cjs' : 'esm')) as Format;
+  const globalName = cliArgument(bundling, '--global-name');
+  return {
+    extension: cjs ? '.cjs' : '.mjs',
+    options: {
+      platform: 'node',
+      format,
+      ...(globalName ? { globalName } : {}),
+      target: bundling.target ?? 'node24',
+      minify: bundling.minify ?? true,
+      sourcemap: false,
+      // Without main fields esbuild uses its own default, as NodejsFunction does (the naive baseline).
+      ...(bundling.mainFields ? { mainFields: bundling.mainFields } : {}),
+      banner: bundling.banner ? { js: bundling.banner } : {},
+      footer: bundling.footer ? { js: bundling.footer } : {},
+      external: ['sharp', ...(bundling.externalModules ?? [])],
+    },
+  };
+}
+
 /**
  * Builds one function for this host with the same esbuild settings as its Lambda asset (for the project's
- * packaging: ESM, minified, the AWS SDK bundled, sharp external; for the benchmark's naive baselines:
- * CommonJS, unminified, `@aws-sdk/*` external) — so a local cold start loads what Lambda loads. The output
- * is deterministic: the bundle-size budgets test measures it.
+ * packaging: an ES module with a function-scoped body, minified, the AWS SDK bundled, sharp external; for
+ * the benchmark's naive baselines: CommonJS, unminified, `@aws-sdk/*` external) — so a local cold start
+ * loads what Lambda loads. The output is deterministic: the bundle-size budgets test measures it.
  */
 export async function bundleForHost(
   fn: Pick<LocalFunction, 'entry' | 'label' | 'packaging'>,
@@ -27,22 +63,13 @@ export async function bundleForHost(
   options: { metafile?: boolean } = {},
 ): Promise<HostBundle> {
   const bundling = packagingOptions(fn.packaging ?? 'optimized', { name: fn.label, usesSharp: false });
-  const cjs = bundling.format === OutputFormat.CJS;
-  const extension = cjs ? '.cjs' : '.mjs';
+  const { extension, options: esbuildOptions } = esbuildOptionsFor(bundling);
   const result = await build({
+    ...esbuildOptions,
     entryPoints: [resolve(root, fn.entry)],
     write: false,
     outfile: join(root, 'out', `index${extension}`),
     bundle: true,
-    platform: 'node',
-    format: cjs ? 'cjs' : 'esm',
-    target: bundling.target ?? 'node24',
-    minify: bundling.minify ?? true,
-    sourcemap: false,
-    // Without main fields esbuild uses its own default, as NodejsFunction does (the naive baseline).
-    ...(bundling.mainFields ? { mainFields: bundling.mainFields } : {}),
-    banner: bundling.banner ? { js: bundling.banner } : {},
-    external: ['sharp', ...(bundling.externalModules ?? [])],
     logLevel: 'error',
     absWorkingDir: root,
     metafile: options.metafile ?? false,

@@ -9,7 +9,8 @@
  * - for the sharp functions: sharp's native addon alone (it links libvips), sharp alone, and the bundle
  *   with sharp already loaded (the rest: SDK, Powertools, the project's code);
  * - compile share: the same import with Node's compile cache primed (V8 skips compiling what it cached);
- * - packaging: the API functions as minified CommonJS (SDK still bundled), against the project's ESM.
+ * - packaging: the API functions as esbuild's plain (module-scoped) ESM and as CommonJS, same code and
+ *   settings otherwise, against the project's function-scoped ES module.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { bundlingOptions } from '#infra/bundling.ts';
-import { buildForHost } from '#local/build.ts';
+import { buildForHost, esbuildOptionsFor } from '#local/build.ts';
 import type { LocalFunction } from '#local/stack-model.ts';
 import { median, round } from '../lib/stats.ts';
 import type { BenchFunction } from './lambda.ts';
@@ -57,7 +58,20 @@ export interface InitProfile {
     functions: Record<string, { totalMs: number; withoutSharpMs: number; sharpShareMs: number }>;
   };
   compileCache: Record<string, { coldMs: number; cachedMs: number; compileShare: number }>;
-  packaging: Record<string, { esmMinifiedMs: number; cjsMinifiedMs: number; cjsOverEsm: number }>;
+  /**
+   * The API functions' import in the project's packaging and in the alternatives (same code, minified, SDK
+   * bundled); a ratio above 1 means the alternative is slower.
+   */
+  packaging: Record<
+    string,
+    {
+      projectMs: number;
+      esmModuleScopeMs: number;
+      cjsMs: number;
+      esmModuleScopeOverProject: number;
+      cjsOverProject: number;
+    }
+  >;
 }
 
 async function probe(c: ProbeCase): Promise<ProbeResult> {
@@ -71,25 +85,41 @@ async function probe(c: ProbeCase): Promise<ProbeResult> {
   return JSON.parse(line) as ProbeResult;
 }
 
-/** The API functions as minified CommonJS with the SDK bundled: the project's settings but for the format. */
-async function buildCommonJs(fn: BenchFunction, root: string, outdir: string): Promise<string> {
-  const options = bundlingOptions({ name: fn.label, usesSharp: false });
+/** The other packagings the project's is measured against: the same code and settings but for the format. */
+const ALTERNATIVES = {
+  /** esbuild's plain ESM output: the bundle's bindings at module scope. */
+  esmModuleScope: { extension: '.mjs', format: 'esm' },
+  /** CommonJS, as NodejsFunction builds when asked for CJS. */
+  cjs: { extension: '.cjs', format: 'cjs' },
+} as const;
+
+type Alternative = keyof typeof ALTERNATIVES;
+
+/** One API function in an alternative packaging: the project's esbuild options with another format. */
+async function buildAlternative(
+  fn: BenchFunction,
+  alternative: Alternative,
+  root: string,
+  outdir: string,
+): Promise<string> {
+  const { options } = esbuildOptionsFor(bundlingOptions({ name: fn.label, usesSharp: false }));
+  const { extension, format } = ALTERNATIVES[alternative];
+  const file = join(outdir, `${alternative}${extension}`);
   const result = await build({
+    ...options,
+    format,
+    // Only the project's format has a function scope to export from.
+    globalName: undefined,
+    footer: {},
+    banner: format === 'esm' ? options.banner : {},
     entryPoints: [join(root, fn.entry)],
     write: false,
-    outfile: join(outdir, 'index.cjs'),
+    outfile: file,
     bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: options.target ?? 'node24',
-    minify: true,
-    mainFields: options.mainFields ?? ['module', 'main'],
-    external: ['sharp'],
     logLevel: 'error',
     absWorkingDir: root,
   });
   mkdirSync(outdir, { recursive: true });
-  const file = join(outdir, 'index.cjs');
   writeFileSync(file, result.outputFiles?.[0]?.contents ?? new Uint8Array());
   return file;
 }
@@ -144,12 +174,11 @@ export async function profileInit(
         });
       }
       if (fn.kind === 'api') {
-        const file = await buildCommonJs(
-          fn,
-          root,
-          join(root, 'node_modules', '.cache', 'pictura-bench', fn.label),
-        );
-        cases.push({ id: `${fn.label} cjs-minified`, args: [pathToFileURL(file).href], env: envOf(fn) });
+        for (const alternative of Object.keys(ALTERNATIVES) as Alternative[]) {
+          const outdir = join(root, 'node_modules', '.cache', 'pictura-bench', fn.label);
+          const file = await buildAlternative(fn, alternative, root, outdir);
+          cases.push({ id: `${fn.label} ${alternative}`, args: [pathToFileURL(file).href], env: envOf(fn) });
+        }
       }
     }
     if (sharpFunctions.length > 0) {
@@ -214,13 +243,17 @@ export async function profileInit(
         compileShare: Math.round(((coldMs - cachedMs) / coldMs) * 100) / 100,
       };
     }
+    const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
     for (const fn of profiled.filter((f) => f.kind === 'api')) {
-      const esmMinifiedMs = fig(fn.label);
-      const cjsMinifiedMs = fig(`${fn.label} cjs-minified`);
+      const projectMs = fig(fn.label);
+      const esmModuleScopeMs = fig(`${fn.label} esmModuleScope`);
+      const cjsMs = fig(`${fn.label} cjs`);
       profile.packaging[fn.label] = {
-        esmMinifiedMs,
-        cjsMinifiedMs,
-        cjsOverEsm: Math.round((cjsMinifiedMs / esmMinifiedMs) * 100) / 100,
+        projectMs,
+        esmModuleScopeMs,
+        cjsMs,
+        esmModuleScopeOverProject: ratio(esmModuleScopeMs, projectMs),
+        cjsOverProject: ratio(cjsMs, projectMs),
       };
     }
     return profile;

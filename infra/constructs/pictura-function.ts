@@ -5,7 +5,7 @@ import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda'
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { LOCK_FILE, type Packaging, packagingOptions, REPO_ROOT } from '../bundling.ts';
+import { HANDLER_EXPORT, LOCK_FILE, type Packaging, packagingOptions, REPO_ROOT } from '../bundling.ts';
 
 /** The five functions; each lives in `functions/<name>/handler.ts` and exports `handler`. */
 export const FUNCTION_NAMES = ['upload', 'images', 'delete', 'metadata', 'thumbnail', 'purge'] as const;
@@ -74,7 +74,7 @@ export class PicturaFunction extends NodejsFunction {
     super(scope, id, {
       description: props.description,
       entry: join(REPO_ROOT, entryPath),
-      handler: 'handler',
+      handler: HANDLER_EXPORT,
       projectRoot: REPO_ROOT,
       depsLockFilePath: LOCK_FILE,
       runtime: Runtime.NODEJS_24_X,

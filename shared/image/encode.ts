@@ -21,10 +21,12 @@ const EXTENSIONS: Record<VariantFormat, string> = { webp: 'webp', avif: 'avif', 
 
 /**
  * Encoder effort, where the encoder has one. 4 of libwebp's 0–6 and of sharp's AVIF 0–9 is the usual
- * latency/size balance: higher efforts cost several times the CPU for a few per cent fewer bytes, and a
- * variant is rendered while the uploader waits for it.
+ * latency/size balance. bench/results/render.md measures libwebp's range on a 2048-wide variant: higher
+ * efforts cost about twice the CPU for a fifth fewer bytes, and a variant is rendered while the uploader
+ * waits for it; lower ones halve the encode but add about a tenth to the bytes every viewer downloads,
+ * which costs more than the compute it saves once an image is viewed a few times.
  */
-const EFFORT = 4;
+export const ENCODER_EFFORT = 4;
 
 /** JPEG has no transparency; what was transparent is shown on white, as on most pages. */
 const JPEG_BACKGROUND = '#ffffff';
@@ -32,9 +34,9 @@ const JPEG_BACKGROUND = '#ffffff';
 function encoder(pipeline: Sharp, format: VariantFormat, quality: number, hasAlpha: boolean): Sharp {
   switch (format) {
     case 'webp':
-      return pipeline.webp({ quality, effort: EFFORT });
+      return pipeline.webp({ quality, effort: ENCODER_EFFORT });
     case 'avif':
-      return pipeline.avif({ quality, effort: EFFORT });
+      return pipeline.avif({ quality, effort: ENCODER_EFFORT });
     case 'jpeg':
       return (hasAlpha ? pipeline.flatten({ background: JPEG_BACKGROUND }) : pipeline).jpeg({
         quality,

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../infra/bundling.ts';
-import { createApp } from '../../infra/pictura-app.ts';
-import { DEFAULT_SETTINGS, readSettings } from '../../infra/settings.ts';
+import { REPO_ROOT } from '#infra/bundling.ts';
+import { createApp } from '#infra/pictura-app.ts';
+import { DEFAULT_SETTINGS, readSettings } from '#infra/settings.ts';
 import type { Json } from './synth.ts';
 
 const scratch: string[] = [];

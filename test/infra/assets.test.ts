@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../infra/bundling.ts';
+import { REPO_ROOT } from '#infra/bundling.ts';
 import { codeAssetHash, functionNamed, type Synthesized, synthesize } from './synth.ts';
 
 let aws: Synthesized;

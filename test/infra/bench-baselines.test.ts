@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { API_FUNCTION_NAMES, FUNCTION_NAMES } from '../../infra/constructs/pictura-function.ts';
+import { API_FUNCTION_NAMES, FUNCTION_NAMES } from '#infra/constructs/pictura-function.ts';
 import {
   codeAssetHash,
   functionNamed,

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES } from '../../infra/constructs/pictura-function.ts';
+import { FUNCTION_NAMES } from '#infra/constructs/pictura-function.ts';
 import {
   COMMON_OUTPUTS,
   functionNamed,

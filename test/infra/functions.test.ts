@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES } from '../../infra/constructs/pictura-function.ts';
+import { FUNCTION_NAMES } from '#infra/constructs/pictura-function.ts';
+import { bundleForHost } from '#local/build.ts';
 import { codeAssetHash, functionNamed, type Json, type Synthesized, synthesize } from './synth.ts';
 
 let aws: Synthesized;
@@ -102,21 +103,37 @@ describe('bundles', () => {
     expect(new Set(hashes).size).toBe(FUNCTION_NAMES.length);
   });
 
-  it.each(FUNCTION_NAMES)('%s is one minified ES module with a require shim and no source map', (name) => {
-    const dir = aws.assetDir(codeAssetHash(fn(name)));
-    const files = readdirSync(dir);
-    expect(files).toContain('index.mjs');
-    expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
-    const code = bundle(name);
-    // (Assertions on excerpts: a failure must not print a 700 kB bundle.)
-    const banner =
-      "import { createRequire as __picturaCreateRequire } from 'node:module'; const require = __picturaCreateRequire(import.meta.url);";
-    expect(code.slice(0, banner.length)).toBe(banner);
-    expect(code.includes('sourceMappingURL')).toBe(false);
-    // Minified: long lines; newlines survive only inside template literals. Unminified code has a line
-    // every 30–40 bytes.
-    const bytesPerLine = code.length / code.split('\n').length;
-    expect(bytesPerLine).toBeGreaterThan(500);
+  it.each(FUNCTION_NAMES)(
+    '%s is one minified ES module with a require shim, a function-scoped body and no source map',
+    (name) => {
+      const dir = aws.assetDir(codeAssetHash(fn(name)));
+      const files = readdirSync(dir);
+      expect(files).toContain('index.mjs');
+      expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
+      const code = bundle(name);
+      // (Assertions on excerpts: a failure must not print a 700 kB bundle.)
+      const banner =
+        "import { createRequire as __picturaCreateRequire } from 'node:module'; const require = __picturaCreateRequire(import.meta.url);";
+      expect(code.slice(0, banner.length)).toBe(banner);
+      // The bundle's code runs inside one function, and the module exports the handler from it
+      // (infra/bundling.ts says why): no binding of the bundle sits at module scope.
+      expect(code.slice(banner.length, banner.length + 40)).toMatch(
+        /^\s*("use strict";)?var __pictura=\(\(\)=>\{/,
+      );
+      expect(code.trimEnd().slice(-60)).toMatch(/\nexport const handler = __pictura\.handler;$/);
+      expect(code.includes('sourceMappingURL')).toBe(false);
+      // Minified: long lines; newlines survive only inside template literals. Unminified code has a line
+      // every 30–40 bytes.
+      const bytesPerLine = code.length / code.split('\n').length;
+      expect(bytesPerLine).toBeGreaterThan(500);
+    },
+  );
+
+  it.each(FUNCTION_NAMES)('%s is, byte for byte, the bundle the local cloud runs', async (name) => {
+    const entry = fn(name).Metadata['pictura:entry'] as string;
+    const local = await bundleForHost({ entry, label: name }, join(import.meta.dirname, '../..'));
+    // Compared as hashes-worth of equality, not printed: a failure must not dump two 500 kB strings.
+    expect(Buffer.from(local.code).equals(Buffer.from(bundle(name)))).toBe(true);
   });
 
   it.each(FUNCTION_NAMES)('%s never carries sharp’s JavaScript inside the bundle', (name) => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES } from '../../infra/constructs/pictura-function.ts';
+import { FUNCTION_NAMES } from '#infra/constructs/pictura-function.ts';
 import { functionNamed, type Json, resourcesOfType, type Synthesized, synthesize } from './synth.ts';
 
 let aws: Synthesized;

@@ -2,10 +2,10 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Template } from 'aws-cdk-lib/assertions';
-import { REPO_ROOT } from '../../infra/bundling.ts';
-import { createApp } from '../../infra/pictura-app.ts';
-import type { Settings } from '../../infra/settings.ts';
-import type { PicturaStack } from '../../infra/stack.ts';
+import { REPO_ROOT } from '#infra/bundling.ts';
+import { createApp } from '#infra/pictura-app.ts';
+import type { Settings } from '#infra/settings.ts';
+import type { PicturaStack } from '#infra/stack.ts';
 
 /**
  * Synthesis for the infra tests. Bundling five functions (and installing sharp twice) is the slow part,

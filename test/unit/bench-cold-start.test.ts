@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '#infra/bundling.ts';
-import { bundleForHost } from '#local/build.ts';
-import { buildStackModel } from '#local/stack-model.ts';
-import type { StackTemplate } from '#local/template.ts';
-import { packageOf } from '../../bench/cold-start/bundles.ts';
+import { packageOf } from '#bench/cold-start/bundles.ts';
 import {
   benchEvent,
   deployedName,
   kindOf,
   parseReport,
   templateFunctions,
-} from '../../bench/cold-start/lambda.ts';
+} from '#bench/cold-start/lambda.ts';
+import { REPO_ROOT } from '#infra/bundling.ts';
+import { bundleForHost } from '#local/build.ts';
+import { buildStackModel } from '#local/stack-model.ts';
+import type { StackTemplate } from '#local/template.ts';
 
 describe('parseReport', () => {
   it('reads a cold REPORT line by field name (AWS order, tab-separated)', () => {
