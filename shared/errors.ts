@@ -4,6 +4,11 @@
  * (`cause`) so logs show the whole chain while responses show only what is safe.
  */
 export class PicturaError extends Error {
+  /**
+   * The class's name, spelled out in every class: the bundles are minified, which renames classes, and
+   * logs would otherwise name an error `Mh`.
+   */
+  override readonly name: string = 'PicturaError';
   /** HTTP status this error maps to. */
   readonly statusCode: number;
   /** Stable, machine-readable identifier (UPPER_SNAKE). Never changes once published. */
@@ -15,7 +20,6 @@ export class PicturaError extends Error {
 
   constructor(statusCode: number, code: string, title: string, detail: string, options?: ErrorOptions) {
     super(detail, options);
-    this.name = new.target.name;
     this.statusCode = statusCode;
     this.code = code;
     this.title = title;
@@ -25,6 +29,7 @@ export class PicturaError extends Error {
 
 /** 400: the request is malformed (bad JSON, wrong types, bad query parameters). */
 export class BadRequestError extends PicturaError {
+  override readonly name: string = 'BadRequestError';
   constructor(code: string, detail: string, options?: ErrorOptions) {
     super(400, code, 'Bad request', detail, options);
   }
@@ -32,6 +37,7 @@ export class BadRequestError extends PicturaError {
 
 /** 401: no usable credential was presented. */
 export class UnauthorizedError extends PicturaError {
+  override readonly name: string = 'UnauthorizedError';
   constructor(code: string, detail: string) {
     super(401, code, 'Unauthorized', detail);
   }
@@ -39,6 +45,7 @@ export class UnauthorizedError extends PicturaError {
 
 /** 403: a credential was presented but it does not grant this action. */
 export class ForbiddenError extends PicturaError {
+  override readonly name: string = 'ForbiddenError';
   constructor(code: string, detail: string) {
     super(403, code, 'Forbidden', detail);
   }
@@ -46,6 +53,7 @@ export class ForbiddenError extends PicturaError {
 
 /** 404: unknown, deleted, or not visible to the caller (existence is never leaked). */
 export class NotFoundError extends PicturaError {
+  override readonly name: string = 'NotFoundError';
   constructor(code: string, detail: string) {
     super(404, code, 'Not found', detail);
   }
@@ -53,6 +61,7 @@ export class NotFoundError extends PicturaError {
 
 /** 413: the declared or actual payload is over a limit. */
 export class PayloadTooLargeError extends PicturaError {
+  override readonly name: string = 'PayloadTooLargeError';
   constructor(code: string, detail: string) {
     super(413, code, 'Payload too large', detail);
   }
@@ -60,6 +69,7 @@ export class PayloadTooLargeError extends PicturaError {
 
 /** 415: the media type is not one the service accepts. */
 export class UnsupportedMediaTypeError extends PicturaError {
+  override readonly name: string = 'UnsupportedMediaTypeError';
   constructor(code: string, detail: string) {
     super(415, code, 'Unsupported media type', detail);
   }
@@ -67,6 +77,7 @@ export class UnsupportedMediaTypeError extends PicturaError {
 
 /** Raised at cold start when the environment is not a valid configuration. */
 export class ConfigError extends PicturaError {
+  override readonly name: string = 'ConfigError';
   constructor(detail: string) {
     super(500, 'INVALID_CONFIGURATION', 'Invalid configuration', detail);
   }
@@ -77,16 +88,20 @@ export class ConfigError extends PicturaError {
  * a file that is not an acceptable image. Consumers park these instead of burning retries.
  */
 export class PermanentError extends PicturaError {
+  override readonly name: string = 'PermanentError';
   constructor(code: string, detail: string, options?: ErrorOptions) {
     super(422, code, 'Unprocessable input', detail, options);
   }
 }
 
 /** A file that is not an acceptable image. `code` becomes the image's `rejection.code`. */
-export class ImageRejectedError extends PermanentError {}
+export class ImageRejectedError extends PermanentError {
+  override readonly name: string = 'ImageRejectedError';
+}
 
 /** A queue message whose body is not what the consumer expects. */
 export class MalformedMessageError extends PermanentError {
+  override readonly name: string = 'MalformedMessageError';
   constructor(detail: string, options?: ErrorOptions) {
     super('MALFORMED_MESSAGE', detail, options);
   }
