@@ -20,6 +20,7 @@ import { renderVariants } from '#shared/image/render.ts';
 import { sharp } from '#shared/image/sharp.ts';
 import { DEFAULT_VARIANTS, type VariantSpec } from '#shared/variants.ts';
 import { largeJpeg, largePngWithAlpha } from '#test/support/images.ts';
+import { type Bar, barChart } from './lib/svg.ts';
 
 const LIMITS = { maxInputPixels: 100_000_000 };
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -57,13 +58,15 @@ function naiveOne(source: Buffer, spec: VariantSpec): Promise<Buffer> {
 
 const sum = (buffers: ReadonlyArray<{ length: number }>) => buffers.reduce((total, b) => total + b.length, 0);
 
-const PATHS: Record<string, { label: string; run: RenderPath }> = {
+const PATHS: Record<string, { label: string; short: string; run: RenderPath }> = {
   project: {
     label: 'project: decode once at largest-variant size',
+    short: 'project',
     run: async (source) => sum((await renderVariants(source, DEFAULT_VARIANTS, LIMITS)).map((v) => v.body)),
   },
   naiveSequential: {
     label: 'naive: decode per variant, one after another',
+    short: 'naive, sequential',
     run: async (source) => {
       const outputs: Buffer[] = [];
       for (const spec of DEFAULT_VARIANTS) outputs.push(await naiveOne(source, spec));
@@ -72,10 +75,12 @@ const PATHS: Record<string, { label: string; run: RenderPath }> = {
   },
   naiveConcurrent: {
     label: 'naive: decode per variant, all at once',
+    short: 'naive, concurrent',
     run: async (source) => sum(await Promise.all(DEFAULT_VARIANTS.map((spec) => naiveOne(source, spec)))),
   },
   fullDecode: {
     label: 'alternative: decode once at full size',
+    short: 'full-size decode',
     run: async (source) => {
       const { autoOrient } = await sharp(source).metadata();
       const plan = planVariants(DEFAULT_VARIANTS, autoOrient.width, autoOrient.height);
@@ -93,13 +98,30 @@ const PATHS: Record<string, { label: string; run: RenderPath }> = {
 interface Source {
   key: string;
   label: string;
+  /** For the chart's narrow label column. */
+  short: string;
   make: () => Promise<Buffer>;
 }
 
 const SOURCES: Source[] = [
-  { key: 'jpeg12', label: 'JPEG 4000×3000 (12 MP, q90)', make: () => largeJpeg(4000, 3000) },
-  { key: 'jpeg24', label: 'JPEG 6000×4000 (24 MP, q90)', make: () => largeJpeg(6000, 4000) },
-  { key: 'png12', label: 'PNG 4000×3000 RGBA (12 MP)', make: () => largePngWithAlpha(4000, 3000) },
+  {
+    key: 'jpeg12',
+    label: 'JPEG 4000×3000 (12 MP, q90)',
+    short: 'JPEG 12 MP',
+    make: () => largeJpeg(4000, 3000),
+  },
+  {
+    key: 'jpeg24',
+    label: 'JPEG 6000×4000 (24 MP, q90)',
+    short: 'JPEG 24 MP',
+    make: () => largeJpeg(6000, 4000),
+  },
+  {
+    key: 'png12',
+    label: 'PNG 4000×3000 RGBA (12 MP)',
+    short: 'PNG 12 MP',
+    make: () => largePngWithAlpha(4000, 3000),
+  },
 ];
 
 /**
@@ -238,6 +260,8 @@ function markdown(report: Report): string {
       `WebP q80, effort ${ENCODER_EFFORT} on every path)` +
       '. Peak RSS is each path alone in a fresh child process ' +
       `(two renders); a child that only loads the code and reads the file peaks at ${report.baselineRssMb} MB.`,
+    '',
+    'Chart: [render.svg](render.svg).',
     '',
     '| source | path | median ms | images/s | CPU ms | peak RSS MB | output KB |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
@@ -474,6 +498,18 @@ async function encoderStudy(bytes: Buffer): Promise<EncoderStudy> {
   return { decodeMs: Math.round(median(decodeSamples)), efforts: points };
 }
 
+/** Every path's median time per source, the project's highlighted: the chart beside render.md. */
+function chart(results: readonly SourceResult[]): string {
+  const bars: Bar[] = results.flatMap((result, i) =>
+    Object.entries(result.paths).map(([name, path]) => ({
+      label: `${SOURCES[i]?.short ?? result.source} · ${PATHS[name]?.short ?? name}`,
+      value: path.medianMs,
+      highlight: name === 'project',
+    })),
+  );
+  return barChart('Rendering the default variants: median ms per image (lower is better)', 'ms', bars);
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') {
@@ -536,6 +572,7 @@ async function main(): Promise<void> {
     const md = markdown(report);
     writeFileSync(join(RESULTS, 'render.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(join(RESULTS, 'render.md'), md);
+    writeFileSync(join(RESULTS, 'render.svg'), chart(results));
     console.log(json ? JSON.stringify(report, null, 2) : md);
   } finally {
     rmSync(dir, { recursive: true, force: true });
