@@ -174,8 +174,8 @@ export async function profileInit(
         });
       }
       if (fn.kind === 'api') {
+        const outdir = join(root, 'node_modules', '.cache', 'pictura-bench', fn.label);
         for (const alternative of Object.keys(ALTERNATIVES) as Alternative[]) {
-          const outdir = join(root, 'node_modules', '.cache', 'pictura-bench', fn.label);
           const file = await buildAlternative(fn, alternative, root, outdir);
           cases.push({ id: `${fn.label} ${alternative}`, args: [pathToFileURL(file).href], env: envOf(fn) });
         }
