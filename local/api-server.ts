@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { ApiKey } from './api-keys.ts';
-import { BodyTooLargeError, readBody, sendJson } from './http-util.ts';
+import { BodyTooLargeError, readBody, requestUrl, sendJson } from './http-util.ts';
 import { proxyEvent } from './lambda-events.ts';
 import type { FunctionRuntime } from './runtime/function-runtime.ts';
 import type { LocalApi, LocalRoute } from './stack-model.ts';
@@ -101,10 +101,10 @@ export function apiRequestHandler(
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const requestId = randomUUID();
     const baseHeaders = { 'x-amzn-requestid': requestId };
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     const method = (req.method ?? 'GET').toUpperCase();
-    const found = match(api.routes, method, url.pathname);
-    if (!found) {
+    const found = url && match(api.routes, method, url.pathname);
+    if (!url || !found) {
       sendGatewayError(res, api, 'MISSING_AUTHENTICATION_TOKEN', requestId);
       return;
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { EdgeRoute } from './aws-endpoint.ts';
+import { requestUrl } from './http-util.ts';
 import type { LocalCacheBehavior, LocalDistribution } from './stack-model.ts';
 
 interface CachedObject {
@@ -25,6 +26,17 @@ export interface Cdn {
   invalidate(paths: readonly string[]): number;
   /** The CloudFront API's CreateInvalidation, for the AWS endpoint. */
   invalidationRoute: EdgeRoute;
+}
+
+/**
+ * Whether `If-None-Match` names the representation's ETag, so that a GET is answered 304 (RFC 9110
+ * §13.1.2): `*`, or any entry of the list, compared weakly (a `W/` prefix on either side is ignored).
+ */
+function noneMatchFails(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((tag) => opaque(tag) === opaque(etag));
 }
 
 /** Whether a CloudFront path pattern (`*` and `?` wildcards, case-sensitive) matches `path`. */
@@ -153,7 +165,7 @@ export function createCdn(options: CdnOptions): Cdn {
       'x-cache': `${hit ? 'Hit' : 'Miss'} from cloudfront`,
       ...security,
     };
-    if (req.headers['if-none-match'] === cached.etag) {
+    if (noneMatchFails(req.headers['if-none-match'], cached.etag)) {
       res.writeHead(304, headers);
       res.end();
       return;
@@ -163,7 +175,12 @@ export function createCdn(options: CdnOptions): Cdn {
   };
 
   const proxyToApi = (req: IncomingMessage, res: ServerResponse, behavior: LocalCacheBehavior) => {
-    const target = new URL(req.url ?? '/', options.apiUrl);
+    // Only ever the API's origin, whatever the path looks like (see requestUrl).
+    const target = requestUrl(req, options.apiUrl);
+    if (!target) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad Request');
+      return;
+    }
     const { host: _host, ...headers } = req.headers;
     const upstream = request(target, { method: req.method, headers }, (reply) => {
       res.writeHead(reply.statusCode ?? 502, {
@@ -182,7 +199,12 @@ export function createCdn(options: CdnOptions): Cdn {
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const url = requestUrl(req);
+    if (!url) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad Request');
+      return;
+    }
+    const path = url.pathname;
     const behavior = distribution.behaviors.find((b) => pathPatternMatches(b.pathPattern, path));
     if (!behavior) {
       res.writeHead(404).end();

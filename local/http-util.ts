@@ -1,5 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/**
+ * The request's target as a URL on `origin`. The target is appended to the origin, never resolved against
+ * it: resolving would let a scheme-relative target (`//other-host/v1/x`) replace the host, turning a
+ * proxy into an open one, and `//` alone would throw. Anything but an origin-form target (`/…`), such as
+ * an absolute URL sent as to a forward proxy or `*`, gives `undefined`: callers refuse it.
+ */
+export function requestUrl(req: IncomingMessage, origin = 'http://localhost'): URL | undefined {
+  const target = req.url ?? '/';
+  if (!target.startsWith('/')) return undefined;
+  try {
+    return new URL(`${new URL(origin).origin}${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Thrown when a request body is over the limit; the server answers 413. */
 export class BodyTooLargeError extends Error {}
 

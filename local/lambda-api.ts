@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EdgeRoute } from './aws-endpoint.ts';
-import { readBody, sendJson } from './http-util.ts';
+import { readBody, requestUrl, sendJson } from './http-util.ts';
 import type { FunctionRuntime } from './runtime/function-runtime.ts';
 import type { LocalFunction } from './stack-model.ts';
 
@@ -52,7 +52,11 @@ export function logTail(log: string): string {
  */
 export function lambdaApiRoute(runtime: FunctionRuntime, log: (line: string) => void): EdgeRoute {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (!url) {
+      notFound(res, '');
+      return;
+    }
     const parts = url.pathname
       .replace(/^\/2015-03-31\/functions\/?/, '')
       .split('/')

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { requestUrl } from './http-util.ts';
 
 /** The S3 API call that created an object, as S3 names it in `ObjectCreated:<api>` events. */
 export type S3WriteApi = 'Put' | 'Post' | 'Copy' | 'CompleteMultipartUpload';
@@ -18,7 +19,8 @@ export interface S3Write {
  */
 export function classifyS3Write(req: IncomingMessage): S3Write | undefined {
   if (req.headers['x-amz-target']) return undefined; // SQS (JSON protocol) or DynamoDB
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req);
+  if (!url) return undefined;
   const [bucket, ...rest] = url.pathname.split('/').slice(1);
   if (!bucket) return undefined;
   let key: string | undefined;

@@ -1,3 +1,5 @@
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +69,12 @@ describe('through HTTP only, as a client would', () => {
       const etag = second.headers.get('etag') ?? '';
       const revalidated = await fetch(variant.url, { headers: { 'if-none-match': etag } });
       expect(revalidated.status).toBe(304);
+      // As RFC 9110 compares If-None-Match: weakly, any entry of a list, or `*`.
+      for (const condition of [`W/${etag}`, `"other", ${etag}`, '*']) {
+        const conditional = await fetch(variant.url, { headers: { 'if-none-match': condition } });
+        expect(conditional.status, condition).toBe(304);
+      }
+      expect((await fetch(variant.url, { headers: { 'if-none-match': '"other"' } })).status).toBe(200);
       // Percent-encoded, it is the same cached object (and so the same invalidation).
       const encoded = await fetch(
         variant.url.replace(
@@ -163,5 +171,42 @@ describe('through HTTP only, as a client would', () => {
     expect(doc.status).toBe('rejected');
     expect(doc.rejection?.code).toBe('NOT_AN_IMAGE');
     expect(await keysUnder(`originals/${presigned.body.id}`)).toEqual([]);
+  });
+});
+
+describe('request targets no client should send', () => {
+  /** Sends `target` exactly as given (fetch would normalise it) and answers the status, if any came back. */
+  function rawGet(base: string, target: string): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const req = request(base, { path: target }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('error', () => resolve(undefined));
+      req.end();
+    });
+  }
+
+  it('are answered without taking the local cloud down, and the CDN never proxies to another host', async () => {
+    const seen: string[] = [];
+    const bystander = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.end('bystander');
+    });
+    await new Promise<void>((resolve) => bystander.listen(0, '127.0.0.1', resolve));
+    const { port } = bystander.address() as AddressInfo;
+    try {
+      for (const base of [cloud.urls.cdn, cloud.urls.api, cloud.urls.aws]) {
+        for (const target of ['//', `//127.0.0.1:${port}/v1/images`, '//%zz']) {
+          const status = await rawGet(base ?? '', target);
+          expect(status, `${base} ${target}`).toBeGreaterThanOrEqual(400);
+        }
+      }
+      expect(seen).toEqual([]);
+      expect((await fetch(`${cloud.urls.api}/v1/health`)).status).toBe(200);
+      expect((await fetch(`${cloud.urls.cdn}/v1/health`)).status).toBe(200);
+    } finally {
+      bystander.close();
+    }
   });
 });
