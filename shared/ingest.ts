@@ -58,7 +58,14 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
     return 'duplicate';
   }
 
-  const read = await readObject(s3, config.bucketName, object.key, config.limits.maxUploadBytes);
+  // The upload was accepted for its declared length: a presigned POST's policy pins it, but only S3 enforces
+  // policies, so bytes over it (an emulator, a store that does not check) are refused here too.
+  const declared = record.declared?.contentLength;
+  const limit =
+    Number.isSafeInteger(declared) && declared > 0
+      ? Math.min(config.limits.maxUploadBytes, declared)
+      : config.limits.maxUploadBytes;
+  const read = await readObject(s3, config.bucketName, object.key, limit);
   if (!read.found) {
     logger.warn('original is gone before ingest; nothing to do', { id });
     return 'gone';
@@ -68,7 +75,9 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
     if ('tooLarge' in read) {
       throw new ImageRejectedError(
         'FILE_TOO_LARGE',
-        `the file is ${read.bytes} bytes; the limit is ${config.limits.maxUploadBytes}`,
+        limit < config.limits.maxUploadBytes
+          ? `the file is ${read.bytes} bytes; its upload was declared as ${limit}`
+          : `the file is ${read.bytes} bytes; the limit is ${limit}`,
       );
     }
     const inspection = await inspectImage(read.body, {

@@ -17,6 +17,8 @@ export interface PresignedPostInput {
 export interface PresignedPost {
   url: string;
   fields: Record<string, string>;
+  /** The policy's `expiration` (ISO 8601, whole seconds): S3 refuses the form from this instant on. */
+  expiresAt: string;
 }
 
 function amzDate(date: Date): string {
@@ -56,8 +58,11 @@ export async function createPresignedPost(s3: S3Client, input: PresignedPostInpu
     'X-Amz-Date': date,
     ...(credentials.sessionToken ? { 'X-Amz-Security-Token': credentials.sessionToken } : {}),
   };
+  const expiresAt = new Date(now.getTime() + input.expiresSeconds * 1000)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z');
   const policy = {
-    expiration: new Date(now.getTime() + input.expiresSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    expiration: expiresAt,
     conditions: [
       ['content-length-range', 1, input.maxBytes],
       ['eq', '$Content-Type', input.contentType],
@@ -90,5 +95,6 @@ export async function createPresignedPost(s3: S3Client, input: PresignedPostInpu
   return {
     url: endpoint.url.href.replace(/\/$/, ''),
     fields: { ...fields, key: input.key, Policy: encodedPolicy, 'X-Amz-Signature': signature },
+    expiresAt,
   };
 }

@@ -131,13 +131,12 @@ export async function createPresignedUpload(
   request: PresignRequest,
 ): Promise<UploadAccepted> {
   const { record, deleteToken } = newRecord(deps, owner, 'pending_upload', 'presigned', request);
-  const expires = deps.config.presignedPostExpiresSeconds;
   const post = await createPresignedPost(deps.s3, {
     bucket: deps.config.bucketName,
     key: originalKey(record.id),
     contentType: request.contentType,
     maxBytes: request.contentLength,
-    expiresSeconds: expires,
+    expiresSeconds: deps.config.presignedPostExpiresSeconds,
   });
   await deps.images.create(record);
   return {
@@ -148,7 +147,8 @@ export async function createPresignedUpload(
       url: post.url,
       method: 'POST',
       fields: post.fields,
-      expiresAt: new Date(Date.parse(record.createdAt) + expires * 1000).toISOString(),
+      // Exactly the policy's expiration: a client that trusts it never posts a form S3 already refuses.
+      expiresAt: post.expiresAt,
     },
   };
 }

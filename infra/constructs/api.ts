@@ -85,7 +85,8 @@ export class Api extends Construct {
       defaultCorsPreflightOptions: {
         allowOrigins: [props.corsAllowOrigin],
         allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-        allowHeaders: [...Cors.DEFAULT_HEADERS, 'Authorization', 'X-Api-Key'],
+        // CDK's defaults already include Authorization (delete tokens) and X-Api-Key.
+        allowHeaders: Cors.DEFAULT_HEADERS,
         // Credentials travel in headers, never in cookies, so no `Allow-Credentials`.
         allowCredentials: false,
         // Browsers cap preflight caching at about two hours anyway.

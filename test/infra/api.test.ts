@@ -97,8 +97,11 @@ describe('REST API', () => {
       expect(props.ApiKeyRequired ?? false).toBe(false);
       const headers = props.Integration.IntegrationResponses[0].ResponseParameters;
       expect(headers['method.response.header.Access-Control-Allow-Origin']).toBe("'*'");
-      expect(headers['method.response.header.Access-Control-Allow-Headers']).toContain('X-Api-Key');
-      expect(headers['method.response.header.Access-Control-Allow-Headers']).toContain('Authorization');
+      const allowed = String(headers['method.response.header.Access-Control-Allow-Headers'])
+        .replaceAll("'", '')
+        .split(',');
+      expect(allowed).toEqual(expect.arrayContaining(['X-Api-Key', 'Authorization', 'Content-Type']));
+      expect(new Set(allowed).size).toBe(allowed.length); // each header named once
       expect(headers['method.response.header.Access-Control-Allow-Methods']).toContain('DELETE');
     }
   });

@@ -50,7 +50,7 @@ describe('POST /v1/images', () => {
       id: string;
       status: string;
       deleteToken: string;
-      upload: { url: string; fields: Record<string, string> };
+      upload: { url: string; fields: Record<string, string>; expiresAt: string };
       links: { self: string };
     };
     expect(body.status).toBe('pending_upload');
@@ -65,6 +65,9 @@ describe('POST /v1/images', () => {
         { key: `originals/${body.id}` },
       ]),
     );
+    // The form's advertised expiry is the policy's own, not a moment after it.
+    expect(body.upload.expiresAt).toBe(policy.expiration);
+    expect(Date.parse(body.upload.expiresAt) - Date.now()).toBeGreaterThan(890_000);
   });
 
   it.each([

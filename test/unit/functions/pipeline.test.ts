@@ -239,12 +239,19 @@ describe('bad input is rejected with its own code, the original removed, no retr
       'image/png',
       'FILE_TOO_LARGE',
     ],
-  ])('%s', async (_label, make, contentType, code) => {
+    [
+      'a file larger than its presigned upload declared (S3 would refuse the POST; the emulator does not)',
+      () => plainPng(300, 200),
+      'image/png',
+      'FILE_TOO_LARGE',
+      100,
+    ],
+  ])('%s', async (_label, make, contentType, code, declared?: number) => {
     const bytes = await make();
     const { id } = await presignedUpload(
       bytes,
       contentType,
-      Math.min(Math.max(bytes.length, 1), MAX_UPLOAD_BYTES),
+      declared ?? Math.min(Math.max(bytes.length, 1), MAX_UPLOAD_BYTES),
     );
     await cloud.announce(`originals/${id}`, 'Post');
     expect((await runPipeline()).failed).toBe(0);
