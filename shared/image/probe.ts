@@ -30,12 +30,21 @@ const LOADER_FORMATS: Record<ImageFormat, string> = {
 
 const PIXEL_LIMIT_MESSAGE = /pixel limit/i;
 
+/** How libvips and the allocator report running out of memory: the machine's state, not the file's. */
+const OUT_OF_MEMORY_MESSAGE = /out of memory|cannot allocate|unable to allocate|memory allocation|\bENOMEM\b/i;
+
 /**
  * Maps a libvips failure on an admitted file to a rejection. Everything that fails while reading an
- * original is about the original (libvips reads from memory, not from a network), so it is permanent.
+ * original is about the original (libvips reads from memory, not from a network), so it is permanent —
+ * except running out of memory, which the same file may not do on the next attempt: that error is
+ * returned as it is, for the queue to retry, so a good image is never rejected (and its original
+ * removed) because its instance was short of memory once.
  */
-export function rejectionFor(error: unknown): ImageRejectedError {
+export function rejectionFor(error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error);
+  if (OUT_OF_MEMORY_MESSAGE.test(message)) {
+    return error instanceof Error ? error : new Error(message);
+  }
   if (PIXEL_LIMIT_MESSAGE.test(message)) {
     return new ImageRejectedError('TOO_MANY_PIXELS', 'The image has more pixels than allowed', {
       cause: error,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ImageRejectedError } from '#shared/errors.ts';
 import { inspectImage } from '#shared/image/inspect.ts';
+import { rejectionFor } from '#shared/image/probe.ts';
 import * as images from '#test/support/images.ts';
 
 const limits = { maxBytes: 25 * 1024 * 1024, maxInputPixels: 100_000_000 };
@@ -80,5 +81,24 @@ describe('inspectImage rejections', () => {
   it('marks every rejection as permanent (422) so consumers do not retry it', async () => {
     const error = await rejection(images.zeroBytes());
     expect(error.statusCode).toBe(422);
+  });
+});
+
+describe('rejectionFor: which decoder failures are the file’s fault', () => {
+  it.each([
+    'vips_tracked_malloc: out of memory --- size == 512MB',
+    'VipsJpeg: Cannot allocate memory',
+    'gmalloc: unable to allocate 402653184 bytes',
+  ])('returns "%s" as it is, for the queue to retry: memory is the instance’s state', (message) => {
+    const error = new Error(message);
+    expect(rejectionFor(error)).toBe(error);
+  });
+
+  it('rejects what the file causes, keeping the cause', () => {
+    const corrupt = new Error('VipsJpeg: Premature end of input file');
+    expect(rejectionFor(corrupt)).toMatchObject({ code: 'CORRUPT_IMAGE', cause: corrupt });
+    expect(rejectionFor(new Error('Input image exceeds pixel limit'))).toMatchObject({
+      code: 'TOO_MANY_PIXELS',
+    });
   });
 });
