@@ -40,7 +40,9 @@ export function createS3Notifier(options: S3NotifierOptions): (event: S3SpyEvent
         event.key.endsWith(n.suffix),
     );
     if (targets.length === 0) return;
-    void (async () => {
+    // S3 delivers its notifications at least once: a failed attempt here (the emulator busy, a socket
+    // reset) is tried again rather than losing the event, which would leave the image waiting for good.
+    void withRetries(async () => {
       const head = await options.s3.send(new HeadObjectCommand({ Bucket: event.bucket, Key: event.key }));
       const body = objectCreatedEvent({
         bucket: event.bucket,
@@ -56,10 +58,22 @@ export function createS3Notifier(options: S3NotifierOptions): (event: S3SpyEvent
           throw new Error(`notification targets ${target.queueArn}, which is not a queue of the stack`);
         await options.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
       }
-    })().catch((error: Error) => {
+    }).catch((error: Error) => {
       // The object may be gone already (deleted right after it was written): S3 would still notify, but
       // without a size; a missing object is not worth an event nobody can act on.
       if ((error as { name?: string }).name !== 'NotFound') options.onError(error);
     });
   };
+}
+
+/** Runs `work` up to five times, 100 ms apart and doubling, unless it fails because the object is gone. */
+async function withRetries(work: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NotFound' || attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
+    }
+  }
 }
