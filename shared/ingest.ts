@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from './config.ts';
@@ -5,7 +6,7 @@ import { ImageRejectedError, MalformedMessageError } from './errors.ts';
 import { inspectImage } from './image/inspect.ts';
 import { imageIdFromOriginalKey } from './keys.ts';
 import type { Logger } from './logger.ts';
-import type { ImageMetadata } from './model.ts';
+import { type ImageMetadata, ORIGINAL_REPLACED } from './model.ts';
 import type { ObjectCreated } from './queue/messages.ts';
 import { renderJob } from './queue/messages.ts';
 import type { ImageRepository } from './repository.ts';
@@ -21,12 +22,23 @@ export interface IngestDeps {
 }
 
 /** What happened to one uploaded original. */
-export type IngestOutcome = 'processing' | 'rejected' | 'duplicate' | 'orphan-removed' | 'ignored' | 'gone';
+export type IngestOutcome =
+  | 'processing'
+  | 'rejected'
+  | 'duplicate'
+  | 'orphan-removed'
+  | 'replacement-removed'
+  | 'ignored'
+  | 'gone';
 
 /**
  * Handles one `ObjectCreated` for an original: measures it from its bytes, records the metadata and queues
  * the render — or rejects it, records why and removes the original. Safe to run any number of times for the
  * same event: every step is a conditional transition or an idempotent write.
+ *
+ * The first original measured is the image. A presigned POST stays valid until it expires, so other bytes
+ * can land on the same key later; they never replace it in the record (see {@link refuseReplacement}), so
+ * that every variant ever written for an image comes from the one original its record describes.
  */
 export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): Promise<IngestOutcome> {
   const { config, s3, images, logger } = deps;
@@ -48,12 +60,10 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
     await deleteObject(s3, config.bucketName, object.key);
     return 'orphan-removed';
   }
-  if (record.status === 'ready' || record.status === 'rejected' || record.status === 'deleting') {
+  if (record.status === 'rejected' || record.status === 'deleting') {
     // A rejected image's original must not survive a delete that failed on the first attempt, and bytes
     // that land while an image is being deleted (a presigned form used late) may arrive after the purge.
-    if (record.status === 'rejected' || record.status === 'deleting') {
-      await deleteObject(s3, config.bucketName, object.key);
-    }
+    await deleteObject(s3, config.bucketName, object.key);
     logger.info('original already handled', { id, status: record.status });
     return 'duplicate';
   }
@@ -69,6 +79,15 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
   if (!read.found) {
     logger.warn('original is gone before ingest; nothing to do', { id });
     return 'gone';
+  }
+  if (record.original) {
+    // Measured before (processing or ready): a redelivered event for the same bytes, or a replacement.
+    const same = !('tooLarge' in read) && sha256Of(read.body) === record.original.sha256;
+    if (!same) return refuseReplacement(deps, id, object.key);
+    if (record.status === 'ready') {
+      logger.info('original already handled', { id, status: record.status });
+      return 'duplicate';
+    }
   }
   let metadata: ImageMetadata;
   try {
@@ -103,6 +122,11 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
 
   const result = await images.recordMetadata(id, metadata);
   if (!result.applied) {
+    // Another ingest measured other bytes first (a form posted twice, this event the older one).
+    const measured = result.current?.original?.sha256;
+    if (measured !== undefined && measured !== metadata.original.sha256) {
+      return refuseReplacement(deps, id, object.key);
+    }
     logger.info('image moved on while it was inspected', { id, status: result.current?.status });
     return 'duplicate';
   }
@@ -135,4 +159,26 @@ async function reject(
     applied: result.applied,
   });
   return 'rejected';
+}
+
+function sha256Of(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Bytes other than the measured original reached its key, through a presigned form used again before it
+ * expired. Before the image is ready, it is rejected (`ORIGINAL_REPLACED`): which file was meant is
+ * anybody's guess, and a render in flight removes what it wrote when it finds the image rejected. Once it
+ * is ready, its variants stay as they are and only the replacement goes. Either way the unmeasured bytes
+ * are removed: nothing checked their size, type or location data.
+ */
+async function refuseReplacement(deps: IngestDeps, id: string, key: string): Promise<IngestOutcome> {
+  const result = await deps.images.reject(id, ORIGINAL_REPLACED);
+  await deleteObject(deps.s3, deps.config.bucketName, key);
+  deps.logger.warn('original replaced through its upload form; the replacement is removed', {
+    id,
+    rejected: result.applied,
+    status: result.applied ? 'rejected' : result.current?.status,
+  });
+  return result.applied ? 'rejected' : 'replacement-removed';
 }

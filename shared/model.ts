@@ -56,6 +56,15 @@ export interface Rejection {
   detail: string;
 }
 
+/**
+ * Why an image whose upload form was used again, with other bytes, before it was ready is rejected: the
+ * first original measured is the image, and which file the uploader meant is anybody's guess.
+ */
+export const ORIGINAL_REPLACED: Rejection = {
+  code: 'ORIGINAL_REPLACED',
+  detail: 'another file was posted with the same upload form; upload each image with its own form',
+};
+
 /** What ingest learns about an image; written in the `→ processing` transition. */
 export interface ImageMetadata {
   original: OriginalInfo;

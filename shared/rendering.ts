@@ -5,7 +5,7 @@ import { ImageRejectedError } from './errors.ts';
 import { renderVariants } from './image/render.ts';
 import { originalKey, variantKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
-import type { VariantRecord } from './model.ts';
+import { ORIGINAL_REPLACED, type VariantRecord } from './model.ts';
 import type { RenderJob } from './queue/messages.ts';
 import type { ImageRepository, TransitionResult } from './repository.ts';
 import {
@@ -58,13 +58,11 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
     );
   }
   // A presigned POST stays valid until it expires, so the original may have been replaced after ingest
-  // measured it. Variants are only ever made from the bytes whose metadata the record holds.
+  // measured it. Variants are only ever made from the bytes whose metadata the record holds; the image
+  // is rejected as ingest rejects it when it sees the replacement's own event.
   const sha256 = createHash('sha256').update(read.body).digest('hex');
   if (record.original && sha256 !== record.original.sha256) {
-    const result = await images.reject(id, {
-      code: 'ORIGINAL_REPLACED',
-      detail: 'the original was replaced after it was inspected; upload the new image as a new one',
-    });
+    const result = await images.reject(id, ORIGINAL_REPLACED);
     if (rejectionStands(result)) await deleteObject(s3, config.bucketName, originalKey(id));
     logger.warn('original replaced after ingest; rejected', { id, applied: result.applied });
     return 'rejected';
@@ -110,11 +108,15 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
     logger.info('image ready', { id, variants: variants.map((v) => v.name) });
     return 'ready';
   }
-  // Already ready (a duplicate job), or still processing with a newer original that ingest re-measured:
-  // the render queued for that one writes the same keys and marks the image ready.
-  if (result.current?.status === 'ready' || result.current?.status === 'processing') return 'duplicate';
-  logger.info('image deleted while rendering; removing the variants just written', { id });
-  return removeLeftovers(deps, id);
+  // Already ready: a duplicate job rendered the same original to the same keys.
+  if (result.current?.status === 'ready') return 'duplicate';
+  // Rejected (its upload form was used again meanwhile) or being deleted: what this job wrote must go.
+  logger.info('image rejected or deleted while rendering; removing the variants just written', {
+    id,
+    status: result.current?.status,
+  });
+  const outcome = await removeLeftovers(deps, id);
+  return result.current?.status === 'rejected' ? 'rejected' : outcome;
 }
 
 /**

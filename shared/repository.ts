@@ -69,15 +69,29 @@ export class ImageRepository {
     return Item as ImageRecord | undefined;
   }
 
-  /** `→ processing` with what ingest measured. Clears the abandoned-upload TTL. */
+  /**
+   * `→ processing` with what ingest measured. Clears the abandoned-upload TTL. Again on a `processing`
+   * image only for the same bytes (a redelivered event re-sends its render job): the first original
+   * measured is the image, and other bytes never replace it in the record.
+   */
   recordMetadata(id: string, metadata: ImageMetadata): Promise<TransitionResult> {
-    return this.#transition(id, 'processing', { ...metadata }, ['expiresAt']);
+    return this.#transition(
+      id,
+      'processing',
+      { ...metadata },
+      ['expiresAt'],
+      { '#original': 'original', '#sha': 'sha256' },
+      {
+        clause: '(#status <> :measured OR #original.#sha = :sha)',
+        values: { ':measured': 'processing', ':sha': metadata.original.sha256 },
+      },
+    );
   }
 
   /** `processing → ready` with the rendered variants. */
   markReady(id: string, variants: VariantRecord[], sourceSha256: string): Promise<TransitionResult> {
-    // Only if the record still describes the bytes the variants were made from: an original replaced
-    // (and re-measured by ingest) while this render ran belongs to the render queued for it.
+    // Only if the record describes the bytes the variants were made from (defence in depth: ingest never
+    // records a second original, so a render of other bytes has already failed its own check).
     return this.#transition(
       id,
       'ready',

@@ -13,6 +13,7 @@ import { createS3Client } from '#shared/clients/s3.ts';
 import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
 import { requestDelete } from '#shared/deletion.ts';
+import { ingestOriginal } from '#shared/ingest.ts';
 import { createLogger } from '#shared/logger.ts';
 import { purgeImage } from '#shared/purge.ts';
 import { renderImage } from '#shared/rendering.ts';
@@ -295,17 +296,27 @@ describe('an original replaced through its presigned form after ingest', () => {
   });
 });
 
-describe('an original replaced while its render runs', () => {
-  it('ends ready with the replacement measured and rendered, never a mix of the two', async () => {
-    const config = loadConfig();
-    const logger = createLogger('test');
+describe('an upload form used again with another file: the first original measured is the image', () => {
+  type Doc = {
+    status: string;
+    rejection?: { code: string };
+    original?: { width: number };
+    variants: VariantDoc[];
+  };
+  const config = () => loadConfig();
+  const deps = () => {
+    const c = config();
+    return { config: c, s3: createS3Client(c), logger: createLogger('test') };
+  };
+
+  it('mid-render: the image is rejected and the render removes what it wrote', async () => {
     const { id, post } = await presign('image/png', 200_000);
     await post(await plainPng(300, 200));
     await cloud.announce(`originals/${id}`, 'Post');
     await cloud.deliver('ingest', 'metadata'); // A measured; A's render job queued
     await cloud.sqs.send(new PurgeQueueCommand({ QueueUrl: cloud.queues.render }));
 
-    // Between A's variant writes and its `ready`, B lands through the same form and ingest re-measures.
+    // Between A's variant writes and its `ready`, B lands through the same form and is ingested.
     class RacingRepository extends ImageRepository {
       override async markReady(...args: Parameters<ImageRepository['markReady']>) {
         await post(await plainPng(320, 240));
@@ -314,25 +325,94 @@ describe('an original replaced while its render runs', () => {
         return super.markReady(...args);
       }
     }
-    const racing = new RacingRepository(createDynamoClient(config), config.tableName);
-    const outcome = await renderImage(
-      { config, s3: createS3Client(config), images: racing, logger },
-      { type: 'render', v: 1, id },
-    );
-    expect(outcome).toBe('duplicate');
-    expect(((await getImage(id)).json as { status: string }).status).toBe('processing');
+    const c = config();
+    const racing = new RacingRepository(createDynamoClient(c), c.tableName);
+    const outcome = await renderImage({ ...deps(), images: racing }, { type: 'render', v: 1, id });
+    expect(outcome).toBe('rejected');
+    const doc = (await getImage(id)).json as Doc;
+    expect(doc.status).toBe('rejected');
+    expect(doc.rejection?.code).toBe('ORIGINAL_REPLACED');
+    expect(await cloud.keys(`variants/${id}/`)).toEqual([]);
+    expect(await cloud.keys(`originals/${id}`)).toEqual([]);
+    await expectQueuesDrained();
+  });
 
-    await cloud.deliver('render', 'thumbnail'); // B's render
-    const doc = (await getImage(id)).json as {
-      status: string;
-      original: { width: number };
-      variants: VariantDoc[];
-    };
-    expect(doc.status).toBe('ready');
-    expect(doc.original.width).toBe(320);
-    const small = doc.variants.find((v) => v.name === 'small');
-    expect(small).toMatchObject({ width: 320, height: 240 });
-    expect((await sharp(await readVariant(small as VariantDoc)).metadata()).width).toBe(320);
+  it('when the older file’s ingest finishes last: rejected, and nothing of either file is left', async () => {
+    const { id, post } = await presign('image/png', 200_000);
+    await post(await plainPng(300, 200));
+    await cloud.announce(`originals/${id}`, 'Post');
+    const firstEvent = await cloud.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: cloud.queues.ingest, WaitTimeSeconds: 1 }),
+    );
+    const message = firstEvent.Messages?.[0];
+    expect(message).toBeDefined();
+
+    // A's ingest read A, but before it records anything B lands, is ingested and rendered.
+    let raced = false;
+    class SlowRepository extends ImageRepository {
+      override async recordMetadata(...args: Parameters<ImageRepository['recordMetadata']>) {
+        if (!raced) {
+          raced = true;
+          await post(await plainPng(320, 240));
+          await cloud.announce(`originals/${id}`, 'Post');
+          await cloud.deliver('ingest', 'metadata'); // B measured
+        }
+        return super.recordMetadata(...args);
+      }
+    }
+    const c = loadConfig(['renderQueueUrl']);
+    const slow = new SlowRepository(createDynamoClient(c), c.tableName);
+    const outcome = await ingestOriginal(
+      { ...deps(), config: c, sqs: createSqsClient(c), images: slow },
+      { bucket: c.bucketName, key: `originals/${id}`, size: 0 },
+    );
+    expect(outcome).toBe('rejected');
+    await cloud.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: cloud.queues.ingest, ReceiptHandle: message?.ReceiptHandle }),
+    );
+    expect((await runPipeline()).failed).toBe(0); // B's render finds the image rejected
+    const doc = (await getImage(id)).json as Doc;
+    expect(doc.status).toBe('rejected');
+    expect(doc.rejection?.code).toBe('ORIGINAL_REPLACED');
+    expect(await cloud.keys(`variants/${id}/`)).toEqual([]);
+    expect(await cloud.keys(`originals/${id}`)).toEqual([]);
+    await expectQueuesDrained();
+  });
+
+  it('after ready: the image and its variants stay as rendered, and the replacement is removed', async () => {
+    const { id, post } = await presign('image/png', 200_000);
+    await post(await plainPng(300, 200));
+    await cloud.announce(`originals/${id}`, 'Post');
+    expect((await runPipeline()).failed).toBe(0);
+    const before = (await getImage(id)).json as Doc;
+    expect(before.status).toBe('ready');
+    const small = before.variants.find((v) => v.name === 'small') as VariantDoc;
+    const smallBytes = await readVariant(small);
+
+    await post(await plainPng(320, 240));
+    await cloud.announce(`originals/${id}`, 'Post');
+    expect((await runPipeline()).failed).toBe(0);
+    const after = (await getImage(id)).json as Doc;
+    expect(after.status).toBe('ready');
+    expect(after.variants).toEqual(before.variants);
+    expect(after.original?.width).toBe(300);
+    expect(Buffer.compare(await readVariant(small), smallBytes)).toBe(0);
+    expect(await cloud.keys(`originals/${id}`)).toEqual([]);
+    await expectQueuesDrained();
+  });
+
+  it('the same file posted twice is one image: ready, no rejection', async () => {
+    const png = await plainPng(300, 200);
+    const { id, post } = await presign('image/png', 200_000);
+    await post(png);
+    await cloud.announce(`originals/${id}`, 'Post');
+    await cloud.deliver('ingest', 'metadata');
+    await post(png); // a browser retrying the form
+    await cloud.announce(`originals/${id}`, 'Post');
+    expect((await runPipeline()).failed).toBe(0);
+    expect(((await getImage(id)).json as Doc).status).toBe('ready');
+    expect(await cloud.keys(`originals/${id}`)).toEqual([`originals/${id}`]);
+    await expectQueuesDrained();
   });
 });
 
