@@ -304,6 +304,15 @@ describe('an upload form used again with another file: the first original measur
     variants: VariantDoc[];
   };
   const config = () => loadConfig();
+  /** Rejected as replaced, with nothing of either file left in the bucket and no message left over. */
+  const expectReplacedAndGone = async (id: string) => {
+    const doc = (await getImage(id)).json as Doc;
+    expect(doc.status).toBe('rejected');
+    expect(doc.rejection?.code).toBe('ORIGINAL_REPLACED');
+    expect(await cloud.keys(`variants/${id}/`)).toEqual([]);
+    expect(await cloud.keys(`originals/${id}`)).toEqual([]);
+    await expectQueuesDrained();
+  };
   const deps = () => {
     const c = config();
     return { config: c, s3: createS3Client(c), logger: createLogger('test') };
@@ -329,12 +338,7 @@ describe('an upload form used again with another file: the first original measur
     const racing = new RacingRepository(createDynamoClient(c), c.tableName);
     const outcome = await renderImage({ ...deps(), images: racing }, { type: 'render', v: 1, id });
     expect(outcome).toBe('rejected');
-    const doc = (await getImage(id)).json as Doc;
-    expect(doc.status).toBe('rejected');
-    expect(doc.rejection?.code).toBe('ORIGINAL_REPLACED');
-    expect(await cloud.keys(`variants/${id}/`)).toEqual([]);
-    expect(await cloud.keys(`originals/${id}`)).toEqual([]);
-    await expectQueuesDrained();
+    await expectReplacedAndGone(id);
   });
 
   it('when the older file’s ingest finishes last: rejected, and nothing of either file is left', async () => {
@@ -371,12 +375,7 @@ describe('an upload form used again with another file: the first original measur
       new DeleteMessageCommand({ QueueUrl: cloud.queues.ingest, ReceiptHandle: message?.ReceiptHandle }),
     );
     expect((await runPipeline()).failed).toBe(0); // B's render finds the image rejected
-    const doc = (await getImage(id)).json as Doc;
-    expect(doc.status).toBe('rejected');
-    expect(doc.rejection?.code).toBe('ORIGINAL_REPLACED');
-    expect(await cloud.keys(`variants/${id}/`)).toEqual([]);
-    expect(await cloud.keys(`originals/${id}`)).toEqual([]);
-    await expectQueuesDrained();
+    await expectReplacedAndGone(id);
   });
 
   it('after ready: the image and its variants stay as rendered, and the replacement is removed', async () => {
