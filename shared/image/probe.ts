@@ -31,7 +31,8 @@ const LOADER_FORMATS: Record<ImageFormat, string> = {
 const PIXEL_LIMIT_MESSAGE = /pixel limit/i;
 
 /** How libvips and the allocator report running out of memory: the machine's state, not the file's. */
-const OUT_OF_MEMORY_MESSAGE = /out of memory|cannot allocate|unable to allocate|memory allocation|\bENOMEM\b/i;
+const OUT_OF_MEMORY_MESSAGE =
+  /out of memory|cannot allocate|unable to allocate|memory allocation|\bENOMEM\b/i;
 
 /**
  * Maps a libvips failure on an admitted file to a rejection. Everything that fails while reading an
