@@ -30,9 +30,13 @@ const LOADER_FORMATS: Record<ImageFormat, string> = {
 
 const PIXEL_LIMIT_MESSAGE = /pixel limit/i;
 
-/** How libvips and the allocator report running out of memory: the machine's state, not the file's. */
-const OUT_OF_MEMORY_MESSAGE =
-  /out of memory|cannot allocate|unable to allocate|memory allocation|\bENOMEM\b/i;
+/**
+ * How libvips and the allocator report running out of memory: the machine's state, not the file's.
+ * Deliberately narrow: libheif words its refusals of absurd files "Memory allocation error: Security
+ * limit exceeded", which is the file's fault and must stay a rejection.
+ */
+const OUT_OF_MEMORY_MESSAGE = /out of memory|cannot allocate memory|\bENOMEM\b/i;
+const FILE_LIMIT_MESSAGE = /security limit/i;
 
 /**
  * Maps a libvips failure on an admitted file to a rejection. Everything that fails while reading an
@@ -43,7 +47,7 @@ const OUT_OF_MEMORY_MESSAGE =
  */
 export function rejectionFor(error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error);
-  if (OUT_OF_MEMORY_MESSAGE.test(message)) {
+  if (OUT_OF_MEMORY_MESSAGE.test(message) && !FILE_LIMIT_MESSAGE.test(message)) {
     return error instanceof Error ? error : new Error(message);
   }
   if (PIXEL_LIMIT_MESSAGE.test(message)) {

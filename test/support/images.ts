@@ -319,6 +319,23 @@ export async function largePngWithAlpha(width: number, height: number): Promise<
     .toBuffer();
 }
 
+/**
+ * A real AVIF whose `iinf` box claims 65,535 items: libheif refuses it with a "Memory allocation error:
+ * Security limit exceeded", worded like running out of memory though the file is at fault.
+ */
+export async function avifWithAbsurdItemCount(): Promise<Buffer> {
+  const avif = Buffer.from(
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#446688' } })
+      .avif()
+      .toBuffer(),
+  );
+  // Box: size (4), type `iinf` (4), version (1) and flags (3), then a 16-bit entry count in version 0.
+  const box = avif.indexOf('iinf') - 4;
+  if (box < 0 || avif[box + 8] !== 0) throw new Error('unexpected AVIF layout');
+  avif.writeUInt16BE(0xffff, box + 12);
+  return avif;
+}
+
 /** The first half of a valid, grainy JPEG: the scan data stops mid-stream. */
 export async function truncatedJpeg(): Promise<Buffer> {
   const whole = await largeJpeg(320, 240);

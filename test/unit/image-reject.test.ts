@@ -88,7 +88,7 @@ describe('rejectionFor: which decoder failures are the file’s fault', () => {
   it.each([
     'vips_tracked_malloc: out of memory --- size == 512MB',
     'VipsJpeg: Cannot allocate memory',
-    'gmalloc: unable to allocate 402653184 bytes',
+    'write: ENOMEM',
   ])('returns "%s" as it is, for the queue to retry: memory is the instance’s state', (message) => {
     const error = new Error(message);
     expect(rejectionFor(error)).toBe(error);
@@ -100,5 +100,11 @@ describe('rejectionFor: which decoder failures are the file’s fault', () => {
     expect(rejectionFor(new Error('Input image exceeds pixel limit'))).toMatchObject({
       code: 'TOO_MANY_PIXELS',
     });
+  });
+
+  it('rejects an AVIF that libheif refuses with a "memory allocation error" for its absurd item count', async () => {
+    const failure = await rejection(await images.avifWithAbsurdItemCount());
+    expect(failure.code).toBe('CORRUPT_IMAGE');
+    expect(failure.message).toMatch(/Memory allocation error: Security limit exceeded/);
   });
 });
