@@ -174,6 +174,16 @@ function sha256Of(bytes: Uint8Array): string {
  */
 async function refuseReplacement(deps: IngestDeps, id: string, key: string): Promise<IngestOutcome> {
   const result = await deps.images.reject(id, ORIGINAL_REPLACED);
+  const measured = result.applied ? undefined : result.current?.original?.sha256;
+  if (measured !== undefined) {
+    // Ready (or still processing) with the other file: the key may hold that very file again by now
+    // (this event was the older one), and the image's own original must stay.
+    const now = await readObject(deps.s3, deps.config.bucketName, key, deps.config.limits.maxUploadBytes);
+    if (now.found && !('tooLarge' in now) && sha256Of(now.body) === measured) {
+      deps.logger.info('an older original arrived after the image moved on; nothing to do', { id });
+      return 'duplicate';
+    }
+  }
   await deleteObject(deps.s3, deps.config.bucketName, key);
   deps.logger.warn('original replaced through its upload form; the replacement is removed', {
     id,

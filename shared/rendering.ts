@@ -40,8 +40,10 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
   if (!record || record.status === 'deleting') return removeLeftovers(deps, id);
   if (record.status === 'ready') return 'duplicate';
   if (record.status === 'rejected') {
-    // A rejection whose original removal failed is finished here, as ingest does.
+    // A rejection whose original removal failed is finished here, as ingest does, and so is what an
+    // earlier attempt of this job wrote before it died: a rejected image has no variants to keep.
     await deleteObject(s3, config.bucketName, originalKey(id));
+    await removeLeftovers(deps, id);
     return 'duplicate';
   }
   if (record.status !== 'processing') {

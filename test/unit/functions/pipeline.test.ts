@@ -378,6 +378,70 @@ describe('an upload form used again with another file: the first original measur
     await expectReplacedAndGone(id);
   });
 
+  it('a render attempt that died after its writes: they go once the image is rejected', async () => {
+    const { id, post } = await presign('image/png', 200_000);
+    await post(await plainPng(300, 200));
+    await cloud.announce(`originals/${id}`, 'Post');
+    await cloud.deliver('ingest', 'metadata');
+    await cloud.sqs.send(new PurgeQueueCommand({ QueueUrl: cloud.queues.render }));
+    const c = config();
+    class DyingRepository extends ImageRepository {
+      override async markReady(): Promise<never> {
+        throw new Error('instance killed at its timeout');
+      }
+    }
+    const job = { type: 'render', v: 1, id } as const;
+    const dying = new DyingRepository(createDynamoClient(c), c.tableName);
+    await expect(renderImage({ ...deps(), images: dying }, job)).rejects.toThrow('instance killed');
+    expect((await cloud.keys(`variants/${id}/`)).length).toBeGreaterThan(0);
+
+    await post(await plainPng(320, 240));
+    await cloud.announce(`originals/${id}`, 'Post');
+    await cloud.deliver('ingest', 'metadata'); // rejected as replaced
+    const images = new ImageRepository(createDynamoClient(c), c.tableName);
+    expect(await renderImage({ ...deps(), images }, job)).toBe('duplicate'); // the job, redelivered
+    await expectReplacedAndGone(id);
+  });
+
+  it('when the older file’s ingest finishes after the newer one is ready: the image keeps its original', async () => {
+    const { id, post } = await presign('image/png', 200_000);
+    await post(await plainPng(300, 200));
+    await cloud.announce(`originals/${id}`, 'Post');
+    const held = await cloud.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: cloud.queues.ingest, WaitTimeSeconds: 1 }),
+    );
+    let raced = false;
+    class SlowRepository extends ImageRepository {
+      override async recordMetadata(...args: Parameters<ImageRepository['recordMetadata']>) {
+        if (!raced) {
+          raced = true;
+          await post(await plainPng(320, 240));
+          await cloud.announce(`originals/${id}`, 'Post');
+          expect((await runPipeline()).failed).toBe(0); // the newer file: measured, rendered, ready
+        }
+        return super.recordMetadata(...args);
+      }
+    }
+    const c = loadConfig(['renderQueueUrl']);
+    const slow = new SlowRepository(createDynamoClient(c), c.tableName);
+    const outcome = await ingestOriginal(
+      { ...deps(), config: c, sqs: createSqsClient(c), images: slow },
+      { bucket: c.bucketName, key: `originals/${id}`, size: 0 },
+    );
+    expect(outcome).toBe('duplicate');
+    await cloud.sqs.send(
+      new DeleteMessageCommand({
+        QueueUrl: cloud.queues.ingest,
+        ReceiptHandle: held.Messages?.[0]?.ReceiptHandle,
+      }),
+    );
+    const doc = (await getImage(id)).json as Doc;
+    expect(doc.status).toBe('ready');
+    expect(doc.original?.width).toBe(320);
+    expect(await cloud.keys(`originals/${id}`)).toEqual([`originals/${id}`]);
+    await expectQueuesDrained();
+  });
+
   it('after ready: the image and its variants stay as rendered, and the replacement is removed', async () => {
     const { id, post } = await presign('image/png', 200_000);
     await post(await plainPng(300, 200));
