@@ -13,7 +13,7 @@ import { createS3Client } from '#shared/clients/s3.ts';
 import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
 import { requestDelete } from '#shared/deletion.ts';
-import { ingestOriginal } from '#shared/ingest.ts';
+import { type IngestOutcome, ingestOriginal } from '#shared/ingest.ts';
 import { createLogger } from '#shared/logger.ts';
 import { purgeImage } from '#shared/purge.ts';
 import { renderImage } from '#shared/rendering.ts';
@@ -318,6 +318,50 @@ describe('an upload form used again with another file: the first original measur
     return { config: c, s3: createS3Client(c), logger: createLogger('test') };
   };
 
+  /**
+   * Posts a 300×200 PNG through a fresh form and runs the ingest of its event, holding that event back
+   * and running `meanwhile` (which posts the newer file through the same form) between the ingest's read
+   * of the older bytes and its write: the older file's ingest finishes last.
+   */
+  const ingestOlderFileLast = async (
+    meanwhile: (id: string, post: (bytes: Buffer) => Promise<void>) => Promise<void>,
+  ): Promise<{ id: string; result: IngestOutcome }> => {
+    const { id, post } = await presign('image/png', 200_000);
+    await post(await plainPng(300, 200));
+    await cloud.announce(`originals/${id}`, 'Post');
+    const held = await cloud.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: cloud.queues.ingest, WaitTimeSeconds: 1 }),
+    );
+    expect(held.Messages?.length).toBe(1);
+    let raced = false;
+    class SlowRepository extends ImageRepository {
+      override async recordMetadata(...args: Parameters<ImageRepository['recordMetadata']>) {
+        if (!raced) {
+          raced = true;
+          await meanwhile(id, post);
+        }
+        return super.recordMetadata(...args);
+      }
+    }
+    const c = loadConfig(['renderQueueUrl']);
+    const result = await ingestOriginal(
+      {
+        ...deps(),
+        config: c,
+        sqs: createSqsClient(c),
+        images: new SlowRepository(createDynamoClient(c), c.tableName),
+      },
+      { bucket: c.bucketName, key: `originals/${id}`, size: 0 },
+    );
+    await cloud.sqs.send(
+      new DeleteMessageCommand({
+        QueueUrl: cloud.queues.ingest,
+        ReceiptHandle: held.Messages?.[0]?.ReceiptHandle,
+      }),
+    );
+    return { id, result };
+  };
+
   it('mid-render: the image is rejected and the render removes what it wrote', async () => {
     const { id, post } = await presign('image/png', 200_000);
     await post(await plainPng(300, 200));
@@ -342,40 +386,14 @@ describe('an upload form used again with another file: the first original measur
   });
 
   it('when the older file’s ingest finishes last: rejected, and nothing of either file is left', async () => {
-    const { id, post } = await presign('image/png', 200_000);
-    await post(await plainPng(300, 200));
-    await cloud.announce(`originals/${id}`, 'Post');
-    const firstEvent = await cloud.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: cloud.queues.ingest, WaitTimeSeconds: 1 }),
-    );
-    const message = firstEvent.Messages?.[0];
-    expect(message).toBeDefined();
-
-    // A's ingest read A, but before it records anything B lands, is ingested and rendered.
-    let raced = false;
-    class SlowRepository extends ImageRepository {
-      override async recordMetadata(...args: Parameters<ImageRepository['recordMetadata']>) {
-        if (!raced) {
-          raced = true;
-          await post(await plainPng(320, 240));
-          await cloud.announce(`originals/${id}`, 'Post');
-          await cloud.deliver('ingest', 'metadata'); // B measured
-        }
-        return super.recordMetadata(...args);
-      }
-    }
-    const c = loadConfig(['renderQueueUrl']);
-    const slow = new SlowRepository(createDynamoClient(c), c.tableName);
-    const outcome = await ingestOriginal(
-      { ...deps(), config: c, sqs: createSqsClient(c), images: slow },
-      { bucket: c.bucketName, key: `originals/${id}`, size: 0 },
-    );
-    expect(outcome).toBe('rejected');
-    await cloud.sqs.send(
-      new DeleteMessageCommand({ QueueUrl: cloud.queues.ingest, ReceiptHandle: message?.ReceiptHandle }),
-    );
-    expect((await runPipeline()).failed).toBe(0); // B's render finds the image rejected
-    await expectReplacedAndGone(id);
+    const outcome = await ingestOlderFileLast(async (id, post) => {
+      await post(await plainPng(320, 240));
+      await cloud.announce(`originals/${id}`, 'Post');
+      await cloud.deliver('ingest', 'metadata'); // the newer file measured
+    });
+    expect(outcome.result).toBe('rejected');
+    expect((await runPipeline()).failed).toBe(0); // the newer file's render finds the image rejected
+    await expectReplacedAndGone(outcome.id);
   });
 
   it('a render attempt that died after its writes: they go once the image is rejected', async () => {
@@ -404,41 +422,16 @@ describe('an upload form used again with another file: the first original measur
   });
 
   it('when the older file’s ingest finishes after the newer one is ready: the image keeps its original', async () => {
-    const { id, post } = await presign('image/png', 200_000);
-    await post(await plainPng(300, 200));
-    await cloud.announce(`originals/${id}`, 'Post');
-    const held = await cloud.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: cloud.queues.ingest, WaitTimeSeconds: 1 }),
-    );
-    let raced = false;
-    class SlowRepository extends ImageRepository {
-      override async recordMetadata(...args: Parameters<ImageRepository['recordMetadata']>) {
-        if (!raced) {
-          raced = true;
-          await post(await plainPng(320, 240));
-          await cloud.announce(`originals/${id}`, 'Post');
-          expect((await runPipeline()).failed).toBe(0); // the newer file: measured, rendered, ready
-        }
-        return super.recordMetadata(...args);
-      }
-    }
-    const c = loadConfig(['renderQueueUrl']);
-    const slow = new SlowRepository(createDynamoClient(c), c.tableName);
-    const outcome = await ingestOriginal(
-      { ...deps(), config: c, sqs: createSqsClient(c), images: slow },
-      { bucket: c.bucketName, key: `originals/${id}`, size: 0 },
-    );
-    expect(outcome).toBe('duplicate');
-    await cloud.sqs.send(
-      new DeleteMessageCommand({
-        QueueUrl: cloud.queues.ingest,
-        ReceiptHandle: held.Messages?.[0]?.ReceiptHandle,
-      }),
-    );
-    const doc = (await getImage(id)).json as Doc;
+    const outcome = await ingestOlderFileLast(async (id, post) => {
+      await post(await plainPng(320, 240));
+      await cloud.announce(`originals/${id}`, 'Post');
+      expect((await runPipeline()).failed).toBe(0); // the newer file: measured, rendered, ready
+    });
+    expect(outcome.result).toBe('duplicate');
+    const doc = (await getImage(outcome.id)).json as Doc;
     expect(doc.status).toBe('ready');
     expect(doc.original?.width).toBe(320);
-    expect(await cloud.keys(`originals/${id}`)).toEqual([`originals/${id}`]);
+    expect(await cloud.keys(`originals/${outcome.id}`)).toEqual([`originals/${outcome.id}`]);
     await expectQueuesDrained();
   });
 
