@@ -174,13 +174,12 @@ export function createCdn(options: CdnOptions): Cdn {
     res.end(req.method === 'HEAD' ? undefined : cached.body);
   };
 
-  const proxyToApi = (req: IncomingMessage, res: ServerResponse, behavior: LocalCacheBehavior) => {
-    // Only ever the API's origin, whatever the path looks like (see requestUrl).
-    const target = requestUrl(req, options.apiUrl);
-    if (!target) {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad Request');
-      return;
-    }
+  const proxyToApi = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    behavior: LocalCacheBehavior,
+    target: URL,
+  ) => {
     const { host: _host, ...headers } = req.headers;
     const upstream = request(target, { method: req.method, headers }, (reply) => {
       res.writeHead(reply.statusCode ?? 502, {
@@ -199,7 +198,8 @@ export function createCdn(options: CdnOptions): Cdn {
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    const url = requestUrl(req);
+    // On the API's origin, so that /v1/* goes there as it is, and only there (see requestUrl).
+    const url = requestUrl(req, options.apiUrl);
     if (!url) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad Request');
       return;
@@ -211,7 +211,7 @@ export function createCdn(options: CdnOptions): Cdn {
       return;
     }
     if (behavior.origin.kind === 'api') {
-      proxyToApi(req, res, behavior);
+      proxyToApi(req, res, behavior, url);
       return;
     }
     serveObject(req, res, path, behavior).catch((error: Error) => {
