@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects, one per layer of confidence: pure domain code, the synthesized CDK template, and the
-// whole system through the local cloud. Shared set-up (emulators, fixtures) lives in test/support.
+// Four projects, one per layer of confidence: pure domain code, the synthesized CDK template, the whole
+// system through the local cloud, and the local cloud held to references written by AWS (conformance). Shared set-up (emulators, fixtures) lives in test/support.
 export default defineConfig({
   test: {
     projects: [
@@ -28,6 +28,15 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'conformance',
+          include: ['test/conformance/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
         },

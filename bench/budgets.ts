@@ -1,6 +1,6 @@
 /**
  * Bundle-size budgets: bytes of each function's JavaScript bundle as its Lambda packaging builds it
- * (`local/build.ts` with `infra/bundling.ts`: a minified ES module, the AWS SDK bundled, sharp installed beside the
+ * (`local/lambda/build.ts` with `infra/bundling.ts`: a minified ES module, the AWS SDK bundled, sharp installed beside the
  * bundle and so not counted). Enforced by test/unit/bundle-size.test.ts; sizes are deterministic, so the
  * test is exact where timings could not be.
  *

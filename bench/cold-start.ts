@@ -25,9 +25,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { synthesize } from '#local/assembly.ts';
 import { type LocalCloud, startLocalCloud } from '#local/cloud.ts';
-import { readAssembly, type StackTemplate } from '#local/template.ts';
+import { synthesize } from '#local/template/assembly.ts';
+import { readAssembly, type StackTemplate } from '#local/template/template.ts';
 import { type BundleFacts, bundleFacts } from './cold-start/bundles.ts';
 import { profileInit } from './cold-start/init-profile.ts';
 import {

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { type FauxqsServer, type S3SpyEvent, type SpyMessage, startFauxqs } from 'fauxqs';
-import { classifyS3Write, type S3WriteApi, S3WritesInFlight } from './s3-writes.ts';
+import { classifyS3Write, type S3WriteApi, S3WritesInFlight } from './s3/writes.ts';
 
 const require = createRequire(import.meta.url);
 // dynalite is CommonJS without types; this is the one place that loads it.

@@ -6,20 +6,20 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type ApiKey, loadApiKeys } from './api-keys.ts';
-import { apiRequestHandler } from './api-server.ts';
-import { assemblyIsFresh, synthesize } from './assembly.ts';
+import { type ApiKey, loadApiKeys } from './apigateway/api-keys.ts';
+import { apiRequestHandler } from './apigateway/server.ts';
 import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
-import { buildForHost } from './build.ts';
-import { createCdn } from './cdn-server.ts';
-import { lambdaApiRoute } from './lambda-api.ts';
-import { provision } from './provision.ts';
-import { FunctionRuntime, type LogSink } from './runtime/function-runtime.ts';
-import { redriveRoute } from './sqs-redrive.ts';
-import { buildStackModel, type StackModel } from './stack-model.ts';
-import { readAssembly } from './template.ts';
-import { createS3Notifier } from './triggers/s3-notifications.ts';
-import { SqsPoller } from './triggers/sqs-poller.ts';
+import { createCdn } from './cloudfront/distribution.ts';
+import { lambdaApiRoute } from './lambda/api.ts';
+import { buildForHost } from './lambda/build.ts';
+import { FunctionRuntime, type LogSink } from './lambda/runtime/function-runtime.ts';
+import { SqsPoller } from './lambda/sqs-poller.ts';
+import { createS3Notifier } from './s3/notifications.ts';
+import { redriveRoute } from './sqs/move-tasks.ts';
+import { assemblyIsFresh, synthesize } from './template/assembly.ts';
+import { provision } from './template/provision.ts';
+import { buildStackModel, type StackModel } from './template/stack-model.ts';
+import { readAssembly } from './template/template.ts';
 
 export interface LocalCloudOptions {
   /** Project root (where `infra/` and `functions/` are). */

@@ -3,7 +3,7 @@
  * the AWS SDK. Built locally with the template's packaging for the function (local/build.ts), so the figures
  * are the same whichever target the benchmark runs against.
  */
-import { bundleForHost } from '#local/build.ts';
+import { bundleForHost } from '#local/lambda/build.ts';
 
 export interface BundleFacts {
   bytes: number;

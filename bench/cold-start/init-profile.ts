@@ -20,8 +20,8 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { bundlingOptions } from '#infra/bundling.ts';
-import { buildForHost, esbuildOptionsFor } from '#local/build.ts';
-import type { LocalFunction } from '#local/stack-model.ts';
+import { buildForHost, esbuildOptionsFor } from '#local/lambda/build.ts';
+import type { LocalFunction } from '#local/template/stack-model.ts';
 import { median, round } from '../lib/stats.ts';
 import type { BenchFunction } from './lambda.ts';
 

@@ -12,7 +12,7 @@ import {
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
 import { API_FUNCTION_NAMES, FUNCTION_NAMES } from '#infra/constructs/pictura-function.ts';
-import type { StackTemplate } from '#local/template.ts';
+import type { StackTemplate } from '#local/template/template.ts';
 
 /** The floor's label (`pictura:name` of the empty handler). */
 export const FLOOR = 'bench-empty';

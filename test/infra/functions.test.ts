@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES } from '#infra/constructs/pictura-function.ts';
-import { bundleForHost } from '#local/build.ts';
+import { bundleForHost } from '#local/lambda/build.ts';
 import { codeAssetHash, functionNamed, type Json, type Synthesized, synthesize } from './synth.ts';
 
 let aws: Synthesized;

@@ -11,13 +11,14 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { synthesize } from '#local/assembly.ts';
+import { type ProxyRequest, proxyEvent } from '#local/apigateway/proxy-event.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
-import { lambdaContext, type ProxyRequest, proxyEvent, sqsRecord } from '#local/lambda-events.ts';
-import { provision } from '#local/provision.ts';
-import { objectCreatedEvent } from '#local/s3-events.ts';
-import { buildStackModel, type LocalFunction, type LocalQueue } from '#local/stack-model.ts';
-import { readAssembly, type StackTemplate } from '#local/template.ts';
+import { lambdaContext, sqsRecord } from '#local/lambda/events.ts';
+import { objectCreatedEvent } from '#local/s3/events.ts';
+import { synthesize } from '#local/template/assembly.ts';
+import { provision } from '#local/template/provision.ts';
+import { buildStackModel, type LocalFunction, type LocalQueue } from '#local/template/stack-model.ts';
+import { readAssembly, type StackTemplate } from '#local/template/template.ts';
 import { ROOT } from './local-cloud.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers are middy functions with varied event types.

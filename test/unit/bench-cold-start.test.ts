@@ -8,9 +8,9 @@ import {
   templateFunctions,
 } from '#bench/cold-start/lambda.ts';
 import { REPO_ROOT } from '#infra/bundling.ts';
-import { bundleForHost } from '#local/build.ts';
-import { buildStackModel } from '#local/stack-model.ts';
-import type { StackTemplate } from '#local/template.ts';
+import { bundleForHost } from '#local/lambda/build.ts';
+import { buildStackModel } from '#local/template/stack-model.ts';
+import type { StackTemplate } from '#local/template/template.ts';
 
 describe('parseReport', () => {
   it('reads a cold REPORT line by field name (AWS order, tab-separated)', () => {

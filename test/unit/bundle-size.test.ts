@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_BUDGETS } from '#bench/budgets.ts';
 import { REPO_ROOT as ROOT } from '#infra/bundling.ts';
 import { FUNCTION_NAMES, type FunctionName } from '#infra/constructs/pictura-function.ts';
-import { bundleForHost, type HostBundle } from '#local/build.ts';
+import { bundleForHost, type HostBundle } from '#local/lambda/build.ts';
 
 // Each function's bundle, built as its Lambda asset is built (local/build.ts uses infra/bundling.ts's
 // options), in memory. Sizes are deterministic: the same sources always give the same bytes.

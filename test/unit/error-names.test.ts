@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { REPO_ROOT } from '#infra/bundling.ts';
-import { bundleForHost } from '#local/build.ts';
+import { bundleForHost } from '#local/lambda/build.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'pictura-error-names-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

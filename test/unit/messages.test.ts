@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { objectCreatedEvent } from '#local/s3-events.ts';
+import { objectCreatedEvent } from '#local/s3/events.ts';
 import { MalformedMessageError } from '#shared/errors.ts';
 import { parsePurgeJob, parseRenderJob, parseS3Notification, renderJob } from '#shared/queue/messages.ts';
 

@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiRequestHandler } from '#local/api-server.ts';
-import { FunctionRuntime } from '#local/runtime/function-runtime.ts';
-import type { LocalApi } from '#local/stack-model.ts';
+import { apiRequestHandler } from '#local/apigateway/server.ts';
+import { FunctionRuntime } from '#local/lambda/runtime/function-runtime.ts';
+import type { LocalApi } from '#local/template/stack-model.ts';
 import { ROOT } from '#test/support/local-cloud.ts';
 
 // API Gateway's behaviour without any customised gateway responses (the Pictura template customises

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FunctionRuntime } from '#local/runtime/function-runtime.ts';
-import type { LocalFunction } from '#local/stack-model.ts';
+import { FunctionRuntime } from '#local/lambda/runtime/function-runtime.ts';
+import type { LocalFunction } from '#local/template/stack-model.ts';
 import { ROOT } from '#test/support/local-cloud.ts';
 
 const fixture = (overrides: Partial<LocalFunction> = {}): LocalFunction => ({

@@ -2,8 +2,8 @@ import { CopyObjectCommand, CreateBucketCommand, PutObjectCommand, S3Client } fr
 import { CreateQueueCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
-import type { LocalQueue } from '#local/stack-model.ts';
-import { createS3Notifier } from '#local/triggers/s3-notifications.ts';
+import { createS3Notifier } from '#local/s3/notifications.ts';
+import type { LocalQueue } from '#local/template/stack-model.ts';
 import { createPresignedPost } from '#shared/presigned-post.ts';
 
 // S3 → SQS as the local cloud delivers it: per the bucket's notification configuration, with the event

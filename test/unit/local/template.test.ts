@@ -1,9 +1,9 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these are CloudFormation Fn::Sub strings, not JS templates.
 import { describe, expect, it } from 'vitest';
-import { pathPatternMatches } from '#local/cdn-server.ts';
-import { type PhysicalResource, Resolver } from '#local/template.ts';
-import { eventMatches } from '#local/triggers/s3-notifications.ts';
-import { acknowledged } from '#local/triggers/sqs-poller.ts';
+import { pathPatternMatches } from '#local/cloudfront/distribution.ts';
+import { acknowledged } from '#local/lambda/sqs-poller.ts';
+import { eventMatches } from '#local/s3/notifications.ts';
+import { type PhysicalResource, Resolver } from '#local/template/template.ts';
 
 const physical = new Map<string, PhysicalResource>([
   ['Queue', { ref: 'http://q', attributes: { Arn: 'arn:aws:sqs:us-east-1:000000000000:q', QueueName: 'q' } }],

@@ -4,7 +4,7 @@
  * function's environment only; argv carries the module URL and the handler's export name.
  */
 import { performance } from 'node:perf_hooks';
-import { lambdaContext } from '../lambda-events.ts';
+import { lambdaContext } from '../events.ts';
 import { type ChildMessage, errorShape, type InvokeMessage } from './protocol.ts';
 
 const [moduleUrl = '', exportName = 'handler', functionName = 'function', memory = '128'] =

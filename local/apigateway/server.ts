@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { BodyTooLargeError, readBody, requestUrl, sendJson } from '../http-util.ts';
+import type { FunctionRuntime } from '../lambda/runtime/function-runtime.ts';
+import type { LocalApi, LocalRoute } from '../template/stack-model.ts';
 import type { ApiKey } from './api-keys.ts';
-import { BodyTooLargeError, readBody, requestUrl, sendJson } from './http-util.ts';
-import { proxyEvent } from './lambda-events.ts';
-import type { FunctionRuntime } from './runtime/function-runtime.ts';
-import type { LocalApi, LocalRoute } from './stack-model.ts';
+import { proxyEvent } from './proxy-event.ts';
 
 /** API Gateway REST API limits: 10 MB payloads, 29 s integration timeout. */
 export const API_PAYLOAD_LIMIT = 10 * 1024 * 1024;

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { requestUrl } from './http-util.ts';
+import { requestUrl } from '../http-util.ts';
 
 /** The S3 API call that created an object, as S3 names it in `ObjectCreated:<api>` events. */
 export type S3WriteApi = 'Put' | 'Post' | 'Copy' | 'CompleteMultipartUpload';

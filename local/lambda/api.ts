@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EdgeRoute } from './aws-endpoint.ts';
-import { readBody, requestUrl, sendJson } from './http-util.ts';
+import type { EdgeRoute } from '../aws-endpoint.ts';
+import { readBody, requestUrl, sendJson } from '../http-util.ts';
+import type { LocalFunction } from '../template/stack-model.ts';
 import type { FunctionRuntime } from './runtime/function-runtime.ts';
-import type { LocalFunction } from './stack-model.ts';
 
 /** Lambda returns at most the last 4 KB of the log with `LogType: Tail`. */
 const TAIL_BYTES = 4096;

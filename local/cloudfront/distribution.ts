@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { EdgeRoute } from './aws-endpoint.ts';
-import { requestUrl } from './http-util.ts';
-import type { LocalCacheBehavior, LocalDistribution } from './stack-model.ts';
+import type { EdgeRoute } from '../aws-endpoint.ts';
+import { requestUrl } from '../http-util.ts';
+import type { LocalCacheBehavior, LocalDistribution } from '../template/stack-model.ts';
 
 interface CachedObject {
   body: Buffer;

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import type { LocalFunction } from '../stack-model.ts';
+import type { LocalFunction } from '../../template/stack-model.ts';
 import type { ChildMessage, FunctionErrorShape, InvokeMessage, ResultMessage } from './protocol.ts';
 
 const BOOTSTRAP = new URL('./bootstrap.ts', import.meta.url);

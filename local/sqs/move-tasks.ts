@@ -7,9 +7,9 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { EdgeRoute } from './aws-endpoint.ts';
-import { readBody, sendJson } from './http-util.ts';
-import type { LocalQueue } from './stack-model.ts';
+import type { EdgeRoute } from '../aws-endpoint.ts';
+import { readBody, sendJson } from '../http-util.ts';
+import type { LocalQueue } from '../template/stack-model.ts';
 
 interface MoveTask {
   TaskHandle: string;

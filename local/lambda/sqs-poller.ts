@@ -5,9 +5,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { sqsRecord } from '../lambda-events.ts';
-import type { FunctionRuntime } from '../runtime/function-runtime.ts';
-import type { LocalEventSourceMapping } from '../stack-model.ts';
+import type { LocalEventSourceMapping } from '../template/stack-model.ts';
+import { sqsRecord } from './events.ts';
+import type { FunctionRuntime } from './runtime/function-runtime.ts';
 
 export interface PollerOptions {
   mapping: LocalEventSourceMapping;

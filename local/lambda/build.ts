@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type BuildOptions, build, type Format, type Metafile } from 'esbuild';
 import { packagingOptions } from '#infra/bundling.ts';
-import type { LocalFunction } from './stack-model.ts';
+import type { LocalFunction } from '../template/stack-model.ts';
 
 /** One function's bundle for this host, in memory. */
 export interface HostBundle {

@@ -1,9 +1,9 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { S3SpyEvent } from 'fauxqs';
-import { objectCreatedEvent } from '../s3-events.ts';
-import type { S3WriteApi } from '../s3-writes.ts';
-import type { LocalBucket, LocalQueue } from '../stack-model.ts';
+import type { LocalBucket, LocalQueue } from '../template/stack-model.ts';
+import { objectCreatedEvent } from './events.ts';
+import type { S3WriteApi } from './writes.ts';
 
 /** Whether a notification configuration's event list covers `eventName` (`s3:ObjectCreated:*` style). */
 export function eventMatches(patterns: readonly string[], eventName: string): boolean {

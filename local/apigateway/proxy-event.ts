@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Message } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEvent, Context, SQSRecord } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 
 /** An HTTP request as the API emulation sees it. */
 export interface ProxyRequest {
@@ -86,57 +85,5 @@ export function proxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
         userArn: null,
       },
     },
-  };
-}
-
-/** The SQS record Lambda's event source mapping builds from a received message. */
-export function sqsRecord(message: Message, queueArn: string, region: string): SQSRecord {
-  const attributes = message.Attributes ?? {};
-  return {
-    messageId: message.MessageId ?? randomUUID(),
-    receiptHandle: message.ReceiptHandle ?? '',
-    body: message.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-      SenderId: attributes.SenderId ?? 'LOCAL',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-    },
-    messageAttributes: Object.fromEntries(
-      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-        name,
-        {
-          stringValue: value.StringValue,
-          binaryValue: value.BinaryValue ? Buffer.from(value.BinaryValue).toString('base64') : undefined,
-          stringListValues: [],
-          binaryListValues: [],
-          dataType: value.DataType ?? 'String',
-        },
-      ]),
-    ),
-    md5OfBody: message.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: region,
-  };
-}
-
-/** A Lambda context for one invocation with a deadline, as the runtime provides it. */
-export function lambdaContext(functionName: string, timeoutMs: number, memoryMb = 1024): Context {
-  const deadline = Date.now() + timeoutMs;
-  const requestId = randomUUID();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: String(memoryMb),
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/${requestId}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
   };
 }
