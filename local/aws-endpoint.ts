@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { type FauxqsServer, type S3SpyEvent, type SpyMessage, startFauxqs } from 'fauxqs';
 import { classifyS3Write, type S3WriteApi, S3WritesInFlight } from './s3/writes.ts';
+import { LocalNames } from './security/local-names.ts';
+import { refuseCrossSite, refuseForeignHost } from './security/request-guards.ts';
 
 const require = createRequire(import.meta.url);
 // dynalite is CommonJS without types; this is the one place that loads it.
@@ -34,10 +36,17 @@ export interface AwsEndpointOptions {
   host?: string;
   /** Folder for persistent state; in memory when absent. */
   dataDir?: string | undefined;
+  /**
+   * The local cloud's names and origins: requests under another `Host`, and cross-site requests, are refused.
+   * Defaults to the names of `host`, with this endpoint's port as the only own origin.
+   */
+  names?: LocalNames;
 }
 
 /**
- * Starts the emulators and the edge router in front of them. DynamoDB requests are recognised by their
+ * Starts the emulators and the edge router in front of them. The edge first refuses requests under a `Host`
+ * that is not a name of this machine (DNS rebinding) and requests from web pages of other sites (see
+ * security/request-guards.ts). DynamoDB requests are recognised by their
  * `X-Amz-Target: DynamoDB_20120810.*` header; everything else goes to fauxqs, which speaks S3 and SQS (query
  * and JSON protocols) on one port. Requests are streamed, never buffered, so large uploads cost no memory.
  */
@@ -76,8 +85,10 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     for (const listener of s3Listeners) listener(message, api);
   };
 
+  const names = options.names ?? new LocalNames(host);
   const routes: EdgeRoute[] = [];
   const edge = createServer((req, res) => {
+    if (refuseForeignHost(names, req, res) || refuseCrossSite(names, req, res)) return;
     for (const route of routes) if (route(req, res)) return;
     const target = String(req.headers['x-amz-target'] ?? '');
     const write = classifyS3Write(req);
@@ -89,6 +100,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
   edge.listen(options.port ?? 0, host);
   await once(edge, 'listening');
   const port = (edge.address() as AddressInfo).port;
+  names.addPort(port);
 
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,

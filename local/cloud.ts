@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -8,13 +8,16 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type ApiKey, loadApiKeys } from './apigateway/api-keys.ts';
 import { apiRequestHandler } from './apigateway/server.ts';
-import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
+import { type AwsEndpoint, type EdgeRoute, startAwsEndpoint } from './aws-endpoint.ts';
 import { createCdn } from './cloudfront/distribution.ts';
+import { type GatedHandler, type RequestHandler, startingHandler } from './http-util.ts';
 import { lambdaApiRoute } from './lambda/api.ts';
 import { buildForHost } from './lambda/build.ts';
 import { FunctionRuntime, type LogSink } from './lambda/runtime/function-runtime.ts';
 import { SqsPoller } from './lambda/sqs-poller.ts';
 import { createS3Notifier } from './s3/notifications.ts';
+import { LocalNames } from './security/local-names.ts';
+import { refuseForeignHost } from './security/request-guards.ts';
 import { redriveRoute } from './sqs/move-tasks.ts';
 import { assemblyIsFresh, synthesize } from './template/assembly.ts';
 import { provision } from './template/provision.ts';
@@ -70,10 +73,63 @@ export interface LocalCloud {
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 
-async function listen(server: Server, port: number, host: string): Promise<number> {
+/** A listening server whose handler is attached later (until then it answers 503, see `startingHandler`). */
+interface GatedServer extends Pick<GatedHandler, 'open'> {
+  server: Server;
+  port: number;
+}
+
+/**
+ * Listens on `host` at once (the port goes into the functions' environment and the template's URLs), answering
+ * 503 with `Retry-After` until `open`; requests under a `Host` that is not a name of this machine are refused
+ * first (DNS rebinding).
+ */
+async function listenGated(
+  what: string,
+  port: number,
+  host: string,
+  names: LocalNames,
+): Promise<GatedServer> {
+  const gate = startingHandler(what);
+  const server = createServer((req, res) => {
+    if (!refuseForeignHost(names, req, res)) gate.handler(req, res);
+  });
   server.listen(port, host);
   await once(server, 'listening');
-  return (server.address() as AddressInfo).port;
+  const actual = (server.address() as AddressInfo).port;
+  names.addPort(actual);
+  return { server, port: actual, open: gate.open };
+}
+
+/**
+ * Answers the Lambda and CloudFront APIs 503 (`Retry-After: 1`, which the SDKs retry) until `isReady`: their
+ * routes are attached once the functions are built, and until then fauxqs would answer them as S3 calls.
+ */
+function startingApis(isReady: () => boolean): EdgeRoute {
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (isReady() || !(url.startsWith('/2015-03-31/') || url.startsWith('/2020-05-31/'))) return false;
+    req.resume();
+    res.writeHead(503, {
+      'content-type': 'application/json',
+      'retry-after': '1',
+      'x-amzn-errortype': 'ServiceException',
+    });
+    res.end(
+      JSON.stringify({ Type: 'Service', Message: 'The local cloud is starting; try again in a second.' }),
+    );
+    return true;
+  };
+}
+
+/**
+ * The data folder, created (or narrowed) to owner-only access: it holds the originals (which may carry GPS),
+ * the database and the API keys.
+ */
+function privateDataDir(dataDir: string, clean: boolean | undefined): void {
+  if (clean) rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
 }
 
 /**
@@ -101,16 +157,19 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const stack = stacks[0];
   if (!stack) throw new Error(`the assembly in ${outdir} has no stack`);
 
-  if (options.clean && options.dataDir) rmSync(options.dataDir, { recursive: true, force: true });
+  if (options.dataDir) privateDataDir(options.dataDir, options.clean);
+  const names = new LocalNames(host);
   const endpoint = await startAwsEndpoint({
     port: options.ports?.aws ?? 4566,
     host,
     dataDir: options.dataDir ? join(options.dataDir, 'state') : undefined,
+    names,
   });
-  const apiServer = createServer();
-  const cdnServer = createServer();
-  const apiPort = await listen(apiServer, options.ports?.api ?? 3000, host);
-  const cdnPort = await listen(cdnServer, options.ports?.cdn ?? 3001, host);
+  let ready = false;
+  endpoint.addRoute(startingApis(() => ready));
+  const api = await listenGated('API', options.ports?.api ?? 3000, host, names);
+  const cdn = await listenGated('CDN', options.ports?.cdn ?? 3001, host, names);
+  const [apiServer, cdnServer, apiPort, cdnPort] = [api.server, cdn.server, api.port, cdn.port];
   const awsUrl = `http://${publicHost}:${endpoint.port}`;
 
   const model = buildStackModel(stack, {
@@ -158,12 +217,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     options.dataDir ? join(options.dataDir, 'api-keys.json') : undefined,
   );
   const apiUrl = `http://${publicHost}:${apiPort}`;
-  if (model.api) apiServer.on('request', apiRequestHandler({ api: model.api, runtime, keys: apiKeys, log }));
   let cdnUrl: string | undefined;
+  let cdnHandler: RequestHandler = (_req, res) => void res.writeHead(404).end();
   if (model.distribution) {
-    const cdn = createCdn({ distribution: model.distribution, s3, apiUrl, log });
-    cdnServer.on('request', cdn.handler);
-    endpoint.addRoute(cdn.invalidationRoute);
+    const distribution = createCdn({ distribution: model.distribution, s3, apiUrl, log });
+    cdnHandler = distribution.handler;
+    endpoint.addRoute(distribution.invalidationRoute);
     cdnUrl = `http://${publicHost}:${cdnPort}`;
   }
 
@@ -184,6 +243,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       });
     });
   for (const poller of pollers) poller.start();
+  api.open(
+    model.api
+      ? apiRequestHandler({ api: model.api, runtime, keys: apiKeys, log })
+      : (_req, res) => void res.writeHead(404).end(),
+  );
+  cdn.open(cdnHandler);
+  ready = true;
 
   return {
     urls: { aws: awsUrl, api: model.api ? apiUrl : undefined, cdn: cdnUrl },

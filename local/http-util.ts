@@ -48,3 +48,38 @@ export function sendJson(
   });
   res.end(text);
 }
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A server that is listening before its real handler is ready (see `startingHandler`). */
+export interface GatedHandler {
+  handler: RequestHandler;
+  /** Switches every later request to `ready`. */
+  open(ready: RequestHandler): void;
+}
+
+/**
+ * A handler that answers 503 with `Retry-After: 1` until `open` is called, then hands every request to the
+ * real handler. The local cloud must listen before it knows everything (its ports go into the functions'
+ * environment and the template's URLs); without this, a request arriving during start-up was accepted and
+ * never answered.
+ */
+export function startingHandler(what: string): GatedHandler {
+  let ready: RequestHandler | undefined;
+  return {
+    handler(req, res) {
+      if (ready) return ready(req, res);
+      req.resume();
+      const text = JSON.stringify({ message: `the local cloud is starting; the ${what} is not ready yet` });
+      res.writeHead(503, {
+        'content-type': 'application/json',
+        'retry-after': '1',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    },
+    open(handler) {
+      ready = handler;
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** An API key as API Gateway knows it: the secret value and its id (the owner of what it uploads). */
@@ -15,6 +15,8 @@ function idOf(value: string): string {
 /**
  * The local cloud's API keys: from `PICTURA_LOCAL_API_KEYS` (comma-separated, each key its own owner) or
  * one generated on first start and kept in the data folder, so a restart keeps the same key and owner.
+ * The key file is the owner's only (mode 0600, in a folder created 0700), as a credentials file should be;
+ * one left readable by an earlier version is narrowed when read.
  */
 export function loadApiKeys(fromEnvironment: string | undefined, stateFile: string | undefined): ApiKey[] {
   const values = (fromEnvironment ?? '')
@@ -29,14 +31,15 @@ export function loadApiKeys(fromEnvironment: string | undefined, stateFile: stri
     return values.map((value) => ({ id: idOf(value), value }));
   }
   if (stateFile && existsSync(stateFile)) {
+    chmodSync(stateFile, 0o600);
     const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as ApiKey[];
     if (Array.isArray(saved) && saved.length > 0) return saved;
   }
   const value = `pk_local_${randomBytes(20).toString('base64url')}`;
   const keys = [{ id: idOf(value), value }];
   if (stateFile) {
-    mkdirSync(dirname(stateFile), { recursive: true });
-    writeFileSync(stateFile, JSON.stringify(keys, null, 2));
+    mkdirSync(dirname(stateFile), { recursive: true, mode: 0o700 });
+    writeFileSync(stateFile, JSON.stringify(keys, null, 2), { mode: 0o600 });
   }
   return keys;
 }
