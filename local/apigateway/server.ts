@@ -1,14 +1,27 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { APIGatewayProxyResult } from 'aws-lambda';
-import { BodyTooLargeError, readBody, requestUrl, sendJson } from '../http-util.ts';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { BodyTooLargeError, readBody } from '../http-util.ts';
 import type { FunctionRuntime } from '../lambda/runtime/function-runtime.ts';
 import type { LocalApi, LocalRoute } from '../template/stack-model.ts';
 import type { ApiKey } from './api-keys.ts';
+import {
+  newRequestIds,
+  type RequestIds,
+  relayHeaders,
+  sendContentLengthExceeded,
+  sendGatewayError,
+  sendInternalFailure,
+  sendRequestTooLong,
+} from './gateway-responses.ts';
 import { proxyEvent } from './proxy-event.ts';
+import { invocationHeaders, lastHeaderValue } from './request-headers.ts';
+import { parseRequestTarget } from './request-target.ts';
 
-/** API Gateway REST API limits: 10 MB payloads, 29 s integration timeout. */
+/** API Gateway's payload quota: 10 MB (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
 export const API_PAYLOAD_LIMIT = 10 * 1024 * 1024;
+/** Lambda's synchronous invocation payload quota: 6 MB (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). */
+export const LAMBDA_SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024;
+/** API Gateway's default integration timeout: 29 s. */
 export const API_TIMEOUT_MS = 29_000;
 
 export interface ApiServerOptions {
@@ -20,48 +33,15 @@ export interface ApiServerOptions {
   timeoutMs?: number;
 }
 
-/** API Gateway's own error answers: default status and message per gateway response type. */
-const GATEWAY_ERRORS = {
-  MISSING_AUTHENTICATION_TOKEN: {
-    status: 403,
-    message: 'Missing Authentication Token',
-    family: 'DEFAULT_4XX',
-  },
-  INVALID_API_KEY: { status: 403, message: 'Forbidden', family: 'DEFAULT_4XX' },
-  REQUEST_TOO_LARGE: { status: 413, message: 'Request Entity Too Large', family: 'DEFAULT_4XX' },
-  INTEGRATION_FAILURE: { status: 502, message: 'Internal server error', family: 'DEFAULT_5XX' },
-  API_CONFIGURATION_ERROR: { status: 502, message: 'Internal server error', family: 'DEFAULT_5XX' },
-  INTEGRATION_TIMEOUT: { status: 504, message: 'Endpoint request timed out', family: 'DEFAULT_5XX' },
-} as const;
-type GatewayError = keyof typeof GATEWAY_ERRORS;
-
-/**
- * Answers with a gateway error, shaped by the template's GatewayResponse for its type (or its family's
- * DEFAULT_4XX/5XX), as API Gateway does; `$context` variables in the template are filled in.
- */
-function sendGatewayError(res: ServerResponse, api: LocalApi, type: GatewayError, requestId: string): void {
-  const fallback = GATEWAY_ERRORS[type];
-  const custom = api.gatewayResponses[type] ?? api.gatewayResponses[fallback.family];
-  const status = custom?.statusCode ?? fallback.status;
-  const body =
-    custom?.template === undefined
-      ? JSON.stringify({ message: fallback.message })
-      : custom.template
-          .replaceAll('$context.error.messageString', JSON.stringify(fallback.message))
-          .replaceAll('$context.error.message', fallback.message)
-          .replaceAll('$context.error.responseType', type)
-          .replaceAll('$context.requestId', requestId);
-  const customHeaders = Object.fromEntries(
-    Object.entries(custom?.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
-  );
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    ...customHeaders,
-    'x-amzn-requestid': requestId,
-    'x-amzn-errortype': type,
-    'content-length': String(Buffer.byteLength(body)),
-  });
-  res.end(body);
+/** A request API Gateway has routed: the method, the raw path and what the route gives it. */
+interface RoutedRequest {
+  ids: RequestIds;
+  method: string;
+  path: string;
+  query: Record<string, string[]>;
+  route: LocalRoute;
+  pathParameters: Record<string, string> | null;
+  headers: Record<string, string[]>;
 }
 
 function isBinary(contentType: string | undefined, binaryTypes: readonly string[]): boolean {
@@ -73,133 +53,159 @@ function isBinary(contentType: string | undefined, binaryTypes: readonly string[
   });
 }
 
-function match(routes: readonly LocalRoute[], method: string, path: string) {
+/**
+ * The first route matching the method and the raw (still percent-encoded) path, with its path parameters
+ * undecoded, as a REST API hands them over (see parseRequestTarget for the AWS recordings).
+ */
+function matchRoute(routes: readonly LocalRoute[], method: string, path: string) {
   for (const route of routes) {
     if (route.method !== method && route.method !== 'ANY') continue;
     const m = route.pattern.exec(path);
     if (!m) continue;
-    const parameters = Object.fromEntries(
-      route.parameterNames.map((name, i) => [name, decodeURIComponent(m[i + 1] ?? '')]),
-    );
-    return { route, parameters };
+    const parameters = Object.fromEntries(route.parameterNames.map((name, i) => [name, m[i + 1] ?? '']));
+    return { route, pathParameters: route.parameterNames.length > 0 ? parameters : null };
   }
   return undefined;
 }
 
+/** Step 1: the route, or `undefined` (API Gateway's 403 Missing Authentication Token). */
+function routeRequest(req: IncomingMessage, api: LocalApi, ids: RequestIds): RoutedRequest | undefined {
+  const target = parseRequestTarget(req.url);
+  const method = (req.method ?? 'GET').toUpperCase();
+  const found = target && matchRoute(api.routes, method, target.path);
+  if (!target || !found) return undefined;
+  const headers = invocationHeaders(req.rawHeaders, {
+    sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+    port: req.socket.localPort ?? 0,
+    protocol: 'http',
+  });
+  return { ids, method, path: target.path, query: target.query, ...found, headers };
+}
+
+/** Step 2: the validated API key on key-required routes; `false` when it is missing or unknown. */
+function checkApiKey(request: RoutedRequest, keys: ReadonlyMap<string, ApiKey>): ApiKey | undefined | false {
+  if (!request.route.apiKeyRequired) return undefined;
+  return keys.get(lastHeaderValue(request.headers, 'x-api-key') ?? '') ?? false;
+}
+
+/** Step 3: the body, or `undefined` once a 413 has been sent for a body over 10 MB. */
+async function readPayload(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+  try {
+    return await readBody(req, API_PAYLOAD_LIMIT);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    sendContentLengthExceeded(res, API_PAYLOAD_LIMIT);
+    return undefined;
+  }
+}
+
+/** Step 4: the Lambda proxy event. */
+function buildEvent(request: RoutedRequest, api: LocalApi, body: Buffer, apiKey: ApiKey | undefined) {
+  return proxyEvent({
+    method: request.method,
+    resource: request.route.resource,
+    path: request.path,
+    pathParameters: request.pathParameters,
+    query: request.query,
+    headers: request.headers,
+    body: body.length > 0 ? body : null,
+    binary: isBinary(lastHeaderValue(request.headers, 'content-type'), api.binaryMediaTypes),
+    stage: api.stage,
+    basePath: '',
+    apiKeyId: apiKey ? apiKey.id : null,
+    apiId: api.restApiId,
+    requestId: request.ids.requestId,
+    extendedRequestId: request.ids.extendedRequestId,
+  });
+}
+
+/** Step 6: relays a well-formed proxy result (`multiValueHeaders` override `headers` of the same name). */
+function sendProxyResult(res: ServerResponse, result: APIGatewayProxyResult, ids: RequestIds): void {
+  const headers: Record<string, string | string[]> = relayHeaders(ids);
+  for (const [name, value] of Object.entries(result.headers ?? {}))
+    headers[name.toLowerCase()] = String(value);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
+    headers[name.toLowerCase()] = values.map(String);
+  const payload = Buffer.from(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
+  headers['content-length'] = String(payload.length);
+  res.writeHead(result.statusCode, headers);
+  res.end(payload);
+}
+
 /**
- * The REST API (v1) emulation: the template's routes, Lambda proxy integrations with the event API Gateway
- * sends, binary media types (base64 bodies), API keys on key-required methods, the 10 MB and 29 s limits, and
- * API Gateway's own error answers (403 for unknown routes and bad keys, 502 for a failed function, 504 on
- * timeout), so clients see what they will see on AWS.
+ * Step 5: invokes the function within the integration timeout and answers: its proxy result, or API
+ * Gateway's 502 for a failed function or a malformed result, 504 on timeout, 500 when the invocation
+ * itself is refused (https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html).
+ */
+async function invokeIntegration(
+  options: ApiServerOptions,
+  request: RoutedRequest,
+  event: APIGatewayProxyEvent,
+  res: ServerResponse,
+): Promise<void> {
+  const { api, runtime, log } = options;
+  const label = `api ${request.method} ${request.path}`;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), options.timeoutMs ?? API_TIMEOUT_MS);
+  });
+  try {
+    const invocation = await Promise.race([runtime.invoke(request.route.functionName ?? '', event), timeout]);
+    if (invocation === 'timeout') return sendGatewayError(res, api, 'INTEGRATION_TIMEOUT', request.ids);
+    if (invocation.functionError) {
+      log(`${label}: the function failed (${invocation.error?.errorType})`);
+      return sendGatewayError(res, api, 'INTEGRATION_FAILURE', request.ids);
+    }
+    const result = invocation.payload as Partial<APIGatewayProxyResult> | null;
+    if (!result || typeof result.statusCode !== 'number') {
+      log(`${label}: the function returned a malformed proxy response`);
+      return sendGatewayError(res, api, 'API_CONFIGURATION_ERROR', request.ids);
+    }
+    sendProxyResult(res, result as APIGatewayProxyResult, request.ids);
+  } catch (error) {
+    log(`${label}: ${(error as Error).message}`);
+    if (!res.headersSent) sendInternalFailure(res, request.ids);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The REST API (v1) emulation, in API Gateway's order: the 10 MB payload quota at the front door, the
+ * template's routes (403 Missing Authentication Token otherwise), API keys on key-required methods, mock
+ * integrations (CORS preflight), then Lambda proxy integrations with the event API Gateway sends, Lambda's
+ * 6 MB invocation quota, and API Gateway's own error answers, so clients see what they will see on AWS.
  */
 export function apiRequestHandler(
   options: ApiServerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const { api, runtime, keys } = options;
-  const keyByValue = new Map(keys.map((key) => [key.value, key]));
+  const { api } = options;
+  const keyByValue = new Map(options.keys.map((key) => [key.value, key]));
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const requestId = randomUUID();
-    const baseHeaders = { 'x-amzn-requestid': requestId };
-    const url = requestUrl(req);
-    const method = (req.method ?? 'GET').toUpperCase();
-    const found = url && match(api.routes, method, url.pathname);
-    if (!url || !found) {
-      sendGatewayError(res, api, 'MISSING_AUTHENTICATION_TOKEN', requestId);
-      return;
+  const handle = async (req: IncomingMessage, res: ServerResponse, ids: RequestIds) => {
+    if (Number(req.headers['content-length'] ?? 0) > API_PAYLOAD_LIMIT)
+      return sendContentLengthExceeded(res, API_PAYLOAD_LIMIT);
+    const request = routeRequest(req, api, ids);
+    if (!request) return sendGatewayError(res, api, 'MISSING_AUTHENTICATION_TOKEN', ids);
+    const apiKey = checkApiKey(request, keyByValue);
+    if (apiKey === false) return sendGatewayError(res, api, 'INVALID_API_KEY', ids);
+    const { mock } = request.route;
+    if (mock) {
+      res.writeHead(mock.statusCode, { ...relayHeaders(ids), ...mock.headers });
+      return void res.end();
     }
-    const { route, parameters } = found;
-    const headerValue = (name: string) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(',') : value;
-    };
-    let apiKey: ApiKey | undefined;
-    if (route.apiKeyRequired) {
-      apiKey = keyByValue.get(headerValue('x-api-key') ?? '');
-      if (!apiKey) {
-        sendGatewayError(res, api, 'INVALID_API_KEY', requestId);
-        return;
-      }
-    }
-    if (route.mock) {
-      res.writeHead(route.mock.statusCode, { ...baseHeaders, ...route.mock.headers });
-      res.end();
-      return;
-    }
-
-    let body: Buffer;
-    try {
-      body = await readBody(req, API_PAYLOAD_LIMIT);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        sendGatewayError(res, api, 'REQUEST_TOO_LARGE', requestId);
-        return;
-      }
-      throw error;
-    }
-    const headers: Record<string, string> = {};
-    for (const name of Object.keys(req.headers)) headers[name] = headerValue(name) ?? '';
-    headers['x-forwarded-proto'] = 'http';
-    const event = proxyEvent({
-      method,
-      resource: route.resource,
-      path: url.pathname,
-      pathParameters: route.parameterNames.length > 0 ? parameters : null,
-      query: Object.fromEntries(url.searchParams),
-      headers,
-      body: body.length > 0 ? body : null,
-      binary: isBinary(headers['content-type'], api.binaryMediaTypes),
-      stage: api.stage,
-      basePath: '',
-      apiKeyId: apiKey?.id ?? null,
-      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-    });
-    event.requestContext.requestId = requestId;
-
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const invocation = await Promise.race([
-        runtime.invoke(route.functionName ?? '', event),
-        new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), options.timeoutMs ?? API_TIMEOUT_MS);
-        }),
-      ]);
-      if (invocation === 'timeout') {
-        sendGatewayError(res, api, 'INTEGRATION_TIMEOUT', requestId);
-        return;
-      }
-      const result = invocation.payload as Partial<APIGatewayProxyResult> | null;
-      if (invocation.functionError) {
-        options.log(`api ${method} ${url.pathname}: the function failed (${invocation.error?.errorType})`);
-        sendGatewayError(res, api, 'INTEGRATION_FAILURE', requestId);
-        return;
-      }
-      if (!result || typeof result.statusCode !== 'number') {
-        options.log(`api ${method} ${url.pathname}: the function returned a malformed proxy response`);
-        sendGatewayError(res, api, 'API_CONFIGURATION_ERROR', requestId);
-        return;
-      }
-      const responseHeaders: Record<string, string | string[]> = { ...baseHeaders };
-      for (const [name, value] of Object.entries(result.headers ?? {}))
-        responseHeaders[name.toLowerCase()] = String(value);
-      for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
-        responseHeaders[name.toLowerCase()] = values.map(String);
-      }
-      const payload = Buffer.from(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
-      responseHeaders['content-length'] = String(payload.length);
-      res.writeHead(result.statusCode, responseHeaders);
-      res.end(payload);
-    } catch (error) {
-      options.log(`api ${method} ${url.pathname}: ${(error as Error).message}`);
-      if (!res.headersSent) sendGatewayError(res, api, 'INTEGRATION_FAILURE', requestId);
-    } finally {
-      clearTimeout(timer);
-    }
+    const body = await readPayload(req, res);
+    if (!body) return;
+    const event = buildEvent(request, api, body, apiKey);
+    if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_SYNC_PAYLOAD_LIMIT)
+      return sendRequestTooLong(res, ids);
+    await invokeIntegration(options, request, event, res);
   };
   return (req, res) => {
-    handle(req, res).catch((error: Error) => {
+    const ids = newRequestIds();
+    handle(req, res, ids).catch((error: Error) => {
       options.log(`api: ${error.message}`);
-      if (!res.headersSent) sendJson(res, 500, { message: 'Internal server error' });
+      if (!res.headersSent) sendInternalFailure(res, ids);
       else res.end();
     });
   };
