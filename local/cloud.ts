@@ -200,7 +200,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     },
   });
   endpoint.addRoute(lambdaApiRoute(runtime, log));
-  endpoint.addRoute(redriveRoute(model.queues, sqs));
+  endpoint.addRoute(redriveRoute(sqs));
   endpoint.onS3Event(
     createS3Notifier({
       buckets: model.buckets,
