@@ -7,8 +7,12 @@ import { type InvalidationPath, parseInvalidationPath } from './invalidation-pat
 
 const XMLNS = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
 const ROUTE = /^\/2020-05-31\/distribution\/([^/?]+)\/invalidation(?:\?.*)?$/;
-/** Paths per invalidation batch: 3,000 files may be in progress per distribution (InvalidationLimits.html). */
-const MAX_PATHS = 3000;
+/**
+ * In progress at one time per distribution: 3,000 file paths and 15 wildcard paths (InvalidationLimits.html).
+ * Local invalidations complete at once, so only one batch is ever in progress.
+ */
+const MAX_FILE_PATHS = 3000;
+const MAX_WILDCARD_PATHS = 15;
 /** Bodies past 16 MiB are refused unread (3,000 paths of 4,000 characters take 12 MB). */
 const MAX_BODY = 16 * 1024 * 1024;
 
@@ -25,6 +29,10 @@ const ERRORS = {
   InconsistentQuantities: [400, "The value of Quantity and the size of Items don't match."],
   InvalidArgument: [400, 'Your request contains one or more invalid invalidation paths.'],
   BatchTooLarge: [413, 'Invalidation batch specified is too large.'],
+  TooManyInvalidationsInProgress: [
+    400,
+    'You have exceeded the maximum number of allowable InProgress invalidation batch requests, or invalidation objects.',
+  ],
 } as const;
 type InvalidationError = keyof typeof ERRORS;
 
@@ -61,10 +69,13 @@ function parseBatch(xml: string): { paths: InvalidationPath[]; reference: string
   const quantity = /<Quantity>\s*(\d{1,9})\s*<\/Quantity>/.exec(xml)?.[1];
   const reference = xmlUnescape(/<CallerReference>([^<]*)<\/CallerReference>/.exec(xml)?.[1] ?? '');
   if (quantity === undefined || Number(quantity) !== raw.length) return 'InconsistentQuantities';
-  if (raw.length > MAX_PATHS) return 'BatchTooLarge';
-  const paths = raw.map(parseInvalidationPath);
-  if (paths.some((path) => path === undefined)) return 'InvalidArgument';
-  return { paths: paths as InvalidationPath[], reference };
+  const parsed = raw.map(parseInvalidationPath);
+  if (parsed.some((path) => path === undefined)) return 'InvalidArgument';
+  const paths = parsed as InvalidationPath[];
+  const wildcards = paths.filter((path) => path.wildcard).length;
+  if (wildcards > MAX_WILDCARD_PATHS || paths.length - wildcards > MAX_FILE_PATHS)
+    return 'TooManyInvalidationsInProgress';
+  return { paths, reference };
 }
 
 /** The 201 answer: the invalidation, completed at once (the local edge drops entries synchronously). */
