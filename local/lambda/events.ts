@@ -34,8 +34,25 @@ export function sqsRecord(message: Message, queueArn: string, region: string): S
   };
 }
 
-/** A Lambda context for one invocation with a deadline, as the runtime provides it. */
-export function lambdaContext(functionName: string, timeoutMs: number, memoryMb = 1024): Context {
+/**
+ * A log stream name as Lambda names one execution environment's stream: `YYYY/MM/DD/[$LATEST]` and 32 hex
+ * digits (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html).
+ */
+export function logStreamName(now = new Date()): string {
+  const day = now.toISOString().slice(0, 10).replaceAll('-', '/');
+  return `${day}/[$LATEST]${randomUUID().replaceAll('-', '')}`;
+}
+
+/**
+ * A Lambda context for one invocation with a deadline, as the Node.js runtime provides it
+ * (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html).
+ */
+export function lambdaContext(
+  functionName: string,
+  timeoutMs: number,
+  memoryMb = 1024,
+  stream = logStreamName(),
+): Context {
   const deadline = Date.now() + timeoutMs;
   const requestId = randomUUID();
   return {
@@ -46,7 +63,7 @@ export function lambdaContext(functionName: string, timeoutMs: number, memoryMb 
     memoryLimitInMB: String(memoryMb),
     awsRequestId: requestId,
     logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/${requestId}`,
+    logStreamName: stream,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => {},
     fail: () => {},

@@ -13,6 +13,24 @@ const INIT_TIMEOUT_MS = 10_000;
 /** Idle instances are retired after this long, like Lambda reclaiming execution environments. */
 const IDLE_RETIRE_MS = 10 * 60_000;
 
+/** How an instance's init ended when it did not become ready. */
+type InitEnd = { type: 'timeout' } | { type: 'exit'; status: [number | null, NodeJS.Signals | null] };
+
+/**
+ * Lambda's answer when the runtime process exits: `Runtime.ExitError` with the exit status, no trace
+ * (recorded on AWS: LocalStack tests/aws/services/lambda_/test_lambda.snapshot.json).
+ */
+function exitError(
+  requestId: string,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+): FunctionErrorShape {
+  return {
+    errorType: 'Runtime.ExitError',
+    errorMessage: `RequestId: ${requestId} Error: Runtime exited with ${signal ? `signal: ${signal}` : `error: exit status ${code}`}`,
+  };
+}
+
 /** What one invocation produced, in the terms of the Lambda API. */
 export interface Invocation {
   requestId: string;
@@ -41,6 +59,22 @@ export interface RuntimeOptions {
   logSink: LogSink;
   /** Concurrent instances per function (Lambda's reserved concurrency); extra invocations wait. */
   maxInstancesPerFunction?: number;
+  /** Sees every event handed to a function, before the function runs (conformance tests capture them). */
+  onInvoke?: (functionName: string, event: unknown) => void;
+}
+
+/** An instance that could not initialise: what the runtime reported, and what it logged meanwhile. */
+class InitFailure extends Error {
+  readonly error: FunctionErrorShape;
+  readonly lines: string[];
+  readonly initMs: number;
+
+  constructor(error: FunctionErrorShape, lines: string[], initMs: number) {
+    super(`${error.errorType}: ${error.errorMessage}`);
+    this.error = error;
+    this.lines = lines;
+    this.initMs = initMs;
+  }
 }
 
 interface Instance {
@@ -99,17 +133,27 @@ export class FunctionRuntime {
     return this.#state(nameOrArn)?.config;
   }
 
-  /** Changes a function's configuration and retires its instances, so the next invocation cold-starts. */
-  async update(
+  /**
+   * Changes a function's configuration at once (the next invocation gets a new instance with it) and
+   * retires its idle instances; busy ones retire when their invocation ends. The returned promise settles
+   * once the idle instances have exited: the moment `LastUpdateStatus` becomes `Successful`.
+   * `undefined` for an unknown function.
+   */
+  update(
     nameOrArn: string,
     patch: Partial<Pick<LocalFunction, 'environment' | 'timeoutSeconds' | 'memoryMb'>>,
-  ): Promise<LocalFunction | undefined> {
+  ): Promise<void> | undefined {
     const state = this.#state(nameOrArn);
     if (!state) return undefined;
     state.config = { ...state.config, ...patch };
     state.revision += 1;
-    for (const instance of state.instances) if (!instance.busy) this.#retire(state, instance);
-    return state.config;
+    const exits: Promise<unknown>[] = [];
+    for (const instance of state.instances) {
+      if (instance.busy) continue;
+      exits.push(instance.exited);
+      this.#retire(state, instance);
+    }
+    return Promise.all(exits).then(() => undefined);
   }
 
   /** Invokes a function and waits for its result (the `RequestResponse` invocation type). */
@@ -138,9 +182,16 @@ export class FunctionRuntime {
   }
 
   async #invoke(state: FunctionState, event: unknown): Promise<Invocation> {
-    const instance = await this.#acquire(state);
-    const { config } = state;
     const requestId = randomUUID();
+    this.#options.onInvoke?.(state.config.name, event);
+    let instance: Instance;
+    try {
+      instance = await this.#acquire(state, requestId);
+    } catch (error) {
+      if (error instanceof InitFailure) return this.#initFailed(state, requestId, error);
+      throw error;
+    }
+    const { config } = state;
     const initMs = instance.pendingInitMs;
     instance.pendingInitMs = undefined;
     instance.lines = [`START RequestId: ${requestId} Version: $LATEST`];
@@ -168,10 +219,11 @@ export class FunctionRuntime {
               requestId,
               durationMs: timeoutMs,
               maxRssMb: 0,
+              // Lambda's own answer, recorded on AWS: LocalStack tests/aws/services/lambda_/
+              // test_lambda.snapshot.json (`errorType: Sandbox.Timedout`, no trace).
               error: {
                 errorType: 'Sandbox.Timedout',
-                errorMessage: `Task timed out after ${config.timeoutSeconds.toFixed(2)} seconds`,
-                stackTrace: [],
+                errorMessage: `RequestId: ${requestId} Error: Task timed out after ${config.timeoutSeconds.toFixed(2)} seconds`,
               },
             });
           }, timeoutMs);
@@ -182,14 +234,11 @@ export class FunctionRuntime {
             requestId,
             durationMs: performance.now() - started,
             maxRssMb: 0,
-            error: {
-              errorType: 'Runtime.ExitError',
-              errorMessage: `RequestId: ${requestId} Error: Runtime exited with ${signal ? `signal: ${signal}` : `error: exit status ${code}`}`,
-              stackTrace: [],
-            },
+            error: exitError(requestId, code, signal),
           }),
         ),
       ]);
+      if (result.logLine) this.#log(config, instance.lines, result.logLine);
       const durationMs = result.durationMs;
       const report = {
         durationMs,
@@ -227,7 +276,47 @@ export class FunctionRuntime {
     }
   }
 
-  async #acquire(state: FunctionState): Promise<Instance> {
+  /**
+   * An invocation whose instance failed to initialise. Lambda answers it as a function error (HTTP 200,
+   * `X-Amz-Function-Error: Unhandled`, the init error as payload) and retries init on the next invocation
+   * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle, Init phase).
+   */
+  #initFailed(state: FunctionState, requestId: string, failure: InitFailure): Invocation {
+    const { config } = state;
+    const { errorType } = failure.error;
+    const initReport = `INIT_REPORT Init Duration: ${failure.initMs.toFixed(2)} ms\tPhase: init\tStatus: error\tError Type: ${errorType}`;
+    this.#options.logSink(config.label, initReport);
+    const lines = [
+      ...failure.lines,
+      initReport,
+      `START RequestId: ${requestId} Version: $LATEST`,
+      `END RequestId: ${requestId}`,
+      [
+        `REPORT RequestId: ${requestId}`,
+        'Duration: 0.00 ms',
+        'Billed Duration: 0 ms',
+        `Memory Size: ${config.memoryMb} MB`,
+        'Max Memory Used: 0 MB',
+        'Status: error',
+        `Error Type: ${errorType}`,
+      ].join('\t'),
+    ];
+    return {
+      requestId,
+      payload: failure.error,
+      functionError: 'Unhandled',
+      error: failure.error,
+      log: `${lines.join('\n')}\n`,
+      report: { durationMs: 0, billedMs: 0, memoryMb: config.memoryMb, maxMemoryUsedMb: 0 },
+    };
+  }
+
+  #log(config: LocalFunction, lines: string[], line: string): void {
+    lines.push(line);
+    this.#options.logSink(config.label, line);
+  }
+
+  async #acquire(state: FunctionState, requestId: string): Promise<Instance> {
     for (;;) {
       for (const instance of state.instances) {
         if (!instance.busy && instance.revision === state.revision && instance.child.exitCode === null) {
@@ -235,12 +324,13 @@ export class FunctionRuntime {
           return instance;
         }
       }
-      if (state.instances.size < (this.#options.maxInstancesPerFunction ?? 10)) return this.#start(state);
+      if (state.instances.size < (this.#options.maxInstancesPerFunction ?? 10))
+        return this.#start(state, requestId);
       await new Promise<void>((resolve) => state.waiters.push(resolve));
     }
   }
 
-  async #start(state: FunctionState): Promise<Instance> {
+  async #start(state: FunctionState, requestId: string): Promise<Instance> {
     const { config } = state;
     const entry = pathToFileURL(resolve(this.#options.root, config.entry)).href;
     const child = fork(BOOTSTRAP, [entry, config.handlerExport, config.name, String(config.memoryMb)], {
@@ -284,8 +374,9 @@ export class FunctionRuntime {
       // A slot freed by a crash or a failed init must wake an invocation waiting for one.
       state.waiters.shift()?.();
     });
-    const ready = await new Promise<ChildMessage | { type: 'exit' }>((resolve) => {
-      const timer = setTimeout(() => resolve({ type: 'exit' }), INIT_TIMEOUT_MS);
+    const started = performance.now();
+    const ready = await new Promise<ChildMessage | InitEnd>((resolve) => {
+      const timer = setTimeout(() => resolve({ type: 'timeout' }), INIT_TIMEOUT_MS);
       child.on('message', (message: ChildMessage) => {
         if (message.type === 'result' && instance.pending?.requestId === message.requestId) {
           instance.pending.resolve(message);
@@ -296,19 +387,28 @@ export class FunctionRuntime {
           resolve(message);
         }
       });
-      child.once('exit', () => {
+      child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        resolve({ type: 'exit' });
+        // An init error message sent just before exiting may still be queued: let it settle this first.
+        setImmediate(() => resolve({ type: 'exit', status: [code, signal] }));
       });
     });
     if (ready.type !== 'ready') {
+      const initMs = performance.now() - started;
       this.#retire(state, instance);
-      const detail =
-        ready.type === 'init-error'
-          ? `${ready.error.errorType}: ${ready.error.errorMessage}`
-          : 'init timed out or crashed';
-      this.#options.logSink(config.label, `INIT_REPORT Status: error ${detail}`);
-      throw new Error(`${config.name} failed to initialise: ${detail}`);
+      if (ready.type === 'init-error') {
+        this.#log(config, instance.lines, ready.logLine);
+        throw new InitFailure(ready.error, instance.lines, initMs);
+      }
+      const [code, signal] = ready.type === 'exit' ? ready.status : [null, null];
+      const error: FunctionErrorShape =
+        ready.type === 'timeout'
+          ? {
+              errorType: 'Sandbox.Timedout',
+              errorMessage: `RequestId: ${requestId} Error: Task timed out after ${(INIT_TIMEOUT_MS / 1000).toFixed(2)} seconds`,
+            }
+          : exitError(requestId, code, signal);
+      throw new InitFailure(error, instance.lines, initMs);
     }
     instance.pendingInitMs = ready.initMs;
     // The first invocation takes it while it is still marked with its init duration.

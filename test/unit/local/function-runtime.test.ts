@@ -78,20 +78,35 @@ describe('FunctionRuntime', () => {
     expect(payload.leaked).toBeNull();
   });
 
-  it('reports a thrown error as a function error and keeps the instance', async () => {
+  it('reports a thrown error as the Node.js runtime does, logs Invoke Error, and keeps the instance', async () => {
     const rt = start();
     const failed = await rt.invoke('fixture', { fail: true });
     expect(failed.functionError).toBe('Unhandled');
-    expect(failed.payload).toMatchObject({ errorType: 'TypeError', errorMessage: 'asked to fail' });
+    // aws-lambda-nodejs-runtime-interface-client src/utils/error.ts `formatError`: the whole stack as
+    // `trace`, its first line `Name: message`.
+    const payload = failed.payload as { errorType: string; errorMessage: string; trace: string[] };
+    expect(Object.keys(payload)).toEqual(['errorType', 'errorMessage', 'trace']);
+    expect(payload).toMatchObject({ errorType: 'TypeError', errorMessage: 'asked to fail' });
+    expect(payload.trace[0]).toBe('TypeError: asked to fail');
+    expect(payload.trace[1]).toMatch(/^ {4}at .*stateful-handler\.ts/);
+    // src/runtime/lifecycle-manager.ts `fail`: `structuredConsole.logError("Invoke Error", error)`.
+    const line = failed.log.split('\n').find((l) => l.includes('Invoke Error'));
+    expect(line).toMatch(
+      new RegExp(
+        `^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\t${failed.requestId}\\tERROR\\tInvoke Error \\t\\{`,
+      ),
+    );
+    expect(logs.some((l) => l.includes('Invoke Error'))).toBe(true);
     expect(((await rt.invoke('fixture', {})).payload as Payload).invocations).toBe(2);
   });
 
   it('enforces the timeout and discards the instance', async () => {
     const rt = start(fixture({ timeoutSeconds: 1 }));
     const timedOut = await rt.invoke('fixture', { sleepMs: 5000 });
-    expect(timedOut.payload).toMatchObject({
+    // Recorded on AWS: LocalStack tests/aws/services/lambda_/test_lambda.snapshot.json (no trace).
+    expect(timedOut.payload).toEqual({
       errorType: 'Sandbox.Timedout',
-      errorMessage: 'Task timed out after 1.00 seconds',
+      errorMessage: `RequestId: ${timedOut.requestId} Error: Task timed out after 1.00 seconds`,
     });
     const next = await rt.invoke('fixture', {});
     expect(next.report.initMs).toBeDefined();
@@ -101,14 +116,19 @@ describe('FunctionRuntime', () => {
   it('survives an instance that exits mid-invocation', async () => {
     const rt = start();
     const crashed = await rt.invoke('fixture', { exit: true });
-    expect(crashed.payload).toMatchObject({ errorType: 'Runtime.ExitError' });
+    // Recorded on AWS: LocalStack tests/aws/services/lambda_/test_lambda.snapshot.json.
+    expect(crashed.payload).toEqual({
+      errorType: 'Runtime.ExitError',
+      errorMessage: `RequestId: ${crashed.requestId} Error: Runtime exited with error: exit status 3`,
+    });
     expect(((await rt.invoke('fixture', {})).payload as Payload).invocations).toBe(1);
   });
 
   it('retires warm instances when the configuration changes, as UpdateFunctionConfiguration does', async () => {
     const rt = start();
-    await rt.invoke('fixture', {});
+    const first = (await rt.invoke('fixture', {})).payload as Payload;
     await rt.update('fixture', { environment: { GREETING: 'changed' } });
+    expect(() => process.kill(first.pid, 0)).toThrow();
     const after = await rt.invoke('fixture', {});
     expect(after.report.initMs).toBeDefined();
     expect((after.payload as Payload).greeting).toBe('changed');
@@ -126,12 +146,35 @@ describe('FunctionRuntime', () => {
 
   it('does not leave a waiting invocation hanging when an instance fails to initialise', async () => {
     const rt = start(fixture({ entry: 'test/unit/local/fixtures/missing.ts' }), 1);
-    const results = await Promise.allSettled([rt.invoke('fixture', {}), rt.invoke('fixture', {})]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    const results = await Promise.all([rt.invoke('fixture', {}), rt.invoke('fixture', {})]);
+    expect(results.map((r) => r.functionError)).toEqual(['Unhandled', 'Unhandled']);
   });
 
-  it('fails the invocation clearly when the module cannot initialise', async () => {
+  it('answers an init failure as a function error with the init error, and retries init next time', async () => {
     const rt = start(fixture({ entry: 'test/unit/local/fixtures/missing.ts' }));
-    await expect(rt.invoke('fixture', {})).rejects.toThrow(/failed to initialise/);
+    const first = await rt.invoke('fixture', {});
+    expect(first.functionError).toBe('Unhandled');
+    // The runtime's name for a module it cannot find (src/function/module-loader.ts), wrapping the original.
+    expect(first.payload).toMatchObject({
+      errorType: 'Runtime.ImportModuleError',
+      errorMessage: expect.stringMatching(/^Error.*: Cannot find module .*missing\.ts/),
+    });
+    expect((first.payload as { trace: string[] }).trace[0]).toMatch(/^Runtime\.ImportModuleError: Error/);
+    expect(first.log).toMatch(
+      /\tundefined\tERROR\tUncaught Exception \t\{"errorType":"Runtime\.ImportModuleError"/,
+    );
+    expect(first.log).toMatch(
+      /INIT_REPORT Init Duration: [\d.]+ ms\tPhase: init\tStatus: error\tError Type: Runtime\.ImportModuleError/,
+    );
+    expect((await rt.invoke('fixture', {})).functionError).toBe('Unhandled');
+  });
+
+  it('names a missing handler export Runtime.HandlerNotFound, as the runtime does', async () => {
+    const rt = start(fixture({ handlerExport: 'absent' }));
+    const result = await rt.invoke('fixture', {});
+    expect(result.payload).toMatchObject({
+      errorType: 'Runtime.HandlerNotFound',
+      errorMessage: 'index.absent is undefined or not exported',
+    });
   });
 });
