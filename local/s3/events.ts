@@ -12,12 +12,30 @@ export interface S3ObjectFacts {
 let sequence = 0;
 
 /**
+ * An object key as S3 writes it in an event notification: "URL encoded … (Amazon S3 returns
+ * application/x-www-form-urlencoded as the content type)" — form encoding of the UTF-8 bytes, which keeps only
+ * `A-Z a-z 0-9 * - . _` and writes a space as `+` — except that `/` stays as it is
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
+ * So `( ) ~ ! '` are percent-encoded, which `encodeURIComponent` leaves alone: `a b(1)~!'.jpg` → `a+b%281%29%7E%21%27.jpg`.
+ */
+export function s3EventKey(key: string): string {
+  let encoded = '';
+  for (const byte of Buffer.from(key, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    if (/[A-Za-z0-9*\-._/]/.test(char)) encoded += char;
+    else if (char === ' ') encoded += '+';
+    else encoded += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return encoded;
+}
+
+/**
  * Builds the S3 `ObjectCreated` event notification JSON exactly as S3 delivers it to SQS (event version 2.1,
  * keys URL-encoded with `+` for spaces), so consumers are tested against the real shape.
  */
 export function objectCreatedEvent(facts: S3ObjectFacts, now = new Date()): string {
   sequence += 1;
-  const encodedKey = encodeURIComponent(facts.key).replaceAll('%20', '+').replaceAll('%2F', '/');
+  const encodedKey = s3EventKey(facts.key);
   return JSON.stringify({
     Records: [
       {

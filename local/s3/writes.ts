@@ -21,7 +21,9 @@ export function classifyS3Write(req: IncomingMessage): S3Write | undefined {
   if (req.headers['x-amz-target']) return undefined; // SQS (JSON protocol) or DynamoDB
   const url = requestUrl(req);
   if (!url) return undefined;
-  const [bucket, ...rest] = url.pathname.split('/').slice(1);
+  // The raw path, not url.pathname: WHATWG URL parsing resolves `..` segments, but S3 keys may hold them
+  // (`a/../b` is its own key, which fauxqs stores as is), so the key named here must be the literal one.
+  const [bucket, ...rest] = (req.url ?? '/').split('?')[0].split('/').slice(1);
   if (!bucket) return undefined;
   let key: string | undefined;
   try {

@@ -1,0 +1,393 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import {
+  CancelMessageMoveTaskCommand,
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ListDeadLetterSourceQueuesCommand,
+  ListMessageMoveTasksCommand,
+  ListQueuesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
+import { redriveRoute } from '#local/sqs/move-tasks.ts';
+
+// The bundled SQS emulator (fauxqs, patched in patches/fauxqs+2.4.1.patch) and the local move-task route,
+// held to what AWS answers, with the SDK v3 client and the AWS CLI (botocore) on the wire.
+let endpoint: AwsEndpoint;
+let sqs: SQSClient;
+const run = promisify(execFile);
+
+beforeAll(async () => {
+  endpoint = await startAwsEndpoint({ port: 0 });
+  sqs = new SQSClient({
+    region: 'us-east-1',
+    endpoint: endpoint.url,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  endpoint.addRoute(redriveRoute(sqs));
+});
+afterAll(() => endpoint?.close());
+
+let counter = 0;
+async function createQueue(attributes: Record<string, string> = {}): Promise<{ url: string; arn: string }> {
+  counter += 1;
+  const name = `conf-${process.pid}-${counter}`;
+  const { QueueUrl = '' } = await sqs.send(
+    new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
+  );
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  return { url: QueueUrl, arn: Attributes.QueueArn ?? '' };
+}
+
+/** A queue whose redrive policy sends a message to a new DLQ after one receive (`maxReceiveCount: 1`). */
+async function createDlqPipe(): Promise<{
+  source: { url: string; arn: string };
+  dlq: { url: string; arn: string };
+}> {
+  const dlq = await createQueue();
+  const source = await createQueue({
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 }),
+  });
+  return { source, dlq };
+}
+
+async function approximateCount(url: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages);
+}
+
+function cli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run('aws', [...args, '--endpoint-url', endpoint.url, '--output', 'json'], {
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_MAX_ATTEMPTS: '1',
+    },
+  });
+}
+
+describe('SendMessage DelaySeconds', () => {
+  // "DelaySeconds … Valid values: 0 to 900. Maximum: 15 minutes."
+  // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html); AWS's message
+  // as it answers it: "Value 901 for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.";
+  // its JSON type is InvalidParameterValueException and its query code InvalidParameterValue (QueryErrorCode in
+  // LocalStack's AWS-recorded tests/aws/services/sqs/test_sqs.snapshot.json, test_fifo_queue_send_message_with_delay_seconds_fails).
+  it('refuses 901 with InvalidParameterValue and accepts 900', async () => {
+    const { url } = await createQueue();
+    const error = await sqs
+      .send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x', DelaySeconds: 901 }))
+      .catch((e: unknown) => e as { name: string; message: string; $metadata: { httpStatusCode: number } });
+    expect(error).toMatchObject({
+      name: 'InvalidParameterValue',
+      message:
+        'Value 901 for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.',
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(
+      sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x', DelaySeconds: 900 })),
+    ).resolves.toHaveProperty('MessageId');
+    await expect(
+      sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x', DelaySeconds: -1 })),
+    ).rejects.toThrow('Value -1 for parameter DelaySeconds is invalid');
+  });
+
+  it('fails just that entry of a SendMessageBatch', async () => {
+    const { url } = await createQueue();
+    const result = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: [
+          { Id: 'ok', MessageBody: 'x' },
+          { Id: 'late', MessageBody: 'y', DelaySeconds: 901 },
+        ],
+      }),
+    );
+    expect(result.Successful?.map((e) => e.Id)).toEqual(['ok']);
+    expect(result.Failed).toEqual([
+      {
+        Id: 'late',
+        SenderFault: true,
+        Code: 'InvalidParameterValue',
+        Message:
+          'Value 901 for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.',
+      },
+    ]);
+  });
+
+  it('is refused through the AWS CLI with the code boto3 shows', async () => {
+    const { url } = await createQueue();
+    const failure = await cli(
+      'sqs',
+      'send-message',
+      '--queue-url',
+      url,
+      '--message-body',
+      'x',
+      '--delay-seconds',
+      '901',
+    ).catch((e: { stderr: string }) => e);
+    expect(failure.stderr).toContain('(InvalidParameterValue) when calling the SendMessage operation');
+  });
+});
+
+describe('receipt handles', () => {
+  // LocalStack's AWS-validated test_sqs.py::test_delete_message_with_illegal_receipt_handle: AWS answers
+  // ReceiptHandleIsInvalid, 'The input receipt handle "garbage" is not a valid receipt handle.'
+  // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessage.html, Errors).
+  it.each([
+    ['garbage', 'garbage'],
+    ['empty', ''],
+    ['a space', ' '],
+    ['a path', '../../etc'],
+    ['2000 characters', 'x'.repeat(2000)],
+  ])('DeleteMessage refuses a malformed handle (%s)', async (_label, handle) => {
+    const { url } = await createQueue();
+    const error = await sqs
+      .send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: handle }))
+      .catch((e: unknown) => e as { name: string; message: string });
+    if (handle === '') {
+      expect(error).toMatchObject({ name: 'MissingParameter' });
+      return;
+    }
+    expect(error).toMatchObject({
+      name: 'ReceiptHandleIsInvalid',
+      message: `The input receipt handle "${handle}" is not a valid receipt handle.`,
+    });
+  });
+
+  it('DeleteMessage accepts a handle that is well formed but stale, as AWS does', async () => {
+    const { url } = await createQueue();
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x' }));
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
+    const handle = Messages[0]?.ReceiptHandle ?? '';
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: handle }));
+    await expect(
+      sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: handle })),
+    ).resolves.toBeDefined();
+  });
+
+  it('DeleteMessageBatch fails only the malformed entry', async () => {
+    const { url } = await createQueue();
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x' }));
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
+    const result = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: [
+          { Id: 'good', ReceiptHandle: Messages[0]?.ReceiptHandle },
+          { Id: 'bad', ReceiptHandle: 'garbage' },
+        ],
+      }),
+    );
+    expect(result.Successful).toEqual([{ Id: 'good' }]);
+    expect(result.Failed).toEqual([
+      {
+        Id: 'bad',
+        SenderFault: true,
+        Code: 'ReceiptHandleIsInvalid',
+        Message: 'The input receipt handle "garbage" is not a valid receipt handle.',
+      },
+    ]);
+  });
+
+  // LocalStack's AWS-validated test_sqs.py::test_invalid_receipt_handle_should_return_error_message.
+  it('ChangeMessageVisibility refuses a malformed handle with ReceiptHandleIsInvalid', async () => {
+    const { url } = await createQueue();
+    await expect(
+      sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: url,
+          ReceiptHandle: 'INVALID',
+          VisibilityTimeout: 60,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ReceiptHandleIsInvalid' });
+  });
+
+  it('the AWS CLI reports ReceiptHandleIsInvalid as AWS does', async () => {
+    const { url } = await createQueue();
+    const failure = await cli(
+      'sqs',
+      'delete-message',
+      '--queue-url',
+      url,
+      '--receipt-handle',
+      'garbage',
+    ).catch((e: { stderr: string }) => e);
+    expect(failure.stderr).toContain('(ReceiptHandleIsInvalid) when calling the DeleteMessage operation');
+  });
+});
+
+describe('ListDeadLetterSourceQueues', () => {
+  // LocalStack's AWS-validated test_sqs.py::test_dead_letter_queue_list_sources: both queues whose
+  // RedrivePolicy targets the DLQ are listed under `queueUrls`
+  // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListDeadLetterSourceQueues.html).
+  it('lists the queues whose redrive policy targets the DLQ, and pages with MaxResults', async () => {
+    const dlq = await createQueue();
+    const policy = { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 5 }) };
+    const one = await createQueue(policy);
+    const two = await createQueue(policy);
+    await createQueue(); // not a source
+    const all = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq.url }));
+    expect(all.queueUrls?.sort()).toEqual([one.url, two.url].sort());
+    expect(all.NextToken).toBeUndefined();
+
+    const first = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq.url, MaxResults: 1 }));
+    expect(first.queueUrls).toHaveLength(1);
+    const second = await sqs.send(
+      new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq.url, MaxResults: 1, NextToken: first.NextToken }),
+    );
+    expect([...(first.queueUrls ?? []), ...(second.queueUrls ?? [])].sort()).toEqual(
+      [one.url, two.url].sort(),
+    );
+    expect(second.NextToken).toBeUndefined();
+
+    const none = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: one.url }));
+    expect(none.queueUrls).toEqual([]);
+  });
+
+  it('answers QueueDoesNotExist for a missing queue', async () => {
+    await expect(
+      sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: `${endpoint.url}/000000000000/nope` })),
+    ).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
+  });
+
+  it('works from the AWS CLI (aws sqs list-dead-letter-source-queues)', async () => {
+    const { source, dlq } = await createDlqPipe();
+    const { stdout } = await cli('sqs', 'list-dead-letter-source-queues', '--queue-url', dlq.url);
+    expect(JSON.parse(stdout)).toEqual({ queueUrls: [source.url] });
+  });
+});
+
+describe('ListQueues paging', () => {
+  it('pages over mixed-case names without losing any', async () => {
+    const prefix = `page${process.pid}`;
+    for (const suffix of ['B', 'a', 'C', 'b']) {
+      await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}${suffix}` }));
+    }
+    const names: string[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await sqs.send(
+        new ListQueuesCommand({ QueueNamePrefix: prefix, MaxResults: 2, NextToken }),
+      );
+      names.push(...(page.QueueUrls ?? []).map((u) => u.slice(u.lastIndexOf('/') + 1 + prefix.length)));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    expect(names.sort()).toEqual(['B', 'C', 'a', 'b']);
+  });
+});
+
+describe('message move tasks (DLQ redrive)', () => {
+  /** Sends `bodies` to the source and receives each twice so that it moves to the DLQ. */
+  async function fillDlq(source: string, dlq: string, bodies: string[]): Promise<void> {
+    for (const body of bodies)
+      await sqs.send(new SendMessageCommand({ QueueUrl: source, MessageBody: body }));
+    for (let i = 0; i < bodies.length * 2 + 2 && (await approximateCount(dlq)) < bodies.length; i++) {
+      await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: source, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+      );
+    }
+    expect(await approximateCount(dlq)).toBe(bodies.length);
+  }
+
+  async function waitForStatus(sourceArn: string, status: string) {
+    for (let i = 0; i < 100; i++) {
+      const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn }));
+      if (Results[0]?.Status === status) return Results[0];
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`move task never reached ${status}`);
+  }
+
+  // LocalStack's AWS-recorded tests/aws/services/sqs/test_sqs_move_task.snapshot.json,
+  // test_move_task_workflow_with_default_destination: two messages, ApproximateNumberOfMessagesToMove 2,
+  // ApproximateNumberOfMessagesMoved 2, Status COMPLETED, no DestinationArn in the result
+  // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasksResultEntry.html).
+  it('moves a run-time DLQ back to its source and reports the count it started with', async () => {
+    const { source, dlq } = await createDlqPipe();
+    await fillDlq(source.url, dlq.url, ['message-1', 'message-2']);
+    const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn }));
+    expect(TaskHandle).toBeTruthy();
+    const result = await waitForStatus(dlq.arn, 'COMPLETED');
+    expect(result).toMatchObject({
+      ApproximateNumberOfMessagesMoved: 2,
+      ApproximateNumberOfMessagesToMove: 2,
+      SourceArn: dlq.arn,
+      Status: 'COMPLETED',
+    });
+    expect(result).not.toHaveProperty('DestinationArn');
+    expect(await approximateCount(dlq.url)).toBe(0);
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: source.url, MaxNumberOfMessages: 10 }),
+    );
+    expect(Messages.map((m) => m.Body).sort()).toEqual(['message-1', 'message-2']);
+  });
+
+  // Same file, test_basic_move_task_workflow: an explicit DestinationArn is echoed in the result.
+  it('moves to an explicit DestinationArn created at run time', async () => {
+    const { source, dlq } = await createDlqPipe();
+    const destination = await createQueue();
+    await fillDlq(source.url, dlq.url, ['m']);
+    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: destination.arn }));
+    const result = await waitForStatus(dlq.arn, 'COMPLETED');
+    expect(result).toMatchObject({
+      ApproximateNumberOfMessagesToMove: 1,
+      ApproximateNumberOfMessagesMoved: 1,
+      DestinationArn: destination.arn,
+    });
+    expect(await approximateCount(destination.url)).toBe(1);
+  });
+
+  // Same file: test_source_needs_redrive_policy (400 InvalidParameterValue) and
+  // test_destination_needs_to_exist (404 ResourceNotFoundException).
+  it('refuses a source that is not a DLQ and a destination that does not exist, as AWS does', async () => {
+    const plain = await createQueue();
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: plain.arn }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: 'Source queue must be configured as a Dead Letter Queue.',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const { dlq } = await createDlqPipe();
+    await expect(
+      sqs.send(
+        new StartMessageMoveTaskCommand({
+          SourceArn: dlq.arn,
+          DestinationArn: 'arn:aws:sqs:us-east-1:000000000000:does-not-exist',
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+      message: "The resource that you specified for the DestinationArn parameter doesn't exist.",
+      $metadata: { httpStatusCode: 404 },
+    });
+    for (const SourceArn of ['', 'not-an-arn', 'arn:aws:sqs:us-east-1:000000000000:../../x']) {
+      await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn }))).rejects.toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
+    }
+  });
+
+  // Same file, test_cancel_with_invalid_task_handle.
+  it('refuses to cancel an unknown task handle', async () => {
+    await expect(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: 'nope' }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: 'Value for parameter TaskHandle is invalid.',
+    });
+  });
+});
