@@ -126,7 +126,7 @@ describe('through HTTP only, as a client would', () => {
     }
   });
 
-  it("answers with the template's gateway responses for unknown routes, missing keys and oversized bodies", async () => {
+  it("answers with the template's gateway responses for unknown routes and missing keys, and AWS's 413 over 10 MB", async () => {
     const api = cloud.urls.api ?? '';
     const unknown = await fetch(`${api}/v2/nothing`);
     expect(unknown.status).toBe(404);
@@ -146,12 +146,10 @@ describe('through HTTP only, as a client would', () => {
       headers: { 'x-api-key': cloud.apiKey, 'content-type': 'image/png' },
       body: new Uint8Array(11 * 1024 * 1024),
     });
+    // Over API Gateway's 10 MB, AWS answers at its front door with a plain-text 413 that no gateway response
+    // customises (captured on AWS: https://github.com/koki-develop/lgtm-generator/issues/10).
     expect(tooBig.status).toBe(413);
-    expect(await tooBig.json()).toMatchObject({
-      status: 413,
-      code: 'FILE_TOO_LARGE',
-      detail: 'Request Entity Too Large',
-    });
+    expect(await tooBig.text()).toBe('HTTP content length exceeded 10485760 bytes.');
     const health = await fetch(`${api}/v1/health`);
     expect(health.status).toBe(200);
   });
