@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIPv6 } from 'node:net';
 import { type FauxqsServer, type S3SpyEvent, type SpyMessage, startFauxqs } from 'fauxqs';
 import { classifyS3Write, type S3WriteApi, S3WritesInFlight } from './s3/writes.ts';
 import { LocalNames } from './security/local-names.ts';
@@ -103,7 +103,7 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
   names.addPort(port);
 
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : isIPv6(host) ? `[${host}]` : host}:${port}`,
     port,
     fauxqs,
     addRoute: (route) => routes.push(route),

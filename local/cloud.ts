@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIPv6 } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -123,6 +123,15 @@ function startingApis(isReady: () => boolean): EdgeRoute {
 }
 
 /**
+ * The host part of the local cloud's URLs for a listening address: `localhost` for loopback and the wildcard
+ * addresses (what clients on this machine reach it by), IPv6 literals bracketed.
+ */
+function urlHost(host: string): string {
+  if (['0.0.0.0', '::', '127.0.0.1', '::1'].includes(host)) return 'localhost';
+  return isIPv6(host) ? `[${host}]` : host;
+}
+
+/**
  * The data folder, created (or narrowed) to owner-only access: it holds the originals (which may carry GPS),
  * the database and the API keys.
  */
@@ -141,7 +150,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const root = resolve(options.root);
   const outdir = resolve(root, options.outdir ?? 'cdk.out');
   const host = options.host ?? '127.0.0.1';
-  const publicHost = host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host;
+  const publicHost = urlHost(host);
   const log = options.log ?? ((line: string) => console.error(line));
   const logSink: LogSink =
     options.logSink ?? ((fn, line) => console.log(`${fn.padEnd(10).slice(0, 10)} │ ${line}`));

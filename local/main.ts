@@ -30,7 +30,9 @@ if (values.help) {
   --clean                  start from empty state (removes the data folder first)
   --in-memory              keep no state on disk
   --data-dir DIR           where state survives restarts (default .local-cloud)
-  --host HOST              interface to listen on (default 127.0.0.1)
+  --host HOST              interface to listen on (default 127.0.0.1, this machine only); requests are
+                           answered only under this machine's names (localhost, 127.0.0.1, [::1], HOST),
+                           and the AWS endpoint refuses calls from web pages of other sites
   --aws-port / --api-port / --cdn-port   ports (default 4566 / 3000 / 3001)
   --synth                  re-synthesize the CDK app even if cdk.out is fresh
   --source                 run the functions' TypeScript directly instead of host bundles

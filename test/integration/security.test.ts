@@ -1,0 +1,366 @@
+import {
+  chmodSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadApiKeys } from '#local/apigateway/api-keys.ts';
+import { PicturaClient } from '#test/support/api-client.ts';
+import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
+
+// The local cloud probed as an attacker on the same network, or behind a web page, would probe it
+// (issue 9, "Exposure found"): each attack is reproduced and shown refused.
+
+let cloud: TestCloud;
+let dataDir: string;
+let bucket: string;
+const probes: Record<'api' | 'cdn' | 'lambda', Probe[]> = { api: [], cdn: [], lambda: [] };
+
+interface Probe {
+  status: number;
+  retryAfter: string | undefined;
+  ms: number;
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One raw HTTP request (fetch would refuse to set `Host` and may re-encode the target). */
+function send(
+  url: string,
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    timeoutMs?: number;
+  } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+        }),
+      );
+    });
+    req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Sends requests to `url` until `done()`: refused connections (port not open yet) are retried; every request
+ * that connects is recorded with its answer and how long it took (a 5 s timeout counts as not answered).
+ */
+async function probeDuringStart(url: string, into: Probe[], done: () => boolean): Promise<void> {
+  while (!done()) {
+    const started = performance.now();
+    try {
+      const reply = await send(url, { timeoutMs: 5_000 });
+      const retryAfter = reply.headers['retry-after'] as string | undefined;
+      into.push({ status: reply.status, retryAfter, ms: performance.now() - started });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== 'ECONNREFUSED')
+        into.push({ status: 0, retryAfter: undefined, ms: performance.now() - started });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+beforeAll(async () => {
+  // A folder the local cloud creates itself (so its mode is the local cloud's doing).
+  dataDir = join(mkdtempSync(join(tmpdir(), 'pictura-security-')), 'state');
+  const ports = { aws: await freePort(), api: await freePort(), cdn: await freePort() };
+  let started = false;
+  const probing = Promise.all([
+    probeDuringStart(`http://127.0.0.1:${ports.api}/v1/health`, probes.api, () => started),
+    probeDuringStart(`http://127.0.0.1:${ports.cdn}/v1/health`, probes.cdn, () => started),
+    probeDuringStart(`http://127.0.0.1:${ports.aws}/2015-03-31/functions/`, probes.lambda, () => started),
+  ]);
+  try {
+    cloud = await startTestCloud({ ports, dataDir });
+  } finally {
+    started = true;
+    await probing;
+  }
+  bucket = cloud.model.buckets[0]?.name ?? '';
+});
+afterAll(async () => {
+  await cloud?.stop();
+  rmSync(join(dataDir, '..'), { recursive: true, force: true });
+});
+
+describe('start-up', () => {
+  it('answers a request that arrives while the local cloud starts within 1 s: 503 with Retry-After', () => {
+    for (const [what, seen] of Object.entries(probes)) {
+      // The ports open before the functions are built, so the probes caught the local cloud starting.
+      const starting = seen.filter((probe) => probe.status === 503);
+      expect(starting.length, `${what}: ${JSON.stringify(seen)}`).toBeGreaterThan(0);
+      for (const probe of starting) expect(probe.retryAfter, what).toBe('1');
+      for (const probe of seen) {
+        expect(probe.status, `${what} answered`).not.toBe(0);
+        expect(probe.ms, `${what}: ${JSON.stringify(probe)}`).toBeLessThan(1000);
+      }
+    }
+  });
+});
+
+/** Every listening TCP socket of this process and its descendants, as `address:port` (IPv6 bracketed). */
+function listeningSockets(): string[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {}
+  }
+  const tree = new Set([process.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parentOf) {
+      if (tree.has(ppid) && !tree.has(pid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  const inodes = new Set<string>();
+  for (const pid of tree) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const target = (() => {
+          try {
+            return readlinkSync(`/proc/${pid}/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        })();
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode) inodes.add(inode);
+      }
+    } catch {}
+  }
+  const sockets: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address, st (0A = LISTEN), inode.
+      if (fields[3] !== '0A' || !inodes.has(fields[9] ?? '')) continue;
+      const [hex = '', port = ''] = (fields[1] ?? '').split(':');
+      sockets.push(`${addressOf(hex)}:${Number.parseInt(port, 16)}`);
+    }
+  }
+  return sockets;
+}
+
+/** A /proc/net address: IPv4 as one little-endian word, IPv6 as four. */
+function addressOf(hex: string): string {
+  const bytes = (word: string) => (word.match(/../g) ?? []).reverse();
+  if (hex.length === 8)
+    return bytes(hex)
+      .map((b) => Number.parseInt(b, 16))
+      .join('.');
+  const all = (hex.match(/.{8}/g) ?? []).flatMap(bytes).join('');
+  if (all === `${'0'.repeat(20)}ffff${all.slice(24)}`)
+    return addressOf((all.slice(24).match(/../g) ?? []).reverse().join(''));
+  const groups = (all.match(/.{4}/g) ?? []).map((g) => Number.parseInt(g, 16).toString(16));
+  return `[${groups.join(':')}]`;
+}
+
+describe('listeners', () => {
+  it('are all on --host (127.0.0.1 by default), in the whole process tree', async () => {
+    // Run a function first, so its process is part of the tree.
+    const images = new PicturaClient(cloud.urls.api ?? '', cloud.apiKey);
+    expect((await images.list()).status).toBe(200);
+    const sockets = listeningSockets();
+    const port = (url: string | undefined) => new URL(url ?? 'http://x').port;
+    for (const own of [port(cloud.urls.aws), port(cloud.urls.api), port(cloud.urls.cdn)]) {
+      expect(sockets).toContain(`127.0.0.1:${own}`);
+    }
+    // The AWS endpoint, API and CDN, plus the emulators behind the endpoint (fauxqs and dynalite).
+    expect(sockets.length).toBeGreaterThanOrEqual(5);
+    expect(sockets.filter((socket) => !socket.startsWith('127.0.0.1:'))).toEqual([]);
+  });
+});
+
+describe('DNS rebinding', () => {
+  const urls = () => ({
+    aws: cloud.urls.aws,
+    api: `${cloud.urls.api}/v1/health`,
+    cdn: `${cloud.urls.cdn}/v1/health`,
+  });
+
+  it.each(['aws', 'api', 'cdn'] as const)(
+    'the %s refuses a Host that is not a name of this machine (421)',
+    async (which) => {
+      for (const host of [
+        'attacker.example',
+        'attacker.example:4566',
+        'localhost.attacker.example',
+        'a@localhost',
+        '127.0.0.1.nip.io',
+      ]) {
+        const reply = await send(urls()[which], { headers: { host } });
+        expect(reply.status, host).toBe(421);
+        expect(reply.body).toContain('is not a name of this machine');
+      }
+    },
+  );
+
+  it.each(['aws', 'api', 'cdn'] as const)('the %s answers the names of this machine', async (which) => {
+    const { port } = new URL(urls()[which] ?? '');
+    for (const host of [
+      `localhost:${port}`,
+      `127.0.0.1:${port}`,
+      `[::1]:${port}`,
+      `LOCALHOST:${port}`,
+      `sqs.us-east-1.localhost:${port}`,
+    ]) {
+      const reply = await send(urls()[which] ?? '', { headers: { host } });
+      expect(reply.status, host).not.toBe(421);
+    }
+  });
+});
+
+describe('cross-site requests to the AWS endpoint', () => {
+  const evil = 'http://attacker.example';
+  const functionName = () =>
+    (cloud.model.functions.find((fn) => /images/i.test(fn.name)) ?? cloud.model.functions[0])?.name ?? '';
+  const invoke = (headers: Record<string, string>) =>
+    send(`${cloud.urls.aws}/2015-03-31/functions/${functionName()}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', ...headers },
+      body: '{}',
+    });
+
+  it('refuses a text/plain cross-site POST to the Lambda API (AccessDeniedException), by Origin or Sec-Fetch-Site', async () => {
+    const pages: Record<string, string>[] = [
+      { origin: evil },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+    ];
+    for (const headers of pages) {
+      const reply = await invoke(headers);
+      expect(reply.status, JSON.stringify(headers)).toBe(403);
+      expect(reply.headers['x-amzn-errortype']).toBe('AccessDeniedException');
+      expect(JSON.parse(reply.body).Message).toContain('Access denied by the local cloud');
+    }
+    // The same call from an AWS client (no Origin) runs the function.
+    expect((await invoke({})).status).toBe(200);
+  });
+
+  it('refuses a cross-site UpdateFunctionConfiguration setting NODE_OPTIONS', async () => {
+    const reply = await send(`${cloud.urls.aws}/2015-03-31/functions/${functionName()}/configuration`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', origin: evil },
+      body: JSON.stringify({ Environment: { Variables: { NODE_OPTIONS: '--require /tmp/x.js' } } }),
+    });
+    expect(reply.status).toBe(403);
+    expect(reply.headers['x-amzn-errortype']).toBe('AccessDeniedException');
+  });
+
+  it('refuses DynamoDB and SQS calls from another origin, as those services deny them', async () => {
+    const dynamo = await send(cloud.urls.aws, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-amz-target': 'DynamoDB_20120810.Scan', origin: evil },
+      body: JSON.stringify({ TableName: cloud.model.tables[0]?.name }),
+    });
+    expect(dynamo.status).toBe(400);
+    expect(JSON.parse(dynamo.body).__type).toBe('com.amazonaws.dynamodb.v20120810#AccessDeniedException');
+    const sqs = await send(cloud.urls.aws, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: evil },
+      body: 'Action=ListQueues',
+    });
+    expect(sqs.status).toBe(403);
+    expect(sqs.body).toContain('<Code>AccessDenied</Code>');
+  });
+
+  it('refuses an unsigned form POST writing text/html under variants/, and takes a presigned one from the CDN page', async () => {
+    const key = 'variants/evil/index.html';
+    const form = new FormData();
+    form.append('key', key);
+    form.append('Content-Type', 'text/html');
+    form.append('file', new Blob(['<script>alert(1)</script>'], { type: 'text/html' }), 'x.html');
+    const hostile = await fetch(`${cloud.urls.aws}/${bucket}`, {
+      method: 'POST',
+      body: form,
+      headers: { origin: evil },
+    });
+    expect(hostile.status).toBe(403);
+    expect(await hostile.text()).toMatch(
+      /<Error><Code>AccessDenied<\/Code><Message>Access denied by the local cloud/,
+    );
+    const s3 = new S3Client({
+      region: cloud.region,
+      endpoint: cloud.urls.aws,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((e: Error) => e);
+    expect((head as Error).name).toBe('NotFound');
+
+    // What a page served by the local CDN legitimately does: post the presigned form the API handed out.
+    const client = new PicturaClient(cloud.urls.api ?? '', cloud.apiKey);
+    const bytes = Buffer.from('not really a jpeg');
+    const presigned = await client.presign('image/jpeg', bytes.length);
+    const upload = presigned.body.upload;
+    if (!upload) throw new Error('no presigned upload');
+    const legit = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) legit.append(name, value);
+    legit.append('file', new Blob([bytes], { type: 'image/jpeg' }), 'upload');
+    const cdnOrigin = new URL(cloud.urls.cdn ?? '').origin;
+    const posted = await fetch(upload.url, {
+      method: 'POST',
+      body: legit,
+      headers: { origin: cdnOrigin, 'sec-fetch-site': 'same-site' },
+    });
+    expect(posted.status).toBe(204);
+  });
+});
+
+describe('the API key file', () => {
+  it('is written 0600 in a folder that is not world-readable', () => {
+    const file = join(dataDir, 'api-keys.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(dataDir).mode & 0o077).toBe(0);
+  });
+
+  it('is narrowed to 0600 when an earlier version left it readable', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'pictura-keys-'));
+    const file = join(folder, 'api-keys.json');
+    writeFileSync(file, JSON.stringify([{ id: 'local-x', value: 'pk_local_0123456789abcdefghij' }]));
+    chmodSync(file, 0o644);
+    expect(loadApiKeys(undefined, file)[0]?.value).toBe('pk_local_0123456789abcdefghij');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    rmSync(folder, { recursive: true, force: true });
+  });
+});
