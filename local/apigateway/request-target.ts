@@ -32,12 +32,14 @@ export function parseRequestTarget(target: string | undefined): RequestTarget | 
   const withoutFragment = hash === -1 ? target : target.slice(0, hash);
   const mark = withoutFragment.indexOf('?');
   const path = mark === -1 ? withoutFragment : withoutFragment.slice(0, mark);
-  const query: Record<string, string[]> = {};
+  // A Map, not an object literal: a parameter named `__proto__` must stay a parameter.
+  const query = new Map<string, string[]>();
   if (mark !== -1) {
     for (const [name, value] of new URLSearchParams(withoutFragment.slice(mark + 1))) {
-      if (!Object.hasOwn(query, name)) query[name] = [];
-      query[name]?.push(value);
+      const values = query.get(name);
+      if (values) values.push(value);
+      else query.set(name, [value]);
     }
   }
-  return { path, query };
+  return { path, query: Object.fromEntries(query) };
 }

@@ -178,6 +178,20 @@ describe('the proxy event', () => {
     expect(none.multiValueQueryStringParameters).toBeNull();
   });
 
+  it('keeps parameters and headers named like Object.prototype members as plain entries', async () => {
+    // Literals would set the prototype instead of a key: the headers are an array, the expectation parsed JSON.
+    const response = await raw('GET', '/echo/abc?__proto__=x&constructor=y&__proto__=z', [
+      ['__proto__', 'h'],
+    ]);
+    const event = JSON.parse(response.body) as APIGatewayProxyEvent;
+    expect(event.multiValueQueryStringParameters).toEqual(
+      JSON.parse('{"__proto__":["x","z"],"constructor":["y"]}'),
+    );
+    expect(Object.hasOwn(event.queryStringParameters ?? {}, '__proto__')).toBe(true);
+    expect(Object.hasOwn(event.headers, '__proto__')).toBe(true);
+    expect(APIGatewayProxyEventSchema.safeParse(event).success).toBe(true);
+  });
+
   it('hands path and pathParameters over undecoded', async () => {
     // Snapshot, invocation-payload-with-path-encoded-email: `test%2Balias@gmail.com` stays encoded in both;
     // https://github.com/serverless/serverless/issues/5037: `/posts/%40` → pathParameters.id "%40" on AWS.
