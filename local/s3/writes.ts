@@ -23,7 +23,8 @@ export function classifyS3Write(req: IncomingMessage): S3Write | undefined {
   if (!url) return undefined;
   // The raw path, not url.pathname: WHATWG URL parsing resolves `..` segments, but S3 keys may hold them
   // (`a/../b` is its own key, which fauxqs stores as is), so the key named here must be the literal one.
-  const [bucket, ...rest] = (req.url ?? '/').split('?')[0].split('/').slice(1);
+  const rawPath = (req.url ?? '/').replace(/\?.*$/s, '');
+  const [bucket, ...rest] = rawPath.split('/').slice(1);
   if (!bucket) return undefined;
   let key: string | undefined;
   try {

@@ -26,12 +26,12 @@ interface MoveTask {
 
 /** An SQS error in the JSON protocol, with the query-compatible code clients read from `x-amzn-query-error`. */
 class SqsApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
     super(message);
+    this.status = status;
+    this.code = code;
   }
 }
 

@@ -1,3 +1,4 @@
+import { S3Schema, S3SqsEventNotificationSchema } from '@aws-lambda-powertools/parser/schemas';
 import { CopyObjectCommand, CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,5 +119,47 @@ describe('S3 event notifications', () => {
     expect(await drain(queues.jpegs, 1)).toEqual([
       { eventName: 'ObjectCreated:Copy', key: 'originals/copy.jpg' },
     ]);
+  });
+
+  // "The object key name value is URL encoded. For example, "red flower.jpg" becomes "red+flower.jpg" (Amazon S3
+  // returns "application/x-www-form-urlencoded" …)"
+  // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html): form encoding,
+  // so `( ) ~ ! '` are percent-encoded (encodeURIComponent leaves them), `*` stays, and `/` stays as S3 keeps it.
+  it("encodes ( ) ~ ! ' and spaces in the key as S3 does, in a body that validates as S3 sends it to SQS", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "originals/my photo (1)~!'*.jpg", Body: 'x' }));
+    let message: Message | undefined;
+    for (let i = 0; i < 30 && !message; i++) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queues.all.url,
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ['All'],
+        }),
+      );
+      message = Messages[0];
+    }
+    const record = S3Schema.parse(JSON.parse(message?.Body ?? '{}')).Records[0];
+    expect(record?.s3.object.key).toBe('originals/my+photo+%281%29%7E%21%27*.jpg');
+    expect(record?.eventName).toBe('ObjectCreated:Put');
+    // The same message as Lambda's SQS event source hands it to a function (Powertools' S3-over-SQS schema).
+    const lambdaEvent = {
+      Records: [
+        {
+          messageId: message?.MessageId,
+          receiptHandle: message?.ReceiptHandle,
+          body: message?.Body,
+          attributes: message?.Attributes,
+          messageAttributes: {},
+          md5OfBody: message?.MD5OfBody,
+          eventSource: 'aws:sqs',
+          eventSourceARN: queues.all.arn,
+          awsRegion: 'us-east-1',
+        },
+      ],
+    };
+    const parsed = S3SqsEventNotificationSchema.parse(lambdaEvent);
+    expect(parsed.Records[0]?.body.Records[0]?.s3.object.key).toBe(
+      'originals/my+photo+%281%29%7E%21%27*.jpg',
+    );
   });
 });

@@ -1,0 +1,308 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { S3Schema } from '@aws-lambda-powertools/parser/schemas';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
+import { objectCreatedEvent, s3EventKey } from '#local/s3/events.ts';
+
+// The bundled S3 emulator (fauxqs, patched in patches/fauxqs+2.4.1.patch) held to what S3 answers, with the
+// SDK v3 client (path-style) and the AWS CLI (botocore) on the wire, over a real file store in a temp folder.
+const run = promisify(execFile);
+const bucket = 'conformance-bucket';
+let root: string;
+let dataDir: string;
+let endpoint: AwsEndpoint;
+let s3: S3Client;
+
+async function start(): Promise<void> {
+  endpoint = await startAwsEndpoint({ port: 0, dataDir });
+  s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: endpoint.url,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pictura-s3-conformance-'));
+  dataDir = join(root, 'data');
+  await start();
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+});
+afterAll(async () => {
+  await endpoint?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+async function put(key: string, body = key): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
+
+async function getText(key: string): Promise<string> {
+  const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return (await Body?.transformToString()) ?? '';
+}
+
+/** Every key under `prefix`, following NextContinuationToken `maxKeys` at a time. */
+async function listAll(prefix: string, maxKeys: number): Promise<string[][]> {
+  const pages: string[][] = [];
+  let ContinuationToken: string | undefined;
+  do {
+    const page: ListObjectsV2CommandOutput = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: maxKeys, ContinuationToken }),
+    );
+    pages.push((page.Contents ?? []).map((o) => o.Key ?? ''));
+    ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (ContinuationToken && pages.length < 20);
+  return pages;
+}
+
+function cli(...args: string[]): Promise<{ stdout: string }> {
+  return run('aws', [...args, '--endpoint-url', endpoint.url, '--output', 'json'], {
+    env: {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_MAX_ATTEMPTS: '1',
+    },
+  });
+}
+
+/** Every file under `dir`, relative to it. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)));
+}
+
+describe('ListObjectsV2 order and paging', () => {
+  // "List results are always returned in UTF-8 binary order"
+  // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html); ListObjectsV2 returns keys "in
+  // lexicographical order" and pages with NextContinuationToken
+  // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
+  it('pages over mixed-case keys in binary order without losing any', async () => {
+    for (const key of ['ord/B', 'ord/a', 'ord/C', 'ord/b']) await put(key);
+    expect(await listAll('ord/', 2)).toEqual([
+      ['ord/B', 'ord/C'],
+      ['ord/a', 'ord/b'],
+    ]);
+    expect(await listAll('ord/', 1)).toEqual([['ord/B'], ['ord/C'], ['ord/a'], ['ord/b']]);
+  });
+
+  it('orders by UTF-8 bytes, not UTF-16 units: U+FF61 (EF BD A1) before U+1F600 (F0 9F 98 80)', async () => {
+    for (const key of ['utf/😀', 'utf/｡', 'utf/z']) await put(key);
+    expect((await listAll('utf/', 1)).flat()).toEqual(['utf/z', 'utf/｡', 'utf/😀']);
+  });
+
+  it('does not list a common prefix again on the next page when it sorts after the last key', async () => {
+    for (const key of ['cp/a', 'cp/b/1', 'cp/b/2', 'cp/c']) await put(key);
+    const seen: string[] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: 'cp/',
+          Delimiter: '/',
+          MaxKeys: 2,
+          ContinuationToken,
+        }),
+      );
+      seen.push(
+        ...(page.Contents ?? []).map((o) => o.Key ?? ''),
+        ...(page.CommonPrefixes ?? []).map((p) => p.Prefix ?? ''),
+      );
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+    expect(seen.sort()).toEqual(['cp/a', 'cp/b/', 'cp/c']);
+  });
+});
+
+describe('ListObjectsV2 EncodingType=url', () => {
+  // "If you specify the encoding-type request parameter, Amazon S3 includes this element in the response, and
+  // returns encoded key name values in the following response elements: Delimiter, Prefix, Key, and StartAfter"
+  // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html); "test_file(3).png will appear as
+  // test_file%283%29.png" (EncodingType). LocalStack's AWS-recorded
+  // tests/aws/services/s3/test_s3_list_operations.snapshot.json (test_list_objects_v2_continuation_token_safe_chars)
+  // shows S3 listing `date=2026-03-01/` as `date%3D2026-03-01/` and StartAfter `date%3D2026-02-01/`: `/` is
+  // kept, the rest form-encoded (a space as `+`, which botocore decodes with unquote_plus).
+  it('encodes Key, Prefix, StartAfter, Delimiter and CommonPrefixes and echoes EncodingType', async () => {
+    await put('enc/test_file(3).png');
+    await put("enc/a b~!'*.png");
+    await put('enc/date=2026-03-01/x');
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: 'enc/',
+        StartAfter: 'enc/ ',
+        Delimiter: '=',
+        EncodingType: 'url',
+      }),
+    );
+    expect(page.EncodingType).toBe('url');
+    expect(page.Prefix).toBe('enc/');
+    expect(page.StartAfter).toBe('enc/+');
+    expect(page.Delimiter).toBe('%3D');
+    expect(page.Contents?.map((o) => o.Key)).toEqual(['enc/a+b%7E%21%27*.png', 'enc/test_file%283%29.png']);
+    expect(page.CommonPrefixes).toEqual([{ Prefix: 'enc/date%3D' }]);
+
+    const plain = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'enc/test' }));
+    expect(plain.EncodingType).toBeUndefined();
+    expect(plain.Contents?.map((o) => o.Key)).toEqual(['enc/test_file(3).png']);
+  });
+
+  // Same snapshot file, test_list_ops_encoding_type_validation[list_objects_v2].
+  it('refuses any other EncodingType with InvalidArgument', async () => {
+    await expect(
+      s3.send(new ListObjectsV2Command({ Bucket: bucket, EncodingType: 'value' as never })),
+    ).rejects.toMatchObject({
+      name: 'InvalidArgument',
+      message: 'Invalid Encoding Method specified in Request',
+      $metadata: { httpStatusCode: 400 },
+    });
+  });
+
+  it('reads the same through the AWS CLI, which decodes only when it set the encoding itself', async () => {
+    const explicit = JSON.parse(
+      (
+        await cli(
+          's3api',
+          'list-objects-v2',
+          '--bucket',
+          bucket,
+          '--prefix',
+          'enc/t',
+          '--encoding-type',
+          'url',
+        )
+      ).stdout,
+    );
+    expect(explicit.Contents.map((o: { Key: string }) => o.Key)).toEqual(['enc/test_file%283%29.png']);
+    const auto = JSON.parse(
+      (await cli('s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'enc/a')).stdout,
+    );
+    expect(auto.Contents.map((o: { Key: string }) => o.Key)).toEqual(["enc/a b~!'*.png"]);
+  });
+});
+
+describe('S3 event notification keys', () => {
+  // "The object key name value is URL encoded. For example, "red flower.jpg" becomes "red+flower.jpg" (Amazon S3
+  // returns "application/x-www-form-urlencoded" as the content type in the response)"
+  // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html); LocalStack's
+  // AWS-recorded tests/aws/services/s3/test_s3_notifications_sqs.snapshot.json records key `a@b` as `a%40b`.
+  it.each([
+    ['red flower.jpg', 'red+flower.jpg'],
+    ['a@b', 'a%40b'],
+    ["originals/x (1)~!'.jpg", 'originals/x+%281%29%7E%21%27.jpg'],
+    ['k/a*b-c_d.e', 'k/a*b-c_d.e'],
+    ['=+&%?#', '%3D%2B%26%25%3F%23'],
+    ['é/日本', '%C3%A9/%E6%97%A5%E6%9C%AC'],
+    ['../../x', '../../x'],
+  ])('encodes %j as %j', (key, encoded) => {
+    expect(s3EventKey(key)).toBe(encoded);
+  });
+
+  it('builds events that validate against Powertools S3Schema', () => {
+    const body = objectCreatedEvent({
+      bucket,
+      key: "originals/x (1)~!'.jpg",
+      size: 3,
+      eTag: '"abc"',
+      region: 'us-east-1',
+      api: 'Put',
+    });
+    const event = S3Schema.parse(JSON.parse(body));
+    expect(event.Records[0]?.s3.object.key).toBe('originals/x+%281%29%7E%21%27.jpg');
+    expect(decodeURIComponent((event.Records[0]?.s3.object.key ?? '').replaceAll('+', ' '))).toBe(
+      "originals/x (1)~!'.jpg",
+    );
+  });
+});
+
+describe('keys with .. segments (file store)', () => {
+  const objectsDir = () => join(dataDir, 's3', 'buckets', bucket, 'objects');
+  // `../../x` and `a/../../b` are legal keys: "The name for a key is a sequence of Unicode characters whose UTF-8
+  // encoding is at most 1,024 bytes long" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html);
+  // S3 stores them literally. Five `..` reach the temp folder from the bucket's objects folder.
+  const hostile = [
+    '../../x',
+    'a/../../b',
+    '../../../../../escape',
+    './.',
+    '..',
+    'dots/../..',
+    'e//f',
+    '/lead',
+  ];
+
+  it('stores, lists and reads each key back literally, writing only inside the bucket folder', async () => {
+    const before = new Set(await filesUnder(root));
+    for (const key of hostile) await put(key, `body of ${key}`);
+    for (const key of hostile) expect(await getText(key)).toBe(`body of ${key}`);
+    const listed = (await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents?.map((o) => o.Key);
+    for (const key of hostile) expect(listed).toContain(key);
+    const added = (await filesUnder(root)).filter((f) => !before.has(f));
+    expect(added.length).toBe(hostile.length * 2); // a .data and a .meta.json per key
+    for (const file of added) expect(join(root, file).startsWith(`${objectsDir()}/`)).toBe(true);
+  });
+
+  it('keeps keys that differ only by empty segments apart (e//f is not e/f)', async () => {
+    await put('e/f', 'single');
+    expect(await getText('e//f')).toBe('body of e//f');
+    expect(await getText('e/f')).toBe('single');
+  });
+
+  it('never deletes a file outside the data folder', async () => {
+    const sentinel = join(root, 'escape.data');
+    await writeFile(sentinel, 'keep me');
+    await writeFile(join(root, 'escape.meta.json'), '{}');
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: '../../../../../escape' }));
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: '../../../../../nothing' }));
+    expect(await readFile(sentinel, 'utf8')).toBe('keep me');
+    await expect(stat(join(root, 'escape.meta.json'))).resolves.toBeDefined();
+    await expect(getText('../../../../../escape')).rejects.toMatchObject({ name: 'NoSuchKey' });
+    expect(await getText('../../x')).toBe('body of ../../x');
+  });
+
+  it('reads every key back after a restart from the same data folder', async () => {
+    await endpoint.close();
+    await start();
+    for (const key of hostile.filter((k) => k !== '../../../../../escape')) {
+      expect(await getText(key)).toBe(`body of ${key}`);
+    }
+  });
+});
+
+describe('listening sockets', () => {
+  // The emulator sits behind the edge; it must not be reachable from the network (issue 9: it listened on
+  // 0.0.0.0 whatever --host said). Its port answers on loopback and refuses on this host's other addresses.
+  it('fauxqs listens on loopback only', async () => {
+    const { networkInterfaces } = await import('node:os');
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    const connects = (host: string) =>
+      new Promise<boolean>((resolve) => {
+        const socket = createConnection({ host, port: endpoint.fauxqs.port });
+        socket.once('connect', () => resolve(true)).once('error', () => resolve(false));
+        socket.setTimeout(2000, () => resolve(false));
+      }).finally(() => undefined);
+    expect(await connects('127.0.0.1')).toBe(true);
+    if (external) expect(await connects(external)).toBe(false);
+    expect(new URL(endpoint.fauxqs.address).hostname).toBe('127.0.0.1');
+  });
+});
