@@ -54,6 +54,8 @@ export interface LocalCloudOptions {
    */
   code?: 'bundle' | 'source';
   logSink?: LogSink;
+  /** Sees every event handed to a function (conformance tests validate them against AWS's schemas). */
+  onInvoke?: (functionName: string, event: unknown) => void;
   /** Messages from the local cloud itself (not from functions). */
   log?: (line: string) => void;
 }
@@ -199,6 +201,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const runtime = new FunctionRuntime(functions, {
     root,
     logSink,
+    onInvoke: options.onInvoke,
     baseEnvironment: {
       AWS_REGION: REGION,
       AWS_DEFAULT_REGION: REGION,
