@@ -162,4 +162,21 @@ describe('S3 event notifications', () => {
       'originals/my+photo+%281%29%7E%21%27*.jpg',
     );
   });
+
+  // `a/../b` is a key of its own on S3 (keys are not paths); the edge must name the write by that literal key,
+  // or a CopyObject to it is reported as a Put (URL parsing resolves `..`).
+  it('names a write to a key with .. segments after its call (CopyObject stays Copy)', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'variants/src', Body: 'x' }));
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key: 'originals/a/../c.jpg',
+        CopySource: `${bucket}/variants/src`,
+      }),
+    );
+    expect(await drain(queues.all, 1)).toEqual([
+      { eventName: 'ObjectCreated:Copy', key: 'originals/a/../c.jpg' },
+    ]);
+    await drain(queues.jpegs, 1);
+  });
 });
