@@ -74,6 +74,8 @@ export interface LocalCloud {
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
+const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+type Log = (line: string) => void;
 
 /** A listening server whose handler is attached later (until then it answers 503, see `startingHandler`). */
 interface GatedServer extends Pick<GatedHandler, 'open'> {
@@ -125,11 +127,11 @@ function startingApis(isReady: () => boolean): EdgeRoute {
 }
 
 /**
- * The host part of the local cloud's URLs for a listening address: `localhost` for loopback and the wildcard
+ * The host part of the local cloud's URLs for a listening address: `localhost` for 127.0.0.1 and the wildcard
  * addresses (what clients on this machine reach it by), IPv6 literals bracketed.
  */
 function urlHost(host: string): string {
-  if (['0.0.0.0', '::', '127.0.0.1', '::1'].includes(host)) return 'localhost';
+  if (['0.0.0.0', '::', '127.0.0.1'].includes(host)) return 'localhost';
   return isIPv6(host) ? `[${host}]` : host;
 }
 
@@ -143,20 +145,13 @@ function privateDataDir(dataDir: string, clean: boolean | undefined): void {
   chmodSync(dataDir, 0o700);
 }
 
-/**
- * Starts the whole stack on this machine from its synthesized template: the AWS endpoint (S3, SQS,
- * DynamoDB, Lambda API), the functions, S3 notifications and SQS event source mappings, the API and the CDN.
- */
-export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
-  const started = performance.now();
-  const root = resolve(options.root);
-  const outdir = resolve(root, options.outdir ?? 'cdk.out');
-  const host = options.host ?? '127.0.0.1';
-  const publicHost = urlHost(host);
-  const log = options.log ?? ((line: string) => console.error(line));
-  const logSink: LogSink =
-    options.logSink ?? ((fn, line) => console.log(`${fn.padEnd(10).slice(0, 10)} │ ${line}`));
-
+/** Synthesizes the CDK app when asked or when the assembly is older than the infra code; reads its stack. */
+async function readStack(
+  root: string,
+  outdir: string,
+  options: LocalCloudOptions,
+  log: (line: string) => void,
+) {
   let synthMs = 0;
   if (options.synth || !assemblyIsFresh(root, outdir)) {
     const t = performance.now();
@@ -164,10 +159,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     await synthesize(root, outdir, options.context, options.app);
     synthMs = performance.now() - t;
   }
-  const stacks = readAssembly(outdir);
-  const stack = stacks[0];
+  const stack = readAssembly(outdir)[0];
   if (!stack) throw new Error(`the assembly in ${outdir} has no stack`);
+  return { stack, synthMs };
+}
 
+/**
+ * Opens every port on `host` before anything else is known (the ports go into the model): the AWS endpoint,
+ * which the provisioner needs at once, and the API and CDN, which answer 503 until `open` (and the Lambda and
+ * CloudFront APIs until `markReady`).
+ */
+async function startListeners(options: LocalCloudOptions, host: string) {
   if (options.dataDir) privateDataDir(options.dataDir, options.clean);
   const names = new LocalNames(host);
   const endpoint = await startAwsEndpoint({
@@ -180,64 +182,34 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   endpoint.addRoute(startingApis(() => ready));
   const api = await listenGated('API', options.ports?.api ?? 3000, host, names);
   const cdn = await listenGated('CDN', options.ports?.cdn ?? 3001, host, names);
-  const [apiServer, cdnServer, apiPort, cdnPort] = [api.server, cdn.server, api.port, cdn.port];
-  const awsUrl = `http://${publicHost}:${endpoint.port}`;
+  return { endpoint, api, cdn, markReady: () => (ready = true) };
+}
 
-  const model = buildStackModel(stack, {
-    region: REGION,
-    accountId: ACCOUNT,
-    awsEndpoint: awsUrl,
-    apiHost: `${publicHost}:${apiPort}`,
-    cdnHost: `${publicHost}:${cdnPort}`,
-  });
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-  const common = { region: REGION, endpoint: endpoint.url, credentials };
-  const s3 = new S3Client({ ...common, forcePathStyle: true });
-  const sqs = new SQSClient(common);
-  const dynamo = new DynamoDBClient(common);
-  await provision(model, { s3, sqs, dynamo }, { visibilityScale: options.visibilityScale ?? 1 });
-
+/** The functions, built for this host (or run from source), with the local cloud's AWS environment. */
+async function startFunctions(model: StackModel, root: string, options: LocalCloudOptions, awsUrl: string) {
   const functions = options.code === 'source' ? model.functions : await buildForHost(model.functions, root);
-  const runtime = new FunctionRuntime(functions, {
+  return new FunctionRuntime(functions, {
     root,
-    logSink,
-    onInvoke: options.onInvoke,
+    logSink: options.logSink ?? ((fn, line) => console.log(`${fn.padEnd(10).slice(0, 10)} │ ${line}`)),
     baseEnvironment: {
       AWS_REGION: REGION,
       AWS_DEFAULT_REGION: REGION,
       AWS_ENDPOINT_URL: awsUrl,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     },
   });
-  endpoint.addRoute(lambdaApiRoute(runtime, log));
-  endpoint.addRoute(redriveRoute(sqs));
-  endpoint.onS3Event(
-    createS3Notifier({
-      buckets: model.buckets,
-      queues: model.queues,
-      s3,
-      sqs,
-      region: REGION,
-      onError: (error) => log(`s3 notifications: ${error.message}`),
-    }),
-  );
+}
 
-  const apiKeys = loadApiKeys(
-    options.apiKeys,
-    options.dataDir ? join(options.dataDir, 'api-keys.json') : undefined,
-  );
-  const apiUrl = `http://${publicHost}:${apiPort}`;
-  let cdnUrl: string | undefined;
-  let cdnHandler: RequestHandler = (_req, res) => void res.writeHead(404).end();
-  if (model.distribution) {
-    const distribution = createCdn({ distribution: model.distribution, s3, apiUrl, log });
-    cdnHandler = distribution.handler;
-    endpoint.addRoute(distribution.invalidationRoute);
-    cdnUrl = `http://${publicHost}:${cdnPort}`;
-  }
-
+/** One poller per enabled SQS event source mapping, started. */
+function startPollers(
+  model: StackModel,
+  sqs: SQSClient,
+  runtime: FunctionRuntime,
+  options: LocalCloudOptions,
+) {
+  const log = options.log ?? ((line: string) => console.error(line));
   const queueUrlByArn = new Map(model.queues.map((q) => [q.arn, q.url]));
   const pollers = model.mappings
     .filter((mapping) => mapping.enabled)
@@ -255,16 +227,81 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       });
     });
   for (const poller of pollers) poller.start();
-  api.open(
-    model.api
-      ? apiRequestHandler({ api: model.api, runtime, keys: apiKeys, log })
-      : (_req, res) => void res.writeHead(404).end(),
+  return pollers;
+}
+
+/** The S3 notifications the template configures, fed by the endpoint's view of every write and delete. */
+function startNotifications(
+  endpoint: AwsEndpoint,
+  model: StackModel,
+  s3: S3Client,
+  sqs: SQSClient,
+  log: Log,
+) {
+  endpoint.onS3Event(
+    createS3Notifier({
+      buckets: model.buckets,
+      queues: model.queues,
+      s3,
+      sqs,
+      region: REGION,
+      onError: (error) => log(`s3 notifications: ${error.message}`),
+    }),
   );
-  cdn.open(cdnHandler);
-  ready = true;
+}
+
+const notFound: RequestHandler = (_req, res) => void res.writeHead(404).end();
+
+/**
+ * Starts the whole stack on this machine from its synthesized template: the AWS endpoint (S3, SQS,
+ * DynamoDB, Lambda API), the functions, S3 notifications and SQS event source mappings, the API and the CDN.
+ */
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const started = performance.now();
+  const root = resolve(options.root);
+  const outdir = resolve(root, options.outdir ?? 'cdk.out');
+  const host = options.host ?? '127.0.0.1';
+  const publicHost = urlHost(host);
+  const log = options.log ?? ((line: string) => console.error(line));
+  const { stack, synthMs } = await readStack(root, outdir, options, log);
+
+  const { endpoint, api, cdn, markReady } = await startListeners(options, host);
+  const awsUrl = `http://${publicHost}:${endpoint.port}`;
+  const apiUrl = `http://${publicHost}:${api.port}`;
+  const cdnUrl = `http://${publicHost}:${cdn.port}`;
+  const model = buildStackModel(stack, {
+    region: REGION,
+    accountId: ACCOUNT,
+    awsEndpoint: awsUrl,
+    apiHost: `${publicHost}:${api.port}`,
+    cdnHost: `${publicHost}:${cdn.port}`,
+  });
+  const common = { region: REGION, endpoint: endpoint.url, credentials: CREDENTIALS };
+  const s3 = new S3Client({ ...common, forcePathStyle: true });
+  const sqs = new SQSClient(common);
+  await provision(
+    model,
+    { s3, sqs, dynamo: new DynamoDBClient(common) },
+    { visibilityScale: options.visibilityScale ?? 1 },
+  );
+
+  const runtime = await startFunctions(model, root, options, awsUrl);
+  endpoint.addRoute(lambdaApiRoute(runtime, log));
+  endpoint.addRoute(redriveRoute(sqs));
+  startNotifications(endpoint, model, s3, sqs, log);
+  const apiKeys = loadApiKeys(
+    options.apiKeys,
+    options.dataDir ? join(options.dataDir, 'api-keys.json') : undefined,
+  );
+  const distribution = model.distribution && createCdn({ distribution: model.distribution, s3, apiUrl, log });
+  if (distribution) endpoint.addRoute(distribution.invalidationRoute);
+  const pollers = startPollers(model, sqs, runtime, options);
+  api.open(model.api ? apiRequestHandler({ api: model.api, runtime, keys: apiKeys, log }) : notFound);
+  cdn.open(distribution?.handler ?? notFound);
+  markReady();
 
   return {
-    urls: { aws: awsUrl, api: model.api ? apiUrl : undefined, cdn: cdnUrl },
+    urls: { aws: awsUrl, api: model.api ? apiUrl : undefined, cdn: distribution ? cdnUrl : undefined },
     apiKeys,
     model,
     region: REGION,
@@ -274,7 +311,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     async close(drainMs = 30_000) {
       await Promise.all(pollers.map((poller) => poller.stop()));
       await runtime.close(drainMs);
-      for (const server of [apiServer, cdnServer]) {
+      for (const server of [api.server, cdn.server]) {
         server.closeAllConnections();
         await new Promise<void>((done) => server.close(() => done()));
       }
