@@ -140,7 +140,7 @@ describe('the proxy event', () => {
     // `09/Apr/2015:12:34:56 +0000` in AwsProxy.json; the same instant as requestTimeEpoch.
     expect(context.requestTime).toMatch(/^\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000$/);
     expect(context.requestTimeEpoch).toBeGreaterThanOrEqual(before - 1000);
-    const [d, mon, rest] = context.requestTime.split('/');
+    const [d, mon, rest] = (context.requestTime ?? '').split('/');
     const asDate = new Date(`${d} ${mon} ${rest?.replace(':', ' ')}`);
     expect(Math.abs(asDate.getTime() - context.requestTimeEpoch)).toBeLessThan(1000);
     // The ids match the answer's x-amzn-RequestId and x-amz-apigw-id, as API Gateway's do.
