@@ -38,7 +38,8 @@ export interface AwsEndpointOptions {
   dataDir?: string | undefined;
   /**
    * The local cloud's names and origins: requests under another `Host`, and cross-site requests, are refused.
-   * Defaults to the names of `host`, with this endpoint's port as the only own origin.
+   * Defaults to the names of `host`, with no own origins. The endpoint's own port is never one: a page the
+   * endpoint serves (an HTML object in a bucket) must not drive the AWS APIs.
    */
   names?: LocalNames;
 }
@@ -100,7 +101,6 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
   edge.listen(options.port ?? 0, host);
   await once(edge, 'listening');
   const port = (edge.address() as AddressInfo).port;
-  names.addPort(port);
 
   return {
     url: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : isIPv6(host) ? `[${host}]` : host}:${port}`,

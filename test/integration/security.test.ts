@@ -10,11 +10,12 @@ import {
 } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApiKeys } from '#local/apigateway/api-keys.ts';
+import { LocalNames } from '#local/security/local-names.ts';
 import { PicturaClient } from '#test/support/api-client.ts';
 import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
 
@@ -266,6 +267,8 @@ describe('cross-site requests to the AWS endpoint', () => {
       { origin: evil },
       { origin: 'null' },
       { 'sec-fetch-site': 'cross-site' },
+      // A page the endpoint itself serves (an HTML object in a bucket) is not one of the local cloud's pages.
+      { origin: new URL(cloud.urls.aws).origin },
     ];
     for (const headers of pages) {
       const reply = await invoke(headers);
@@ -362,5 +365,52 @@ describe('the API key file', () => {
     expect(loadApiKeys(undefined, file)[0]?.value).toBe('pk_local_0123456789abcdefghij');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     rmSync(folder, { recursive: true, force: true });
+  });
+});
+
+describe('names of this machine', () => {
+  it('are localhost, *.localhost, loopback literals and the --host value; nothing shaped otherwise', () => {
+    const names = new LocalNames('192.0.2.10');
+    for (const host of [
+      'localhost',
+      'LocalHost:3000',
+      'sqs.us-east-1.localhost:4566',
+      '127.0.0.1',
+      '127.0.0.2:1',
+      '[::1]:4566',
+      '192.0.2.10:3000',
+    ])
+      expect(names.isLocalHostHeader(host), host).toBe(true);
+    for (const host of [
+      '192.0.2.11',
+      'localhost.evil.example',
+      'evil.example',
+      'a@localhost',
+      'localhost/x',
+      '',
+      '[::2]',
+      'localhost:99999x',
+    ])
+      expect(names.isLocalHostHeader(host), host).toBe(false);
+  });
+
+  it("include the machine's host name only when listening on every interface", () => {
+    expect(new LocalNames('127.0.0.1').isLocalName(hostname())).toBe(hostname() === 'localhost');
+    expect(new LocalNames('0.0.0.0').isLocalName(hostname())).toBe(true);
+  });
+
+  it("take as own origins only the local cloud's API and CDN pages, by scheme, name and port", () => {
+    const names = new LocalNames();
+    names.addPort(3001);
+    expect(names.isOwnOrigin('http://localhost:3001')).toBe(true);
+    expect(names.isOwnOrigin('http://127.0.0.1:3001')).toBe(true);
+    for (const origin of [
+      'http://localhost:4566',
+      'https://localhost:3001',
+      'http://evil.example:3001',
+      'null',
+      'http://localhost:3001/x',
+    ])
+      expect(names.isOwnOrigin(origin), origin).toBe(false);
   });
 });
