@@ -97,9 +97,10 @@ export class Api extends Construct {
     // RestApi adds its own `Endpoint` output; the stack outputs the same URL as `ApiUrl`, so drop the copy.
     this.restApi.node.tryRemoveChild('Endpoint');
 
-    // Request size: API Gateway rejects bodies over 10 MB itself (413, shaped below), and a Lambda event
-    // is capped at 6 MB; the upload function enforces the real limit (MAX_DIRECT_UPLOAD_BYTES) and answers
-    // 413 in the API's own error format.
+    // Request size: API Gateway's front door rejects bodies over 10 MB with a plain-text 413 that no
+    // gateway response shapes, and an event over Lambda's 6 MB invoke limit gets 413 `Request Too Long`
+    // (both as captured on AWS: see local/apigateway/gateway-responses.ts); the upload function enforces the
+    // real limit (MAX_DIRECT_UPLOAD_BYTES, well under both) and answers 413 in the API's own error format.
     //
     // No request validator or body model: the checks API Gateway could make (JSON shape of the presigned
     // upload request) would answer 400 where the contract promises 413 or 415 with the function's error
