@@ -191,6 +191,7 @@ async function startFunctions(model: StackModel, root: string, options: LocalClo
   return new FunctionRuntime(functions, {
     root,
     logSink: options.logSink ?? ((fn, line) => console.log(`${fn.padEnd(10).slice(0, 10)} │ ${line}`)),
+    onInvoke: options.onInvoke,
     baseEnvironment: {
       AWS_REGION: REGION,
       AWS_DEFAULT_REGION: REGION,
