@@ -38,7 +38,8 @@ if (values.help) {
   --source                 run the functions' TypeScript directly instead of host bundles
   --visibility-scale N     multiply queue visibility timeouts (e.g. 0.05 for fast retries)
 
-Environment: PICTURA_LOCAL_API_KEYS=key1,key2 (each key its own owner; default: one generated key)`);
+Environment: PICTURA_LOCAL_API_KEYS=KEY1,KEY2 (comma-separated, each its own owner and at least 20
+             characters, as on API Gateway; default: one generated key kept in the data folder)`);
   process.exit(0);
 }
 

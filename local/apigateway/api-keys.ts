@@ -26,7 +26,9 @@ export function loadApiKeys(fromEnvironment: string | undefined, stateFile: stri
   if (values.length > 0) {
     for (const value of values) {
       if (value.length < 20)
-        throw new Error('each key in PICTURA_LOCAL_API_KEYS must be at least 20 characters');
+        throw new Error(
+          `each key in PICTURA_LOCAL_API_KEYS must be at least 20 characters, as on API Gateway (one has ${value.length})`,
+        );
     }
     return values.map((value) => ({ id: idOf(value), value }));
   }
