@@ -7,14 +7,12 @@
 //   src/runtime/lifecycle-manager.ts, src/logging/formatter.ts).
 // - Responses recorded on AWS: github.com/localstack/localstack tests/aws/services/lambda_/
 //   test_lambda_common.snapshot.json, test_lambda_api.snapshot.json.
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   GetFunctionConfigurationCommand,
   InvokeCommand,
@@ -26,9 +24,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaApiRoute } from '#local/lambda/api.ts';
 import { FunctionRuntime } from '#local/lambda/runtime/function-runtime.ts';
 import type { LocalFunction } from '#local/template/stack-model.ts';
+import { awsCli } from '#test/support/aws-cli.ts';
 import { ROOT } from '#test/support/local-cloud.ts';
 
-const run = promisify(execFile);
 const FIXTURES = 'test/conformance/fixtures';
 const PRELOAD = join(ROOT, FIXTURES, 'preload.cjs');
 
@@ -99,28 +97,20 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Runs the AWS CLI against the endpoint; never throws, so a test can assert a refusal's exit code. */
-async function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: scratch,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: join(scratch, 'no-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(scratch, 'no-credentials'),
-  };
-  try {
-    const { stdout, stderr } = await run('aws', ['--endpoint-url', endpoint, '--output', 'json', ...args], {
-      env,
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
+/** The AWS CLI against the endpoint, retrying as it does on AWS: tests count the requests it sends. */
+const aws = (...args: string[]) => awsCli(args, { endpoint });
+/** `aws lambda update-function-configuration --environment Variables={<variables>}`. */
+const updateEnvironment = (name: string, variables: string) =>
+  aws(
+    'lambda',
+    'update-function-configuration',
+    '--function-name',
+    name,
+    '--environment',
+    `Variables={${variables}}`,
+  );
+/** `aws lambda wait function-updated`: polls GetFunctionConfiguration until LastUpdateStatus is Successful. */
+const waitUntilUpdated = (name: string) => aws('lambda', 'wait', 'function-updated', '--function-name', name);
 
 const decode = (bytes: Uint8Array | undefined) => JSON.parse(Buffer.from(bytes ?? []).toString('utf8'));
 const tail = (logResult: string | undefined) => Buffer.from(logResult ?? '', 'base64').toString('utf8');
@@ -240,14 +230,7 @@ describe('UpdateFunctionConfiguration', () => {
   it('sets LastModified to now, answers InProgress, then Successful for `aws lambda wait function-updated`', async () => {
     await lambda.send(new InvokeCommand({ FunctionName: 'echo' }));
     const sent = Date.now();
-    const cli = await aws(
-      'lambda',
-      'update-function-configuration',
-      '--function-name',
-      'echo',
-      '--environment',
-      'Variables={MARKER=changed}',
-    );
+    const cli = await updateEnvironment('echo', 'MARKER=changed');
     expect(cli.code).toBe(0);
     const updated = JSON.parse(cli.stdout);
     // test_lambda_api.snapshot.json `update_func_conf_response` (recorded on AWS).
@@ -264,7 +247,7 @@ describe('UpdateFunctionConfiguration', () => {
     expect(modified).toBeGreaterThanOrEqual(sent - 1000);
     expect(modified).toBeLessThanOrEqual(Date.now());
 
-    expect((await aws('lambda', 'wait', 'function-updated', '--function-name', 'echo')).code).toBe(0);
+    expect((await waitUntilUpdated('echo')).code).toBe(0);
     const after = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'echo' }));
     expect(after.LastUpdateStatus).toBe('Successful');
     expect(after.LastUpdateStatusReason).toBeUndefined();
@@ -292,7 +275,7 @@ describe('UpdateFunctionConfiguration', () => {
       message: `The operation cannot be performed at this time. An update is in progress for resource: ${FUNCTIONS[0]?.arn}`,
       $metadata: { httpStatusCode: 409 },
     });
-    expect((await aws('lambda', 'wait', 'function-updated', '--function-name', 'echo')).code).toBe(0);
+    expect((await waitUntilUpdated('echo')).code).toBe(0);
   });
 
   it('refuses AWS’s reserved keys the way AWS does, listing them in request order', async () => {
@@ -312,14 +295,7 @@ describe('UpdateFunctionConfiguration', () => {
   });
 
   it('refuses NODE_OPTIONS with a --require payload, and the payload never runs (AWS CLI)', async () => {
-    const cli = await aws(
-      'lambda',
-      'update-function-configuration',
-      '--function-name',
-      'echo',
-      '--environment',
-      `Variables={NODE_OPTIONS=--require ${PRELOAD}}`,
-    );
+    const cli = await updateEnvironment('echo', `NODE_OPTIONS=--require ${PRELOAD}`);
     expect(cli.code).not.toBe(0);
     expect(cli.stderr).toContain('(InvalidParameterValueException)');
     expect(cli.stderr).toContain('NODE_OPTIONS');
@@ -363,7 +339,7 @@ describe('UpdateFunctionConfiguration', () => {
       }),
     );
     expect(updated.Environment?.Variables).toEqual({ ...deployed, NODE_ENV: 'production' });
-    expect((await aws('lambda', 'wait', 'function-updated', '--function-name', 'preloaded')).code).toBe(0);
+    expect((await waitUntilUpdated('preloaded')).code).toBe(0);
   });
 
   // API_Environment: keys match [a-zA-Z]([a-zA-Z0-9_])+ (two characters at least); configuration-envvars.html:

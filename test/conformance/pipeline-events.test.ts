@@ -4,12 +4,10 @@
 // queues S3 notifies, the S3 notification inside each message body (S3SqsEventNotificationSchema). The flow
 // is a client's: a presigned upload and a direct one through the API, processing to `ready`, reads, a delete
 // with its token, and an upload by the AWS CLI straight to the bucket.
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   APIGatewayProxyEventSchema,
   S3SqsEventNotificationSchema,
@@ -17,10 +15,9 @@ import {
 } from '@aws-lambda-powertools/parser/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PicturaClient } from '#test/support/api-client.ts';
+import { awsCli } from '#test/support/aws-cli.ts';
 import { orientedJpeg, pngWithAlpha } from '#test/support/images.ts';
 import { startTestCloud, type TestCloud, waitFor } from '#test/support/local-cloud.ts';
-
-const run = promisify(execFile);
 
 interface Captured {
   functionName: string;
@@ -73,22 +70,10 @@ beforeAll(async () => {
   cliKey = `${prefix}${randomUUID()}`;
   const file = join(scratch, 'cli.jpg');
   writeFileSync(file, jpeg);
-  const cli = await run(
-    'aws',
-    ['--endpoint-url', cloud.urls.aws, 's3', 'cp', file, `s3://${bucket?.name}/${cliKey}`],
-    {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: scratch,
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_CONFIG_FILE: join(scratch, 'no-config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(scratch, 'no-credentials'),
-      },
-      timeout: 60_000,
-    },
-  );
+  const cli = await awsCli(['s3', 'cp', file, `s3://${bucket?.name}/${cliKey}`], {
+    endpoint: cloud.urls.aws,
+    check: true,
+  });
   await waitFor(async () => (s3Keys().includes(cliKey) ? true : undefined), 30_000, 'the CLI upload').catch(
     (error: Error) => {
       throw new Error(`${error.message} (${cli.stderr}); keys notified: ${JSON.stringify(s3Keys())}`);

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas';
 import {
   CreateBucketCommand,
@@ -17,10 +15,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
 import { objectCreatedEvent, s3EventKey } from '#local/s3/events.ts';
+import { awsCli } from '#test/support/aws-cli.ts';
 
 // The bundled S3 emulator (fauxqs, patched in patches/fauxqs+2.4.1.patch) held to what S3 answers, with the
 // SDK v3 client (path-style) and the AWS CLI (botocore) on the wire, over a real file store in a temp folder.
-const run = promisify(execFile);
 const bucket = 'conformance-bucket';
 let root: string;
 let dataDir: string;
@@ -71,17 +69,8 @@ async function listAll(prefix: string, maxKeys: number): Promise<string[][]> {
   return pages;
 }
 
-function cli(...args: string[]): Promise<{ stdout: string }> {
-  return run('aws', [...args, '--endpoint-url', endpoint.url, '--output', 'json'], {
-    env: {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_MAX_ATTEMPTS: '1',
-    },
-  });
-}
+/** The AWS CLI against the emulator, without retries; it must succeed (a failure throws with its stderr). */
+const cli = (...args: string[]) => awsCli(args, { endpoint: endpoint.url, maxAttempts: 1, check: true });
 
 /** Every file under `dir`, relative to it. */
 async function filesUnder(dir: string): Promise<string[]> {

@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import {
   CancelMessageMoveTaskCommand,
   ChangeMessageVisibilityCommand,
@@ -19,12 +17,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
 import { redriveRoute } from '#local/sqs/move-tasks.ts';
+import { awsCli } from '#test/support/aws-cli.ts';
 
 // The bundled SQS emulator (fauxqs, patched in patches/fauxqs+2.4.1.patch) and the local move-task route,
 // held to what AWS answers, with the SDK v3 client and the AWS CLI (botocore) on the wire.
 let endpoint: AwsEndpoint;
 let sqs: SQSClient;
-const run = promisify(execFile);
 
 beforeAll(async () => {
   endpoint = await startAwsEndpoint({ port: 0 });
@@ -69,17 +67,8 @@ async function approximateCount(url: string): Promise<number> {
   return Number(Attributes.ApproximateNumberOfMessages);
 }
 
-function cli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run('aws', [...args, '--endpoint-url', endpoint.url, '--output', 'json'], {
-    env: {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_MAX_ATTEMPTS: '1',
-    },
-  });
-}
+/** The AWS CLI against the emulator, without retries (a refusal is final, and tests stay quick). */
+const cli = (...args: string[]) => awsCli(args, { endpoint: endpoint.url, maxAttempts: 1 });
 
 describe('SendMessage DelaySeconds', () => {
   // "DelaySeconds … Valid values: 0 to 900. Maximum: 15 minutes."
@@ -140,7 +129,8 @@ describe('SendMessage DelaySeconds', () => {
       'x',
       '--delay-seconds',
       '901',
-    ).catch((e: { stderr: string }) => e);
+    );
+    expect(failure.code).not.toBe(0);
     expect(failure.stderr).toContain('(InvalidParameterValue) when calling the SendMessage operation');
   });
 });
@@ -221,14 +211,8 @@ describe('receipt handles', () => {
 
   it('the AWS CLI reports ReceiptHandleIsInvalid as AWS does', async () => {
     const { url } = await createQueue();
-    const failure = await cli(
-      'sqs',
-      'delete-message',
-      '--queue-url',
-      url,
-      '--receipt-handle',
-      'garbage',
-    ).catch((e: { stderr: string }) => e);
+    const failure = await cli('sqs', 'delete-message', '--queue-url', url, '--receipt-handle', 'garbage');
+    expect(failure.code).not.toBe(0);
     expect(failure.stderr).toContain('(ReceiptHandleIsInvalid) when calling the DeleteMessage operation');
   });
 });
@@ -269,8 +253,9 @@ describe('ListDeadLetterSourceQueues', () => {
 
   it('works from the AWS CLI (aws sqs list-dead-letter-source-queues)', async () => {
     const { source, dlq } = await createDlqPipe();
-    const { stdout } = await cli('sqs', 'list-dead-letter-source-queues', '--queue-url', dlq.url);
-    expect(JSON.parse(stdout)).toEqual({ queueUrls: [source.url] });
+    const listed = await cli('sqs', 'list-dead-letter-source-queues', '--queue-url', dlq.url);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual({ queueUrls: [source.url] });
   });
 });
 
