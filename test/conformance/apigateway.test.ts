@@ -1,13 +1,10 @@
-import { once } from 'node:events';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiRequestHandler } from '#local/apigateway/server.ts';
-import { FunctionRuntime } from '#local/lambda/runtime/function-runtime.ts';
 import type { LocalApi } from '#local/template/stack-model.ts';
-import { ROOT, startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
+import { type FixtureApi, localFunction, startFixtureApi } from '#test/support/functions.ts';
+import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
 
 // The API Gateway REST API emulation held to what AWS sends and answers. The references: Powertools'
 // APIGatewayProxyEventSchema (written by AWS), AWS SAM's sample event
@@ -38,42 +35,20 @@ const api: LocalApi = {
   routes: [route('GET', '/echo/{id}'), route('POST', '/echo/{id}', true), route('GET', '/open')],
 };
 
-let server: Server;
-let runtime: FunctionRuntime;
+let fixtureApi: FixtureApi;
 let base: string;
 let port: number;
 const functionLog: string[] = [];
 beforeAll(async () => {
-  runtime = new FunctionRuntime(
-    [
-      {
-        logicalId: 'Echo',
-        name: 'echo',
-        label: 'echo',
-        arn: 'arn:aws:lambda:us-east-1:000000000000:function:echo',
-        entry: 'test/conformance/fixtures/echo-event.ts',
-        handlerExport: 'handler',
-        environment: {},
-        timeoutSeconds: 10,
-        memoryMb: 256,
-        runtime: 'nodejs24.x',
-        architecture: 'arm64',
-      },
-    ],
-    { root: ROOT, baseEnvironment: {}, logSink: (_fn, line) => functionLog.push(line) },
-  );
-  server = createServer(
-    apiRequestHandler({ api, runtime, keys: [{ id: 'key-1', value: KEY }], log: () => {}, timeoutMs: 1500 }),
-  );
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  port = (server.address() as AddressInfo).port;
-  base = `http://127.0.0.1:${port}`;
+  fixtureApi = await startFixtureApi({
+    api,
+    functions: [localFunction({ name: 'echo', entry: 'test/conformance/fixtures/echo-event.ts' })],
+    apiKey: KEY,
+    logSink: (_fn, line) => functionLog.push(line),
+  });
+  ({ base, port } = fixtureApi);
 });
-afterAll(async () => {
-  server?.close();
-  await runtime?.close(1000);
-});
+afterAll(() => fixtureApi?.close());
 
 interface RawResponse {
   status: number;

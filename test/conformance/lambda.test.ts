@@ -7,10 +7,8 @@
 //   src/runtime/lifecycle-manager.ts, src/logging/formatter.ts).
 // - Responses recorded on AWS: github.com/localstack/localstack tests/aws/services/lambda_/
 //   test_lambda_common.snapshot.json, test_lambda_api.snapshot.json.
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -22,29 +20,24 @@ import {
 } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaApiRoute } from '#local/lambda/api.ts';
-import { FunctionRuntime } from '#local/lambda/runtime/function-runtime.ts';
-import type { LocalFunction } from '#local/template/stack-model.ts';
+import type { FunctionRuntime } from '#local/lambda/runtime/function-runtime.ts';
 import { awsCli } from '#test/support/aws-cli.ts';
+import { listenOnFreePort, localFunction, startFixtureRuntime } from '#test/support/functions.ts';
 import { ROOT } from '#test/support/local-cloud.ts';
 
 const FIXTURES = 'test/conformance/fixtures';
 const PRELOAD = join(ROOT, FIXTURES, 'preload.cjs');
 
-function fixture(name: string, entry: string, handlerExport: string, environment = {}): LocalFunction {
-  return {
-    logicalId: name,
+/** A fixture function as the tests below deploy it: 3 s and 128 MB, so the context shows them. */
+const fixture = (name: string, entry: string, handlerExport: string, environment = {}) =>
+  localFunction({
     name,
-    label: name,
-    arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
     entry: `${FIXTURES}/${entry}`,
     handlerExport,
     environment,
     timeoutSeconds: 3,
     memoryMb: 128,
-    runtime: 'nodejs24.x',
-    architecture: 'arm64',
-  };
-}
+  });
 
 const FUNCTIONS = [
   fixture('echo', 'lambda-functions.ts', 'echo', { MARKER: 'deployed' }),
@@ -67,9 +60,7 @@ const logs: string[] = [];
 const invoked: string[] = [];
 
 beforeAll(async () => {
-  runtime = new FunctionRuntime(FUNCTIONS, {
-    root: ROOT,
-    baseEnvironment: {},
+  runtime = startFixtureRuntime(FUNCTIONS, {
     logSink: (fn, line) => logs.push(`${fn} ${line}`),
     onInvoke: (fn) => invoked.push(fn),
   });
@@ -79,9 +70,7 @@ beforeAll(async () => {
     requests.push(`${req.method} ${req.url}`);
     if (!route(req, res)) res.writeHead(404).end();
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint = (await listenOnFreePort(server)).base;
   lambda = new LambdaClient({
     region: 'us-east-1',
     endpoint,

@@ -1,11 +1,6 @@
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiRequestHandler } from '#local/apigateway/server.ts';
-import { FunctionRuntime } from '#local/lambda/runtime/function-runtime.ts';
 import type { LocalApi } from '#local/template/stack-model.ts';
-import { ROOT } from '#test/support/local-cloud.ts';
+import { type FixtureApi, localFunction, startFixtureApi } from '#test/support/functions.ts';
 
 // API Gateway's behaviour without any customised gateway responses (the Pictura template customises
 // them; test/integration/api-flow.test.ts covers that): routes, keys, binary bodies, limits, failures.
@@ -36,45 +31,17 @@ const api: LocalApi = {
   ],
 };
 
-let server: Server;
-let runtime: FunctionRuntime;
+let fixtureApi: FixtureApi;
 let base: string;
 beforeAll(async () => {
-  runtime = new FunctionRuntime(
-    [
-      {
-        logicalId: 'Proxy',
-        name: 'proxy',
-        label: 'proxy',
-        arn: 'arn:aws:lambda:us-east-1:000000000000:function:proxy',
-        entry: 'test/unit/local/fixtures/proxy-handler.ts',
-        handlerExport: 'handler',
-        environment: {},
-        timeoutSeconds: 10,
-        memoryMb: 256,
-        runtime: 'nodejs24.x',
-        architecture: 'arm64',
-      },
-    ],
-    { root: ROOT, baseEnvironment: {}, logSink: () => {} },
-  );
-  server = createServer(
-    apiRequestHandler({
-      api,
-      runtime,
-      keys: [{ id: 'key-1', value: 'k'.repeat(24) }],
-      log: () => {},
-      timeoutMs: 1500,
-    }),
-  );
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fixtureApi = await startFixtureApi({
+    api,
+    functions: [localFunction({ name: 'proxy', entry: 'test/unit/local/fixtures/proxy-handler.ts' })],
+    apiKey: 'k'.repeat(24),
+  });
+  base = fixtureApi.base;
 });
-afterAll(async () => {
-  server?.close();
-  await runtime?.close(1000);
-});
+afterAll(() => fixtureApi?.close());
 
 const key = { 'x-api-key': 'k'.repeat(24) };
 

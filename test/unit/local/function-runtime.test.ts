@@ -1,29 +1,21 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FunctionRuntime } from '#local/lambda/runtime/function-runtime.ts';
+import type { FunctionRuntime } from '#local/lambda/runtime/function-runtime.ts';
 import type { LocalFunction } from '#local/template/stack-model.ts';
-import { ROOT } from '#test/support/local-cloud.ts';
+import { localFunction, startFixtureRuntime } from '#test/support/functions.ts';
 
-const fixture = (overrides: Partial<LocalFunction> = {}): LocalFunction => ({
-  logicalId: 'Fixture',
-  name: 'fixture',
-  label: 'fixture',
-  arn: 'arn:aws:lambda:us-east-1:000000000000:function:fixture',
-  entry: 'test/unit/local/fixtures/stateful-handler.ts',
-  handlerExport: 'handler',
-  environment: { GREETING: 'hello' },
-  timeoutSeconds: 5,
-  memoryMb: 256,
-  runtime: 'nodejs24.x',
-  architecture: 'arm64',
-  ...overrides,
-});
+const fixture = (overrides: Partial<LocalFunction> = {}): LocalFunction =>
+  localFunction({
+    name: 'fixture',
+    entry: 'test/unit/local/fixtures/stateful-handler.ts',
+    environment: { GREETING: 'hello' },
+    timeoutSeconds: 5,
+    ...overrides,
+  });
 
 let runtime: FunctionRuntime | undefined;
 const logs: string[] = [];
 function start(fn = fixture(), maxInstances = 4) {
-  runtime = new FunctionRuntime([fn], {
-    root: ROOT,
-    baseEnvironment: {},
+  runtime = startFixtureRuntime([fn], {
     logSink: (name, line) => logs.push(`${name} ${line}`),
     maxInstancesPerFunction: maxInstances,
   });
