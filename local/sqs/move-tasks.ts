@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   DeleteMessageCommand,
@@ -12,17 +11,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { EdgeRoute } from '../aws-endpoint.ts';
 import { readBody, sendJson } from '../http-util.ts';
-
-interface MoveTask {
-  TaskHandle: string;
-  Status: 'RUNNING' | 'COMPLETED' | 'CANCELLED' | 'FAILED';
-  SourceArn: string;
-  DestinationArn?: string;
-  ApproximateNumberOfMessagesMoved: number;
-  ApproximateNumberOfMessagesToMove: number;
-  StartedTimestamp: number;
-  FailureReason?: string;
-}
+import { type MoveTask, MoveTasks, newMoveTask } from './move-task-models.ts';
 
 /** An SQS error in the JSON protocol, with the query-compatible code clients read from `x-amzn-query-error`. */
 class SqsApiError extends Error {
@@ -73,7 +62,10 @@ async function queueUrlOf(sqs: SQSClient, arn: string, parameter: string): Promi
   );
 }
 
-/** Moves up to `task.ApproximateNumberOfMessagesToMove` messages, keeping bodies and message attributes. */
+/**
+ * Moves up to `task.ApproximateNumberOfMessagesToMove` messages, ten at a time, until the task is cancelled
+ * or the source is empty; then the task is `COMPLETED` unless it was cancelled.
+ */
 async function move(sqs: SQSClient, task: MoveTask, fromUrl: string, toUrl: string): Promise<void> {
   while (
     task.Status === 'RUNNING' &&
@@ -89,19 +81,115 @@ async function move(sqs: SQSClient, task: MoveTask, fromUrl: string, toUrl: stri
     );
     if (Messages.length === 0) break;
     for (const message of Messages as Message[]) {
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: toUrl,
-          MessageBody: message.Body ?? '',
-          MessageAttributes: message.MessageAttributes,
-        }),
-      );
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: fromUrl, ReceiptHandle: message.ReceiptHandle }));
+      await moveMessage(sqs, message, fromUrl, toUrl);
       task.ApproximateNumberOfMessagesMoved += 1;
     }
   }
   if (task.Status === 'RUNNING') task.Status = 'COMPLETED';
 }
+
+/** Sends one message on, body and message attributes kept, and only then deletes it from the source. */
+async function moveMessage(sqs: SQSClient, message: Message, fromUrl: string, toUrl: string): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: toUrl,
+      MessageBody: message.Body ?? '',
+      MessageAttributes: message.MessageAttributes,
+    }),
+  );
+  await sqs.send(new DeleteMessageCommand({ QueueUrl: fromUrl, ReceiptHandle: message.ReceiptHandle }));
+}
+
+/**
+ * The three message move task operations, one method each (LocalStack's provider pattern); they take the
+ * JSON protocol's input and return its output, or throw an `SqsApiError`.
+ */
+class MoveTaskProvider {
+  readonly #sqs: SQSClient;
+  readonly #tasks = new MoveTasks();
+
+  constructor(sqs: SQSClient) {
+    this.#sqs = sqs;
+  }
+
+  /** StartMessageMoveTask (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html). */
+  async startMessageMoveTask(input: Record<string, unknown>): Promise<unknown> {
+    const sourceArn = String(input.SourceArn ?? '');
+    const fromUrl = await queueUrlOf(this.#sqs, sourceArn, 'SourceArn');
+    const destinationArn = input.DestinationArn === undefined ? undefined : String(input.DestinationArn);
+    const toUrl = await this.#destinationUrl(fromUrl, destinationArn);
+    if (this.#tasks.isRunning(sourceArn)) {
+      // test_start_multiple_move_tasks in the same snapshot file.
+      throw new SqsApiError(
+        400,
+        'InvalidParameterValue',
+        'There is already a task running. Only one active task is allowed for a source queue arn at a given time.',
+      );
+    }
+    const { Attributes = {} } = await this.#sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: fromUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
+    const toMove = Number(Attributes.ApproximateNumberOfMessages ?? 0);
+    const task = newMoveTask(sourceArn, destinationArn, toMove);
+    this.#tasks.add(task);
+    move(this.#sqs, task, fromUrl, toUrl).catch((error: Error) => {
+      task.Status = 'FAILED';
+      task.FailureReason = error.message;
+    });
+    return { TaskHandle: task.TaskHandle };
+  }
+
+  /** ListMessageMoveTasks: the source's tasks, newest first, `MaxResults` of them (1 by default). */
+  async listMessageMoveTasks(input: Record<string, unknown>): Promise<unknown> {
+    const sourceArn = String(input.SourceArn ?? '');
+    await queueUrlOf(this.#sqs, sourceArn, 'SourceArn');
+    return { Results: this.#tasks.from(sourceArn, Number(input.MaxResults ?? 1)) };
+  }
+
+  /** CancelMessageMoveTask: stops a running task; the messages it moved stay moved. */
+  async cancelMessageMoveTask(input: Record<string, unknown>): Promise<unknown> {
+    const task = this.#tasks.byHandle(input.TaskHandle);
+    // test_cancel_with_invalid_task_handle in the same snapshot file.
+    if (!task)
+      throw new SqsApiError(400, 'InvalidParameterValue', 'Value for parameter TaskHandle is invalid.');
+    if (task.Status === 'RUNNING') task.Status = 'CANCELLED';
+    return { ApproximateNumberOfMessagesMoved: task.ApproximateNumberOfMessagesMoved };
+  }
+
+  /**
+   * Where the messages go: `DestinationArn`, or the one queue whose redrive policy targets the source.
+   * A source no redrive policy targets is not a dead-letter queue, and is refused.
+   */
+  async #destinationUrl(fromUrl: string, destinationArn: string | undefined): Promise<string> {
+    const { queueUrls = [] } = await this.#sqs.send(
+      new ListDeadLetterSourceQueuesCommand({ QueueUrl: fromUrl }),
+    );
+    if (queueUrls.length === 0) {
+      // test_source_needs_redrive_policy in the same snapshot file.
+      throw new SqsApiError(
+        400,
+        'InvalidParameterValue',
+        'Source queue must be configured as a Dead Letter Queue.',
+      );
+    }
+    if (destinationArn !== undefined) return queueUrlOf(this.#sqs, destinationArn, 'DestinationArn');
+    if (queueUrls.length === 1) return queueUrls[0] as string;
+    throw new SqsApiError(
+      400,
+      'InvalidParameterValue',
+      'local cloud: this dead-letter queue has several source queues; give a DestinationArn',
+    );
+  }
+}
+
+type MoveTaskOperation = (provider: MoveTaskProvider, input: Record<string, unknown>) => Promise<unknown>;
+
+/** The `X-Amz-Target` actions this route answers (the rest of SQS is the bundled emulator's). */
+const OPERATIONS = new Map<string, MoveTaskOperation>([
+  ['AmazonSQS.StartMessageMoveTask', (provider, input) => provider.startMessageMoveTask(input)],
+  ['AmazonSQS.ListMessageMoveTasks', (provider, input) => provider.listMessageMoveTasks(input)],
+  ['AmazonSQS.CancelMessageMoveTask', (provider, input) => provider.cancelMessageMoveTask(input)],
+]);
 
 /**
  * SQS DLQ redrive (`StartMessageMoveTask`, `ListMessageMoveTasks`, `CancelMessageMoveTask`, JSON protocol),
@@ -114,100 +202,28 @@ async function move(sqs: SQSClient, task: MoveTask, fromUrl: string, toUrl: stri
  * `DestinationArn` the local cloud cannot tell them apart and refuses the task.
  */
 export function redriveRoute(sqs: SQSClient): EdgeRoute {
-  const tasks: MoveTask[] = [];
-
-  const start = async (input: Record<string, unknown>): Promise<unknown> => {
-    const sourceArn = String(input.SourceArn ?? '');
-    const fromUrl = await queueUrlOf(sqs, sourceArn, 'SourceArn');
-    const { queueUrls = [] } = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: fromUrl }));
-    if (queueUrls.length === 0) {
-      // test_source_needs_redrive_policy in the same snapshot file.
-      throw new SqsApiError(
-        400,
-        'InvalidParameterValue',
-        'Source queue must be configured as a Dead Letter Queue.',
-      );
-    }
-    const destinationArn = input.DestinationArn === undefined ? undefined : String(input.DestinationArn);
-    let toUrl: string;
-    if (destinationArn !== undefined) toUrl = await queueUrlOf(sqs, destinationArn, 'DestinationArn');
-    else if (queueUrls.length === 1) toUrl = queueUrls[0] as string;
-    else {
-      throw new SqsApiError(
-        400,
-        'InvalidParameterValue',
-        'local cloud: this dead-letter queue has several source queues; give a DestinationArn',
-      );
-    }
-    if (tasks.some((t) => t.SourceArn === sourceArn && t.Status === 'RUNNING')) {
-      // test_start_multiple_move_tasks in the same snapshot file.
-      throw new SqsApiError(
-        400,
-        'InvalidParameterValue',
-        'There is already a task running. Only one active task is allowed for a source queue arn at a given time.',
-      );
-    }
-    const { Attributes = {} } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: fromUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
-    );
-    const task: MoveTask = {
-      // The handle encodes the task id and the source ARN, as AWS's does (base64 JSON in LocalStack's tests).
-      TaskHandle: Buffer.from(JSON.stringify({ taskId: randomUUID(), sourceArn })).toString('base64'),
-      Status: 'RUNNING',
-      SourceArn: sourceArn,
-      ...(destinationArn !== undefined ? { DestinationArn: destinationArn } : {}),
-      ApproximateNumberOfMessagesMoved: 0,
-      ApproximateNumberOfMessagesToMove: Number(Attributes.ApproximateNumberOfMessages ?? 0),
-      StartedTimestamp: Date.now(),
-    };
-    tasks.push(task);
-    move(sqs, task, fromUrl, toUrl).catch((error: Error) => {
-      task.Status = 'FAILED';
-      task.FailureReason = error.message;
-    });
-    return { TaskHandle: task.TaskHandle };
-  };
-
-  const handle = async (action: string, input: Record<string, unknown>): Promise<unknown> => {
-    if (action === 'StartMessageMoveTask') return start(input);
-    if (action === 'ListMessageMoveTasks') {
-      const sourceArn = String(input.SourceArn ?? '');
-      await queueUrlOf(sqs, sourceArn, 'SourceArn');
-      const max = Number(input.MaxResults ?? 1);
-      return {
-        Results: tasks
-          .filter((t) => t.SourceArn === sourceArn)
-          .reverse()
-          .slice(0, max),
-      };
-    }
-    const task = tasks.find((t) => t.TaskHandle === input.TaskHandle);
-    // test_cancel_with_invalid_task_handle in the same snapshot file.
-    if (!task)
-      throw new SqsApiError(400, 'InvalidParameterValue', 'Value for parameter TaskHandle is invalid.');
-    if (task.Status === 'RUNNING') task.Status = 'CANCELLED';
-    return { ApproximateNumberOfMessagesMoved: task.ApproximateNumberOfMessagesMoved };
-  };
-
-  const respond = async (req: IncomingMessage, res: ServerResponse, action: string) => {
-    try {
-      const input = JSON.parse((await readBody(req, 256 * 1024)).toString('utf8') || '{}');
-      sendJson(res, 200, await handle(action, input as Record<string, unknown>));
-    } catch (error) {
-      if (error instanceof SqsApiError) return sendError(res, error);
-      if (error instanceof SyntaxError)
-        return sendError(res, new SqsApiError(400, 'SerializationException', 'malformed JSON'));
-      sendError(res, new SqsApiError(500, 'InternalError', (error as Error).message));
-    }
-  };
-
+  const provider = new MoveTaskProvider(sqs);
   return (req, res) => {
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const action = /^AmazonSQS\.(StartMessageMoveTask|ListMessageMoveTasks|CancelMessageMoveTask)$/.exec(
-      target,
-    )?.[1];
-    if (!action) return false;
-    void respond(req, res, action);
+    const operation = OPERATIONS.get(String(req.headers['x-amz-target'] ?? ''));
+    if (!operation) return false;
+    void respond(req, res, (input) => operation(provider, input));
     return true;
   };
+}
+
+/** Runs an operation on the request's JSON body and sends its output, or its error as SQS sends errors. */
+async function respond(
+  req: IncomingMessage,
+  res: ServerResponse,
+  operation: (input: Record<string, unknown>) => Promise<unknown>,
+): Promise<void> {
+  try {
+    const input = JSON.parse((await readBody(req, 256 * 1024)).toString('utf8') || '{}');
+    sendJson(res, 200, await operation(input as Record<string, unknown>));
+  } catch (error) {
+    if (error instanceof SqsApiError) return sendError(res, error);
+    if (error instanceof SyntaxError)
+      return sendError(res, new SqsApiError(400, 'SerializationException', 'malformed JSON'));
+    sendError(res, new SqsApiError(500, 'InternalError', (error as Error).message));
+  }
 }
