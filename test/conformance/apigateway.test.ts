@@ -1,9 +1,9 @@
-import { request } from 'node:http';
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApi } from '#local/template/stack-model.ts';
 import { type FixtureApi, localFunction, startFixtureApi } from '#test/support/functions.ts';
+import { type RawReply, rawRequest } from '#test/support/http.ts';
 import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
 
 // The API Gateway REST API emulation held to what AWS sends and answers. The references: Powertools'
@@ -50,31 +50,11 @@ beforeAll(async () => {
 });
 afterAll(() => fixtureApi?.close());
 
-interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
 /** Sends a request exactly as given: raw header list (repeats, spelling) and raw target. */
-function raw(method: string, target: string, headers: string[][], body?: Buffer): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    // An array of headers is sent as is: Node adds no Host, so it is given here.
-    const all = [['Host', `127.0.0.1:${port}`], ...headers].flat();
-    const req = request(`${base}${target}`, { method, path: target, headers: all }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+function raw(method: string, target: string, headers: string[][], body?: Buffer): Promise<RawReply> {
+  // A list of headers is sent as is: Node adds no Host, so it is given here.
+  const all = [['Host', `127.0.0.1:${port}`], ...headers].flat();
+  return rawRequest(`${base}${target}`, { method, path: target, headers: all, body });
 }
 
 async function echo(target: string, init: RequestInit = {}): Promise<APIGatewayProxyEvent> {
@@ -366,16 +346,8 @@ describe('hostile request targets, through the whole local cloud', () => {
   });
 
   /** Sends `target` exactly as given and answers the status. */
-  function rawStatus(target: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const req = request(`${cloud.urls.api}${target}`, { path: target }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
+  const rawStatus = async (target: string) =>
+    (await rawRequest(`${cloud.urls.api}${target}`, { path: target })).status;
 
   it.each([
     '/v1/images/%',
