@@ -1,5 +1,5 @@
-import { rejectionFor } from './probe.ts';
-import { sharp, untrustedInput } from './sharp.ts';
+import { probeImage, rejectionFor } from './probe.ts';
+import { openSource, type SourceFacts, toSrgb } from './source.ts';
 
 /** An upright, 8-bit sRGB picture in memory: the one decode every variant is made from. */
 export interface DecodedPixels {
@@ -17,25 +17,30 @@ export interface DecodedPixels {
 export type DecodeListener = (target: { width: number; height: number }) => void;
 
 /**
- * Decodes a source once, upright (EXIF orientation applied), converted to sRGB from whatever it was (CMYK,
- * 16-bit, an embedded profile such as Display P3), alpha kept, at `width × height`.
+ * Decodes a source once, upright (EXIF orientation applied), converted to sRGB through its embedded
+ * profile whatever its depth and colour space (see `openSource` and README.md's "Colour contract"),
+ * alpha kept, at `width × height`. `facts` is what `probeImage` read from the header; it is read again
+ * when not given.
  *
  * Asking for the target size in the same pipeline lets libvips decode JPEG at 1/2, 1/4 or 1/8 scale and
  * WebP at any scale ("shrink on load"), then finish with a Lanczos reduction: a 24 MP JPEG destined for a
- * 2048-wide largest variant is never held at 24 MP. Animated GIF and WebP decode their first frame only.
+ * 2048-wide largest variant is never held at 24 MP. Animated GIF and WebP decode their first frame only,
+ * composed on the canvas the file declares.
  */
 export async function decodeSource(
   source: Uint8Array,
   target: { width: number; height: number; resize: boolean },
   maxInputPixels: number,
   onDecode?: DecodeListener,
+  facts?: SourceFacts,
 ): Promise<DecodedPixels> {
-  let pipeline = sharp(source, { ...untrustedInput(maxInputPixels), autoOrient: true });
-  onDecode?.({ width: target.width, height: target.height });
-  if (target.resize) pipeline = pipeline.resize(target.width, target.height, { fit: 'fill' });
+  const known = facts ?? (await probeImage(source, { maxBytes: Number.POSITIVE_INFINITY, maxInputPixels }));
   try {
-    const { data, info } = await pipeline
-      .toColourspace('srgb')
+    const opened = await openSource(source, known, maxInputPixels);
+    onDecode?.({ width: target.width, height: target.height });
+    let pipeline = opened.pipeline;
+    if (target.resize) pipeline = pipeline.resize(target.width, target.height, { fit: 'fill' });
+    const { data, info } = await toSrgb(opened, pipeline)
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 && info.channels !== 4) {

@@ -4,8 +4,8 @@ import { dominantColorOf } from './dominant-color.ts';
 import { type SanitisedExif, sanitiseExif } from './exif.ts';
 import { PLACEHOLDER_MAX_SIDE, thumbHashOf } from './placeholder.ts';
 import { probeImage, rejectionFor } from './probe.ts';
-import { sharp, untrustedInput } from './sharp.ts';
 import { ACCEPTED_CONTENT_TYPES, type ImageFormat } from './sniff.ts';
+import { openSource, type SourceFacts, toSrgb } from './source.ts';
 
 export type { SanitisedExif } from './exif.ts';
 
@@ -41,15 +41,19 @@ export interface InspectLimits {
 }
 
 /** Decodes the image once, small, upright and in sRGB with alpha: enough for a colour and a placeholder. */
-async function decodeThumbnail(bytes: Uint8Array, maxInputPixels: number) {
+async function decodeThumbnail(bytes: Uint8Array, facts: SourceFacts, maxInputPixels: number) {
   try {
-    return await sharp(bytes, { ...untrustedInput(maxInputPixels), autoOrient: true })
-      // JPEG and WebP shrink on load here, so the one decode is cheap even for a large original.
-      .resize(PLACEHOLDER_MAX_SIDE, PLACEHOLDER_MAX_SIDE, { fit: 'inside', withoutEnlargement: true })
-      .toColourspace('srgb')
+    const opened = await openSource(bytes, facts, maxInputPixels);
+    // JPEG and WebP shrink on load here, so the one decode is cheap even for a large original.
+    const small = opened.pipeline.resize(PLACEHOLDER_MAX_SIDE, PLACEHOLDER_MAX_SIDE, {
+      fit: 'inside',
+      withoutEnlargement: true,
+    });
+    const decoded = await toSrgb(opened, small)
       .ensureAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
+    return { ...decoded, addsAlpha: opened.addsAlpha === true };
   } catch (error) {
     throw rejectionFor(error);
   }
@@ -64,8 +68,9 @@ export async function inspectImage(
   bytes: Uint8Array | Buffer,
   limits: InspectLimits,
 ): Promise<ImageInspection> {
-  const { format, metadata } = await probeImage(bytes, limits);
-  const { data, info } = await decodeThumbnail(bytes, limits.maxInputPixels);
+  const probed = await probeImage(bytes, limits);
+  const { format, metadata } = probed;
+  const { data, info, addsAlpha } = await decodeThumbnail(bytes, probed, limits.maxInputPixels);
   if (info.channels !== 4) {
     throw new ImageRejectedError('CORRUPT_IMAGE', `The image decodes to ${info.channels} channels, not RGBA`);
   }
@@ -81,7 +86,7 @@ export async function inspectImage(
     sha256: createHash('sha256').update(bytes).digest('hex'),
     dominantColor: dominantColorOf(data),
     placeholder: thumbHashOf(data, info.width, info.height),
-    hasAlpha: metadata.hasAlpha,
+    hasAlpha: metadata.hasAlpha || addsAlpha,
     pages: metadata.pages ?? 1,
     exif: sanitiseExif(metadata.exif),
   };

@@ -42,10 +42,11 @@ export async function renderVariants(
   limits: RenderLimits,
   options: RenderOptions = {},
 ): Promise<RenderedVariant[]> {
-  const { metadata } = await probeImage(source, {
+  const probed = await probeImage(source, {
     maxBytes: Number.POSITIVE_INFINITY,
     maxInputPixels: limits.maxInputPixels,
   });
+  const { metadata } = probed;
   const plan = planVariants(specs, metadata.autoOrient.width, metadata.autoOrient.height);
   if (plan.variants.length === 0) return [];
   const resize =
@@ -55,6 +56,7 @@ export async function renderVariants(
     { width: plan.decodeWidth, height: plan.decodeHeight, resize },
     limits.maxInputPixels,
     options.onDecode,
+    probed,
   );
   try {
     return await Promise.all(plan.variants.map((variant) => encodeVariant(pixels, variant)));
