@@ -1,8 +1,12 @@
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { type AddressInfo, isIPv6 } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type FauxqsServer, type S3SpyEvent, type SpyMessage, startFauxqs } from 'fauxqs';
+import { startingHandler } from './http-util.ts';
 import { classifyS3Write, type S3WriteApi, S3WritesInFlight } from './s3/writes.ts';
 import { LocalNames } from './security/local-names.ts';
 import { refuseCrossSite, refuseForeignHost } from './security/request-guards.ts';
@@ -14,12 +18,14 @@ const dynalite = require('dynalite') as (options: Record<string, unknown>) => Se
 /** A route the edge can hand a request to before falling back to the emulators. */
 export type EdgeRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-/** One AWS endpoint (S3 + SQS through fauxqs, DynamoDB through dynalite) and extra routes on one port. */
+/** One AWS endpoint (S3 + SQS through fauxqs, DynamoDB through dynalite) and extra routes on one TCP port. */
 export interface AwsEndpoint {
   /** `http://127.0.0.1:<port>`: the value for `AWS_ENDPOINT_URL`. */
   readonly url: string;
   readonly port: number;
   readonly fauxqs: FauxqsServer;
+  /** The private (0700) folder holding the emulators' Unix sockets; removed by `close`. */
+  readonly socketDir: string;
   /** Adds a route consulted before the emulators (Lambda API, CloudFront invalidations, observers). */
   addRoute(route: EdgeRoute): void;
   /**
@@ -42,39 +48,134 @@ export interface AwsEndpointOptions {
    * endpoint serves (an HTML object in a bucket) must not drive the AWS APIs.
    */
   names?: LocalNames;
+  /** Where the emulators' private socket folder is made: `os.tmpdir()` by default (`/tmp` if that is too long). */
+  socketsIn?: string;
 }
 
 /**
- * Starts the emulators and the edge router in front of them. The edge first refuses requests under a `Host`
- * that is not a name of this machine (DNS rebinding) and requests from web pages of other sites (see
- * security/request-guards.ts). DynamoDB requests are recognised by their
- * `X-Amz-Target: DynamoDB_20120810.*` header; everything else goes to fauxqs, which speaks S3 and SQS (query
- * and JSON protocols) on one port. Requests are streamed, never buffered, so large uploads cost no memory.
+ * Starts the edge router and the emulators behind it. The edge first refuses requests under a `Host` that is
+ * not a name of this machine (DNS rebinding) and requests from web pages of other sites (see
+ * security/request-guards.ts). DynamoDB requests are recognised by their `X-Amz-Target: DynamoDB_20120810.*`
+ * header; everything else goes to fauxqs, which speaks S3 and SQS (query and JSON protocols). Requests are
+ * streamed, never buffered, so large uploads cost no memory.
+ *
+ * The emulators listen on Unix sockets in a private (0700) folder, not on TCP ports: a web page scanning
+ * loopback ports (DNS rebinding) could otherwise reach them without the edge's checks. The edge listens first,
+ * answering 503 with `Retry-After` until they are up, so that fauxqs names the edge's port in its queue URLs.
+ * Rejects if the edge cannot listen or an emulator cannot start, leaving nothing running and no folder behind.
  */
 export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promise<AwsEndpoint> {
   const host = options.host ?? '127.0.0.1';
-  const fauxqs = await startFauxqs({
-    port: 0,
-    logger: false,
-    messageSpies: { bufferSize: 1000 },
-    host: 'localhost',
-    ...(options.dataDir
-      ? { dataDir: `${options.dataDir}/fauxqs`, s3StorageDir: `${options.dataDir}/s3` }
-      : {}),
+  const names = options.names ?? new LocalNames(host);
+  const gate = startingHandler('AWS endpoint');
+  const edge = createServer((req, res) => {
+    if (refuseForeignHost(names, req, res) || refuseCrossSite(names, req, res)) return;
+    gate.handler(req, res);
   });
-  const dynamo = dynalite({
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-    ...(options.dataDir ? { path: `${options.dataDir}/dynamodb` } : {}),
+  // Long-polling ReceiveMessage holds a request for up to 20 s; keep sockets alive longer than that.
+  edge.keepAliveTimeout = 65_000;
+  edge.listen(options.port ?? 0, host);
+  await once(edge, 'listening');
+  const port = (edge.address() as AddressInfo).port;
+  const emulators = await startEmulators(port, options).catch(async (error: unknown) => {
+    await closeServer(edge);
+    throw error;
   });
-  dynamo.listen(0, '127.0.0.1');
-  await once(dynamo, 'listening');
-  const dynamoPort = (dynamo.address() as AddressInfo).port;
+  const { fauxqs } = emulators;
+  const s3 = tapS3Writes(fauxqs);
+  const routes: EdgeRoute[] = [];
+  gate.open((req, res) => {
+    for (const route of routes) if (route(req, res)) return;
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const write = classifyS3Write(req);
+    if (write) res.on('close', s3.writes.track(write));
+    proxy(req, res, target.startsWith('DynamoDB_') ? emulators.dynamoSocket : emulators.fauxqsSocket);
+  });
+  return {
+    url: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : isIPv6(host) ? `[${host}]` : host}:${port}`,
+    port,
+    fauxqs,
+    socketDir: emulators.socketDir,
+    addRoute: (route) => routes.push(route),
+    onS3Event: (listener) => s3.listeners.push(listener),
+    async close() {
+      await closeServer(edge);
+      await emulators.close();
+    },
+  };
+}
 
-  // fauxqs has no S3 notifications, but its spy sees every write and delete; tap it as events happen instead
-  // of polling its bounded buffer, so a burst of uploads cannot evict an event before it is seen.
-  const s3Listeners: Array<(event: S3SpyEvent, api: S3WriteApi) => void> = [];
+/** The socket file names: short, since a Unix socket path must fit in 104 bytes on macOS (108 on Linux). */
+const FAUXQS_SOCKET = 's3-sqs.sock';
+const DYNAMODB_SOCKET = 'dynamodb.sock';
+const SOCKET_PATH_MAX = 100;
+
+interface Emulators {
+  fauxqs: FauxqsServer;
+  socketDir: string;
+  fauxqsSocket: string;
+  dynamoSocket: string;
+  /** Stops both emulators and removes the socket folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts dynalite and fauxqs on Unix sockets in a new private folder; fauxqs names `edgePort` in the queue
+ * URLs it builds. If either fails, whatever started is stopped and the folder removed before rejecting.
+ */
+async function startEmulators(edgePort: number, options: AwsEndpointOptions): Promise<Emulators> {
+  const socketDir = privateSocketFolder(options.socketsIn ?? tmpdir());
+  const stops: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const stop of stops.reverse()) await stop();
+    rmSync(socketDir, { recursive: true, force: true });
+  };
+  try {
+    const dynamoSocket = join(socketDir, DYNAMODB_SOCKET);
+    const dynamo = dynalite({
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+      ...(options.dataDir ? { path: `${options.dataDir}/dynamodb` } : {}),
+    });
+    dynamo.listen(dynamoSocket);
+    await once(dynamo, 'listening');
+    stops.push(() => closeServer(dynamo));
+    const fauxqsSocket = join(socketDir, FAUXQS_SOCKET);
+    const fauxqs = await startFauxqs({
+      port: edgePort,
+      listenPath: fauxqsSocket,
+      logger: false,
+      messageSpies: { bufferSize: 1000 },
+      host: 'localhost',
+      ...(options.dataDir
+        ? { dataDir: `${options.dataDir}/fauxqs`, s3StorageDir: `${options.dataDir}/s3` }
+        : {}),
+    });
+    stops.push(() => fauxqs.stop());
+    return { fauxqs, socketDir, fauxqsSocket, dynamoSocket, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
+ * A new folder only this user can enter (mkdtemp makes it 0700), under `parent` unless the longest socket
+ * path would not fit a Unix socket address there; then under `/tmp`.
+ */
+function privateSocketFolder(parent: string): string {
+  const longest = join(parent, 'pictura-XXXXXX', DYNAMODB_SOCKET);
+  const base = Buffer.byteLength(longest) <= SOCKET_PATH_MAX ? parent : '/tmp';
+  return mkdtempSync(join(base, 'pictura-'));
+}
+
+/**
+ * fauxqs has no S3 notifications, but its spy sees every write and delete; tap it as events happen instead
+ * of polling its bounded buffer, so a burst of uploads cannot evict an event before it is seen.
+ */
+function tapS3Writes(fauxqs: FauxqsServer) {
+  const listeners: Array<(event: S3SpyEvent, api: S3WriteApi) => void> = [];
   const writes = new S3WritesInFlight();
   const spy = fauxqs.spy as typeof fauxqs.spy & { addMessage(message: SpyMessage): void };
   const record = spy.addMessage.bind(spy);
@@ -83,43 +184,20 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     if (message.service !== 's3') return;
     const api = writes.apiFor(message.bucket, message.key);
     if (message.status === 'uploaded' && writes.isRepeat(message.bucket, message.key, api)) return;
-    for (const listener of s3Listeners) listener(message, api);
+    for (const listener of listeners) listener(message, api);
   };
-
-  const names = options.names ?? new LocalNames(host);
-  const routes: EdgeRoute[] = [];
-  const edge = createServer((req, res) => {
-    if (refuseForeignHost(names, req, res) || refuseCrossSite(names, req, res)) return;
-    for (const route of routes) if (route(req, res)) return;
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const write = classifyS3Write(req);
-    if (write) res.on('close', writes.track(write));
-    proxy(req, res, target.startsWith('DynamoDB_') ? dynamoPort : fauxqs.port);
-  });
-  // Long-polling ReceiveMessage holds a request for up to 20 s; keep sockets alive longer than that.
-  edge.keepAliveTimeout = 65_000;
-  edge.listen(options.port ?? 0, host);
-  await once(edge, 'listening');
-  const port = (edge.address() as AddressInfo).port;
-
-  return {
-    url: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : isIPv6(host) ? `[${host}]` : host}:${port}`,
-    port,
-    fauxqs,
-    addRoute: (route) => routes.push(route),
-    onS3Event: (listener) => s3Listeners.push(listener),
-    async close() {
-      edge.closeAllConnections();
-      await new Promise<void>((resolve) => edge.close(() => resolve()));
-      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
-      await fauxqs.stop();
-    },
-  };
+  return { listeners, writes };
 }
 
-function proxy(req: IncomingMessage, res: ServerResponse, port: number): void {
+/** Closes a server, dropping its open connections (keep-alive sockets would hold `close` open). */
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+function proxy(req: IncomingMessage, res: ServerResponse, socketPath: string): void {
   const upstream = request(
-    { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+    { socketPath, method: req.method, path: req.url, headers: req.headers },
     (reply) => {
       res.writeHead(reply.statusCode ?? 502, reply.headers);
       reply.pipe(res);

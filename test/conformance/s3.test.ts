@@ -1,7 +1,8 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas';
 import {
   CreateBucketCommand,
@@ -17,7 +18,7 @@ import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
 import { objectCreatedEvent, s3EventKey } from '#local/s3/events.ts';
 import { awsCli } from '#test/support/aws-cli.ts';
 
-// The bundled S3 emulator (fauxqs, patched in patches/fauxqs+2.4.1.patch) held to what S3 answers, with the
+// The bundled S3 emulator (fauxqs, patched in patches/: see patches/README.md) held to what S3 answers, with the
 // SDK v3 client (path-style) and the AWS CLI (botocore) on the wire, over a real file store in a temp folder.
 const bucket = 'conformance-bucket';
 let root: string;
@@ -276,22 +277,57 @@ describe('keys with .. segments (file store)', () => {
   });
 });
 
-describe('listening sockets', () => {
-  // The emulator sits behind the edge; it must not be reachable from the network (issue 9: it listened on
-  // 0.0.0.0 whatever --host said). Its port answers on loopback and refuses on this host's other addresses.
-  it('fauxqs listens on loopback only', async () => {
-    const { networkInterfaces } = await import('node:os');
-    const external = Object.values(networkInterfaces())
-      .flat()
-      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
-    const connects = (host: string) =>
-      new Promise<boolean>((resolve) => {
-        const socket = createConnection({ host, port: endpoint.fauxqs.port });
-        socket.once('connect', () => resolve(true)).once('error', () => resolve(false));
-        socket.setTimeout(2000, () => resolve(false));
-      }).finally(() => undefined);
-    expect(await connects('127.0.0.1')).toBe(true);
-    if (external) expect(await connects(external)).toBe(false);
-    expect(new URL(endpoint.fauxqs.address).hostname).toBe('127.0.0.1');
+describe('emulator sockets', () => {
+  // The emulators sit behind the edge, which refuses foreign Hosts and cross-site requests. fauxqs listened on
+  // 0.0.0.0 whatever --host said (issue 9), and even on a loopback TCP port a web page scanning ports through
+  // DNS rebinding would reach it without the edge's checks: it listens on a Unix socket in a folder only this
+  // user can enter (patches/fauxqs+2.4.1+001+listen-loopback-or-socket.patch), and the edge is its only door.
+  it('fauxqs listens on a Unix socket in a private folder, not on a TCP port', async () => {
+    const address = endpoint.fauxqs.address;
+    expect(dirname(address)).toBe(endpoint.socketDir);
+    expect((await stat(address)).isSocket()).toBe(true);
+    expect((await stat(endpoint.socketDir)).mode & 0o777).toBe(0o700);
+    expect((await readdir(endpoint.socketDir)).sort()).toEqual(['dynamodb.sock', 's3-sqs.sock']);
+    // macOS's sun_path holds 104 bytes with its NUL.
+    expect(Buffer.byteLength(join(endpoint.socketDir, 'dynamodb.sock'))).toBeLessThanOrEqual(100);
+  });
+
+  it("names the edge's port in the queue URLs fauxqs builds itself", () => {
+    expect(endpoint.fauxqs.port).toBe(endpoint.port);
+    expect(endpoint.fauxqs.createQueue('own-url').queueUrl).toBe(
+      `http://sqs.us-east-1.localhost:${endpoint.port}/000000000000/own-url`,
+    );
+  });
+
+  it('removes the socket folder on close, and leaves nothing behind when a start fails', async () => {
+    const socketsIn = await mkdtemp(join(tmpdir(), 'pictura-sockets-'));
+    try {
+      const other = await startAwsEndpoint({ port: 0, socketsIn });
+      expect(await readdir(socketsIn)).toHaveLength(1);
+      await other.close();
+      expect(await readdir(socketsIn)).toEqual([]);
+      // fauxqs cannot start (its state folder is a file) after the edge and dynalite did.
+      const broken = join(root, 'broken');
+      await mkdir(broken);
+      await writeFile(join(broken, 'fauxqs'), '');
+      const port = await freePort();
+      await expect(startAwsEndpoint({ port, dataDir: broken, socketsIn })).rejects.toThrow(/fauxqs/);
+      expect(await readdir(socketsIn)).toEqual([]);
+      // The edge's port is free again.
+      const server = createServer().listen(port, '127.0.0.1');
+      await once(server, 'listening');
+      server.close();
+    } finally {
+      await rm(socketsIn, { recursive: true, force: true });
+    }
   });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}

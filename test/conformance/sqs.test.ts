@@ -19,7 +19,7 @@ import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
 import { redriveRoute } from '#local/sqs/move-tasks.ts';
 import { awsCli } from '#test/support/aws-cli.ts';
 
-// The bundled SQS emulator (fauxqs, patched in patches/fauxqs+2.4.1.patch) and the local move-task route,
+// The bundled SQS emulator (fauxqs, patched in patches/: see patches/README.md) and the local move-task route,
 // held to what AWS answers, with the SDK v3 client and the AWS CLI (botocore) on the wire.
 let endpoint: AwsEndpoint;
 let sqs: SQSClient;
