@@ -5,7 +5,15 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { LocalFunction } from '../../template/stack-model.ts';
-import type { ChildMessage, FunctionErrorShape, InvokeMessage, ResultMessage } from './protocol.ts';
+import type {
+  ChildMessage,
+  FunctionErrorShape,
+  InitErrorMessage,
+  InvokeMessage,
+  ReadyMessage,
+  ResultMessage,
+} from './protocol.ts';
+import { completedInvocation, exitError, reportLine, timeoutError } from './report.ts';
 
 const BOOTSTRAP = new URL('./bootstrap.ts', import.meta.url);
 /** Lambda gives a function's init 10 s before it fails the invocation. */
@@ -15,21 +23,6 @@ const IDLE_RETIRE_MS = 10 * 60_000;
 
 /** How an instance's init ended when it did not become ready. */
 type InitEnd = { type: 'timeout' } | { type: 'exit'; status: [number | null, NodeJS.Signals | null] };
-
-/**
- * Lambda's answer when the runtime process exits: `Runtime.ExitError` with the exit status, no trace
- * (recorded on AWS: LocalStack tests/aws/services/lambda_/test_lambda.snapshot.json).
- */
-function exitError(
-  requestId: string,
-  code: number | null,
-  signal: NodeJS.Signals | null,
-): FunctionErrorShape {
-  return {
-    errorType: 'Runtime.ExitError',
-    errorMessage: `RequestId: ${requestId} Error: Runtime exited with ${signal ? `signal: ${signal}` : `error: exit status ${code}`}`,
-  };
-}
 
 /** What one invocation produced, in the terms of the Lambda API. */
 export interface Invocation {
@@ -191,89 +184,71 @@ export class FunctionRuntime {
       if (error instanceof InitFailure) return this.#initFailed(state, requestId, error);
       throw error;
     }
+    // The configuration the invocation started with: an update meanwhile applies to the next instance.
     const { config } = state;
     const initMs = instance.pendingInitMs;
     instance.pendingInitMs = undefined;
     instance.lines = [`START RequestId: ${requestId} Version: $LATEST`];
+    try {
+      const result = await this.#run(state, config, instance, requestId, event);
+      if (result.logLine) this.#log(config, instance.lines, result.logLine);
+      return completedInvocation(config, requestId, result, instance.lines, initMs);
+    } finally {
+      this.#release(state, instance);
+    }
+  }
+
+  /**
+   * Sends the invocation and waits for whichever comes first: the function's result, the function's
+   * timeout, or its process exiting. The last two are answered as Lambda answers them.
+   */
+  async #run(
+    state: FunctionState,
+    config: LocalFunction,
+    instance: Instance,
+    requestId: string,
+    event: unknown,
+  ): Promise<ResultMessage> {
     const timeoutMs = config.timeoutSeconds * 1000;
     let timer: NodeJS.Timeout | undefined;
     const started = performance.now();
     try {
-      const result = await Promise.race([
+      return await Promise.race([
+        sendInvocation(instance, requestId, event, Date.now() + timeoutMs),
         new Promise<ResultMessage>((resolve) => {
-          instance.pending = { requestId, resolve };
-          const message: InvokeMessage = {
-            type: 'invoke',
-            requestId,
-            event,
-            deadlineMs: Date.now() + timeoutMs,
-          };
-          instance.child.send(message);
+          timer = setTimeout(() => resolve(this.#timedOut(state, instance, requestId, config)), timeoutMs);
         }),
-        new Promise<ResultMessage>((resolve) => {
-          timer = setTimeout(() => {
-            // Lambda freezes and discards an environment that timed out; so do we.
-            this.#retire(state, instance);
-            resolve({
-              type: 'result',
-              requestId,
-              durationMs: timeoutMs,
-              maxRssMb: 0,
-              // Lambda's own answer, recorded on AWS: LocalStack tests/aws/services/lambda_/
-              // test_lambda.snapshot.json (`errorType: Sandbox.Timedout`, no trace).
-              error: {
-                errorType: 'Sandbox.Timedout',
-                errorMessage: `RequestId: ${requestId} Error: Task timed out after ${config.timeoutSeconds.toFixed(2)} seconds`,
-              },
-            });
-          }, timeoutMs);
-        }),
-        instance.exited.then(
-          ([code, signal]): ResultMessage => ({
-            type: 'result',
-            requestId,
-            durationMs: performance.now() - started,
-            maxRssMb: 0,
-            error: exitError(requestId, code, signal),
-          }),
+        instance.exited.then(([code, signal]) =>
+          errorResult(requestId, performance.now() - started, exitError(requestId, code, signal)),
         ),
       ]);
-      if (result.logLine) this.#log(config, instance.lines, result.logLine);
-      const durationMs = result.durationMs;
-      const report = {
-        durationMs,
-        billedMs: Math.ceil(durationMs),
-        memoryMb: config.memoryMb,
-        maxMemoryUsedMb: result.maxRssMb,
-        ...(initMs === undefined ? {} : { initMs }),
-      };
-      instance.lines.push(`END RequestId: ${requestId}`);
-      instance.lines.push(
-        [
-          `REPORT RequestId: ${requestId}`,
-          `Duration: ${durationMs.toFixed(2)} ms`,
-          `Billed Duration: ${report.billedMs} ms`,
-          `Memory Size: ${config.memoryMb} MB`,
-          `Max Memory Used: ${result.maxRssMb} MB`,
-          ...(initMs === undefined ? [] : [`Init Duration: ${initMs.toFixed(2)} ms`]),
-        ].join('\t'),
-      );
-      return {
-        requestId,
-        payload: result.error ?? result.result ?? null,
-        ...(result.error ? { functionError: 'Unhandled' as const, error: result.error } : {}),
-        log: `${instance.lines.join('\n')}\n`,
-        report,
-      };
     } finally {
       clearTimeout(timer);
-      instance.pending = undefined;
-      instance.busy = false;
-      instance.lastUsed = Date.now();
-      if (!state.instances.has(instance) || instance.revision !== state.revision)
-        this.#retire(state, instance);
-      state.waiters.shift()?.();
     }
+  }
+
+  /** Lambda freezes and discards an environment that timed out; so do we. */
+  #timedOut(
+    state: FunctionState,
+    instance: Instance,
+    requestId: string,
+    config: LocalFunction,
+  ): ResultMessage {
+    this.#retire(state, instance);
+    const error = timeoutError(requestId, config.timeoutSeconds);
+    return errorResult(requestId, config.timeoutSeconds * 1000, error);
+  }
+
+  /**
+   * Frees an instance after its invocation and hands the slot to the next waiting invocation; an instance
+   * already retired, or started with an older configuration, goes.
+   */
+  #release(state: FunctionState, instance: Instance): void {
+    instance.pending = undefined;
+    instance.busy = false;
+    instance.lastUsed = Date.now();
+    if (!state.instances.has(instance) || instance.revision !== state.revision) this.#retire(state, instance);
+    state.waiters.shift()?.();
   }
 
   /**
@@ -286,20 +261,13 @@ export class FunctionRuntime {
     const { errorType } = failure.error;
     const initReport = `INIT_REPORT Init Duration: ${failure.initMs.toFixed(2)} ms\tPhase: init\tStatus: error\tError Type: ${errorType}`;
     this.#options.logSink(config.label, initReport);
+    const report = { durationMs: 0, billedMs: 0, memoryMb: config.memoryMb, maxMemoryUsedMb: 0 };
     const lines = [
       ...failure.lines,
       initReport,
       `START RequestId: ${requestId} Version: $LATEST`,
       `END RequestId: ${requestId}`,
-      [
-        `REPORT RequestId: ${requestId}`,
-        'Duration: 0.00 ms',
-        'Billed Duration: 0 ms',
-        `Memory Size: ${config.memoryMb} MB`,
-        'Max Memory Used: 0 MB',
-        'Status: error',
-        `Error Type: ${errorType}`,
-      ].join('\t'),
+      reportLine(requestId, report, ['Status: error', `Error Type: ${errorType}`]),
     ];
     return {
       requestId,
@@ -307,7 +275,7 @@ export class FunctionRuntime {
       functionError: 'Unhandled',
       error: failure.error,
       log: `${lines.join('\n')}\n`,
-      report: { durationMs: 0, billedMs: 0, memoryMb: config.memoryMb, maxMemoryUsedMb: 0 },
+      report,
     };
   }
 
@@ -330,10 +298,46 @@ export class FunctionRuntime {
     }
   }
 
+  /**
+   * Starts a new instance (a cold start) for `requestId` and waits until it is ready; the instance comes
+   * back busy, marked with its init duration for the invocation that takes it. Throws an `InitFailure`
+   * when init fails, times out or the process exits, having retired the instance.
+   */
   async #start(state: FunctionState, requestId: string): Promise<Instance> {
     const { config } = state;
+    const child = this.#fork(config);
+    const instance: Instance = {
+      child,
+      busy: true,
+      pendingInitMs: undefined,
+      lastUsed: Date.now(),
+      revision: state.revision,
+      exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>,
+      lines: [],
+    };
+    state.instances.add(instance);
+    this.#pipeOutput(config, instance);
+    child.on('exit', () => {
+      state.instances.delete(instance);
+      // A slot freed by a crash or a failed init must wake an invocation waiting for one.
+      state.waiters.shift()?.();
+    });
+    const started = performance.now();
+    const ready = await initEnd(instance);
+    if (ready.type !== 'ready') {
+      const initMs = performance.now() - started;
+      this.#retire(state, instance);
+      throw this.#initFailure(config, instance, requestId, ready, initMs);
+    }
+    instance.pendingInitMs = ready.initMs;
+    // The first invocation takes it while it is still marked with its init duration.
+    return instance;
+  }
+
+  /** A process running the bootstrap with the function's module, environment and memory limit (V8 heap). */
+  #fork(config: LocalFunction): ChildProcess {
     const entry = pathToFileURL(resolve(this.#options.root, config.entry)).href;
-    const child = fork(BOOTSTRAP, [entry, config.handlerExport, config.name, String(config.memoryMb)], {
+    return fork(BOOTSTRAP, [entry, config.handlerExport, config.name, String(config.memoryMb)], {
       cwd: this.#options.root,
       env: {
         PATH: process.env.PATH ?? '',
@@ -352,67 +356,36 @@ export class FunctionRuntime {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
-    const instance: Instance = {
-      child,
-      busy: true,
-      pendingInitMs: undefined,
-      lastUsed: Date.now(),
-      revision: state.revision,
-      exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>,
-      lines: [],
-    };
-    state.instances.add(instance);
-    for (const stream of [child.stdout, child.stderr]) {
+  }
+
+  /** Every line the process prints goes to the instance's log (for `LogType: Tail`) and to the log sink. */
+  #pipeOutput(config: LocalFunction, instance: Instance): void {
+    for (const stream of [instance.child.stdout, instance.child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
         instance.lines.push(line);
         this.#options.logSink(config.label, line);
       });
     }
-    child.on('exit', () => {
-      state.instances.delete(instance);
-      // A slot freed by a crash or a failed init must wake an invocation waiting for one.
-      state.waiters.shift()?.();
-    });
-    const started = performance.now();
-    const ready = await new Promise<ChildMessage | InitEnd>((resolve) => {
-      const timer = setTimeout(() => resolve({ type: 'timeout' }), INIT_TIMEOUT_MS);
-      child.on('message', (message: ChildMessage) => {
-        if (message.type === 'result' && instance.pending?.requestId === message.requestId) {
-          instance.pending.resolve(message);
-          return;
-        }
-        if (message.type === 'ready' || message.type === 'init-error') {
-          clearTimeout(timer);
-          resolve(message);
-        }
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        // An init error message sent just before exiting may still be queued: let it settle this first.
-        setImmediate(() => resolve({ type: 'exit', status: [code, signal] }));
-      });
-    });
-    if (ready.type !== 'ready') {
-      const initMs = performance.now() - started;
-      this.#retire(state, instance);
-      if (ready.type === 'init-error') {
-        this.#log(config, instance.lines, ready.logLine);
-        throw new InitFailure(ready.error, instance.lines, initMs);
-      }
-      const [code, signal] = ready.type === 'exit' ? ready.status : [null, null];
-      const error: FunctionErrorShape =
-        ready.type === 'timeout'
-          ? {
-              errorType: 'Sandbox.Timedout',
-              errorMessage: `RequestId: ${requestId} Error: Task timed out after ${(INIT_TIMEOUT_MS / 1000).toFixed(2)} seconds`,
-            }
-          : exitError(requestId, code, signal);
-      throw new InitFailure(error, instance.lines, initMs);
+  }
+
+  /** The failure an init that did not become ready makes: the runtime's init error, a timeout or an exit. */
+  #initFailure(
+    config: LocalFunction,
+    instance: Instance,
+    requestId: string,
+    end: InitErrorMessage | InitEnd,
+    initMs: number,
+  ): InitFailure {
+    if (end.type === 'init-error') {
+      this.#log(config, instance.lines, end.logLine);
+      return new InitFailure(end.error, instance.lines, initMs);
     }
-    instance.pendingInitMs = ready.initMs;
-    // The first invocation takes it while it is still marked with its init duration.
-    return instance;
+    const error =
+      end.type === 'timeout'
+        ? timeoutError(requestId, INIT_TIMEOUT_MS / 1000)
+        : exitError(requestId, ...end.status);
+    return new InitFailure(error, instance.lines, initMs);
   }
 
   #retire(state: FunctionState, instance: Instance): void {
@@ -428,4 +401,50 @@ export class FunctionRuntime {
       }
     }
   }
+}
+
+/** Hands an invocation to an instance; settles with the result the instance sends back for it. */
+function sendInvocation(
+  instance: Instance,
+  requestId: string,
+  event: unknown,
+  deadlineMs: number,
+): Promise<ResultMessage> {
+  return new Promise<ResultMessage>((resolve) => {
+    instance.pending = { requestId, resolve };
+    const message: InvokeMessage = { type: 'invoke', requestId, event, deadlineMs };
+    instance.child.send(message);
+  });
+}
+
+/** A result the runtime makes itself for an invocation the function did not answer. */
+function errorResult(requestId: string, durationMs: number, error: FunctionErrorShape): ResultMessage {
+  return { type: 'result', requestId, durationMs, maxRssMb: 0, error };
+}
+
+/**
+ * How an instance's init ends: its ready or init-error message, `INIT_TIMEOUT_MS` passing, or its process
+ * exiting. The message listener also hands each invocation's result to the invocation waiting for it, for
+ * the instance's whole life.
+ */
+function initEnd(instance: Instance): Promise<ReadyMessage | InitErrorMessage | InitEnd> {
+  const { child } = instance;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ type: 'timeout' }), INIT_TIMEOUT_MS);
+    child.on('message', (message: ChildMessage) => {
+      if (message.type === 'result' && instance.pending?.requestId === message.requestId) {
+        instance.pending.resolve(message);
+        return;
+      }
+      if (message.type === 'ready' || message.type === 'init-error') {
+        clearTimeout(timer);
+        resolve(message);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      // An init error message sent just before exiting may still be queued: let it settle this first.
+      setImmediate(() => resolve({ type: 'exit', status: [code, signal] }));
+    });
+  });
 }
