@@ -125,10 +125,14 @@ interface Emulators {
  */
 async function startEmulators(edgePort: number, options: AwsEndpointOptions): Promise<Emulators> {
   const socketDir = privateSocketFolder(options.socketsIn ?? tmpdir());
+  // Also on an exit without `close` (a second Ctrl-C, a start that failed further on): the sockets are dead then.
+  const removeFolder = () => rmSync(socketDir, { recursive: true, force: true });
+  process.once('exit', removeFolder);
   const stops: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const stop of stops.reverse()) await stop();
-    rmSync(socketDir, { recursive: true, force: true });
+    removeFolder();
+    process.off('exit', removeFolder);
   };
   try {
     const dynamoSocket = join(socketDir, DYNAMODB_SOCKET);

@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas';
 import {
   CreateBucketCommand,
@@ -317,6 +319,25 @@ describe('emulator sockets', () => {
       const server = createServer().listen(port, '127.0.0.1');
       await once(server, 'listening');
       server.close();
+    } finally {
+      await rm(socketsIn, { recursive: true, force: true });
+    }
+  });
+
+  it('removes the socket folder when the process exits without closing the endpoint (a second Ctrl-C)', async () => {
+    const socketsIn = await mkdtemp(join(tmpdir(), 'pictura-sockets-'));
+    try {
+      const script = `import { startAwsEndpoint } from './local/aws-endpoint.ts';
+        const endpoint = await startAwsEndpoint({ port: 0, socketsIn: ${JSON.stringify(socketsIn)} });
+        console.log(endpoint.socketDir);
+        process.exit(130);`;
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        encoding: 'utf8',
+      });
+      expect(child.status, child.stderr).toBe(130);
+      expect(dirname(child.stdout.trim())).toBe(socketsIn);
+      expect(await readdir(socketsIn)).toEqual([]);
     } finally {
       await rm(socketsIn, { recursive: true, force: true });
     }
