@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
 /**
@@ -384,4 +384,116 @@ export function isNear(pixel: Rgb, colour: Rgb, tolerance = 40): boolean {
     Math.abs(pixel.g - colour.g) <= tolerance &&
     Math.abs(pixel.b - colour.b) <= tolerance
   );
+}
+
+/* ---- Colour test set and real-world corpus (issue 10). ---- */
+
+/** A PNG chunk: length, type, data and the CRC of type and data (PNG spec, section 5.3). */
+function pngChunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/** Inserts chunks right after a PNG's IHDR (where iCCP and gAMA must come, before PLTE and IDAT). */
+export function pngWithChunks(png: Buffer, chunks: { type: string; data: Buffer }[]): Buffer {
+  const ihdrEnd = 8 + 8 + 13 + 4;
+  const extra = chunks.map((c) => pngChunk(c.type, c.data));
+  return Buffer.concat([png.subarray(0, ihdrEnd), ...extra, png.subarray(ihdrEnd)]);
+}
+
+/** An `iCCP` chunk's fields: name, NUL, compression method 0, the profile deflated. */
+export function iccpChunk(icc: Buffer): { type: string; data: Buffer } {
+  return { type: 'iCCP', data: Buffer.concat([Buffer.from('icc\0\0', 'latin1'), deflateSync(icc)]) };
+}
+
+/** The Display P3 profile sharp (libvips) carries, as bytes. */
+export async function displayP3Profile(): Promise<Buffer> {
+  const tagged = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })
+    .withIccProfile('p3')
+    .png()
+    .toBuffer();
+  const { icc } = await sharp(tagged).metadata();
+  if (!icc) throw new Error('sharp wrote no P3 profile');
+  return icc;
+}
+
+export type PatchFormat = 'png8' | 'png16' | 'tiff8' | 'tiff16' | 'jpeg';
+
+/**
+ * A file of flat patches side by side (`patchWidth` each), holding exactly the `device` values given and
+ * tagged with `icc` without any conversion: what a camera or editor writes in that profile. `device`
+ * values are 0–255 for 8-bit formats and 0–65535 for 16-bit ones; one value per patch means grey.
+ */
+export async function taggedPatches(
+  format: PatchFormat,
+  device: readonly (readonly number[])[],
+  icc: Buffer,
+  patchWidth = 96,
+  height = 64,
+): Promise<Buffer> {
+  const channels = (device[0]?.length ?? 3) as 1 | 3;
+  const sixteen = format === 'png16' || format === 'tiff16';
+  const width = patchWidth * device.length;
+  const pixels = sixteen
+    ? new Uint16Array(width * height * channels)
+    : new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++)
+      pixels.set(device[Math.floor(x / patchWidth)] ?? [], (y * width + x) * channels);
+  }
+  const space = channels === 1 ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb';
+  const png = await sharp(pixels, { raw: { width, height, channels } }).toColourspace(space).png().toBuffer();
+  const tagged = pngWithChunks(png, [iccpChunk(icc)]);
+  if (format === 'png8' || format === 'png16') return tagged;
+  // keepIccProfile: sharp then applies no transform and writes the same profile.
+  const kept = sharp(tagged).keepIccProfile().toColourspace(space);
+  if (format === 'jpeg') return kept.jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer();
+  return kept.tiff({ compression: 'lzw' }).toBuffer();
+}
+
+/**
+ * The issue's `border.gif`: a 256×192 light grey frame with a red rectangle, drawn at (32,24) on a
+ * declared 320×240 canvas, no transparency anywhere. sharp writes the frame; the logical screen and the
+ * image descriptor's position are then set as a GIF encoder with offsets writes them (GIF89a, 18 and 20).
+ */
+export async function gifFrameSmallerThanCanvas(): Promise<Buffer> {
+  const width = 256;
+  const height = 192;
+  const pixels = Buffer.alloc(width * height * 3, 200);
+  for (let y = 40; y <= 152; y++)
+    for (let x = 60; x <= 196; x++) pixels.set([255, 0, 0], (y * width + x) * 3);
+  const gif = Buffer.from(
+    await sharp(pixels, { raw: { width, height, channels: 3 } })
+      .gif()
+      .toBuffer(),
+  );
+  gif.writeUInt16LE(320, 6);
+  gif.writeUInt16LE(240, 8);
+  const packed = gif[10] ?? 0;
+  let at = 13 + (packed & 0x80 ? 3 * 2 ** ((packed & 7) + 1) : 0);
+  while (gif[at] === 0x21) {
+    at += 2;
+    while ((gif[at] ?? 0) !== 0) at += (gif[at] ?? 0) + 1;
+    at++;
+  }
+  if (gif[at] !== 0x2c) throw new Error('no image descriptor');
+  gif.writeUInt16LE(32, at + 1);
+  gif.writeUInt16LE(24, at + 3);
+  return gif;
+}
+
+/** A PNG with a `gAMA` chunk (gamma × 100000) and no `sRGB` or `iCCP`: flat grey of stored value `level`. */
+export async function pngWithGama(gamma: number, level: number): Promise<Buffer> {
+  const png = await sharp({
+    create: { width: 32, height: 32, channels: 3, background: { r: level, g: level, b: level } },
+  })
+    .png()
+    .toBuffer();
+  const data = Buffer.alloc(4);
+  data.writeUInt32BE(Math.round(gamma * 100_000), 0);
+  return pngWithChunks(png, [{ type: 'gAMA', data }]);
 }
