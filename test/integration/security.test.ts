@@ -8,7 +8,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApiKeys } from '#local/apigateway/api-keys.ts';
 import { LocalNames } from '#local/security/local-names.ts';
 import { PicturaClient } from '#test/support/api-client.ts';
+import { rawRequest } from '#test/support/http.ts';
 import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
 
 // The local cloud probed as an attacker on the same network, or behind a web page, would probe it
@@ -31,40 +32,6 @@ interface Probe {
   status: number;
   retryAfter: string | undefined;
   ms: number;
-}
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** One raw HTTP request (fetch would refuse to set `Host` and may re-encode the target). */
-function send(
-  url: string,
-  options: {
-    method?: string;
-    headers?: Record<string, string>;
-    body?: string | Buffer;
-    timeoutMs?: number;
-  } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-    });
-    req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end(options.body);
-  });
 }
 
 async function freePort(): Promise<number> {
@@ -83,7 +50,7 @@ async function probeDuringStart(url: string, into: Probe[], done: () => boolean)
   while (!done()) {
     const started = performance.now();
     try {
-      const reply = await send(url, { timeoutMs: 5_000 });
+      const reply = await rawRequest(url, { timeoutMs: 5_000 });
       const retryAfter = reply.headers['retry-after'] as string | undefined;
       into.push({ status: reply.status, retryAfter, ms: performance.now() - started });
     } catch (error) {
@@ -227,7 +194,7 @@ describe('DNS rebinding', () => {
         'a@localhost',
         '127.0.0.1.nip.io',
       ]) {
-        const reply = await send(urls()[which], { headers: { host } });
+        const reply = await rawRequest(urls()[which], { headers: { host } });
         expect(reply.status, host).toBe(421);
         expect(reply.body).toContain('is not a name of this machine');
       }
@@ -243,7 +210,7 @@ describe('DNS rebinding', () => {
       `LOCALHOST:${port}`,
       `sqs.us-east-1.localhost:${port}`,
     ]) {
-      const reply = await send(urls()[which] ?? '', { headers: { host } });
+      const reply = await rawRequest(urls()[which] ?? '', { headers: { host } });
       expect(reply.status, host).not.toBe(421);
     }
   });
@@ -254,7 +221,7 @@ describe('cross-site requests to the AWS endpoint', () => {
   const functionName = () =>
     (cloud.model.functions.find((fn) => /images/i.test(fn.name)) ?? cloud.model.functions[0])?.name ?? '';
   const invoke = (headers: Record<string, string>) =>
-    send(`${cloud.urls.aws}/2015-03-31/functions/${functionName()}/invocations`, {
+    rawRequest(`${cloud.urls.aws}/2015-03-31/functions/${functionName()}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain', ...headers },
       body: '{}',
@@ -279,7 +246,7 @@ describe('cross-site requests to the AWS endpoint', () => {
   });
 
   it('refuses a cross-site UpdateFunctionConfiguration setting NODE_OPTIONS', async () => {
-    const reply = await send(`${cloud.urls.aws}/2015-03-31/functions/${functionName()}/configuration`, {
+    const reply = await rawRequest(`${cloud.urls.aws}/2015-03-31/functions/${functionName()}/configuration`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json', origin: evil },
       body: JSON.stringify({ Environment: { Variables: { NODE_OPTIONS: '--require /tmp/x.js' } } }),
@@ -289,14 +256,14 @@ describe('cross-site requests to the AWS endpoint', () => {
   });
 
   it('refuses DynamoDB and SQS calls from another origin, as those services deny them', async () => {
-    const dynamo = await send(cloud.urls.aws, {
+    const dynamo = await rawRequest(cloud.urls.aws, {
       method: 'POST',
       headers: { 'content-type': 'text/plain', 'x-amz-target': 'DynamoDB_20120810.Scan', origin: evil },
       body: JSON.stringify({ TableName: cloud.model.tables[0]?.name }),
     });
     expect(dynamo.status).toBe(400);
     expect(JSON.parse(dynamo.body).__type).toBe('com.amazonaws.dynamodb.v20120810#AccessDeniedException');
-    const sqs = await send(cloud.urls.aws, {
+    const sqs = await rawRequest(cloud.urls.aws, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', origin: evil },
       body: 'Action=ListQueues',
