@@ -5,8 +5,19 @@ import type { VariantFormat } from './variants.ts';
  * The image life cycle. `pending_upload` (presigned, waiting for the client) and `uploaded` (bytes stored)
  * lead to `processing` (metadata recorded, render queued) and then `ready` or `rejected`. Any live state can
  * move to `deleting`, after which the purge removes the objects and then the record.
+ *
+ * `failed`: the image's ingest or render message failed on its last receive and went to the stage's DLQ.
+ * Terminal for a polling client (nothing happens until an operator redrives), but not for the image: a
+ * redriven message moves it back (`failed → processing → ready`), and it may be deleted.
  */
-export type ImageStatus = 'pending_upload' | 'uploaded' | 'processing' | 'ready' | 'rejected' | 'deleting';
+export type ImageStatus =
+  | 'pending_upload'
+  | 'uploaded'
+  | 'processing'
+  | 'ready'
+  | 'rejected'
+  | 'failed'
+  | 'deleting';
 
 /**
  * Allowed transitions, from → to. The repository turns each into a conditional write, so a stale or
@@ -14,11 +25,15 @@ export type ImageStatus = 'pending_upload' | 'uploaded' | 'processing' | 'ready'
  * message re-send its render job (the first send may have been lost after the record was written).
  */
 export const TRANSITIONS: Readonly<Record<ImageStatus, readonly ImageStatus[]>> = {
-  pending_upload: ['uploaded', 'processing', 'rejected', 'deleting'],
-  uploaded: ['processing', 'rejected', 'deleting'],
-  processing: ['processing', 'ready', 'rejected', 'deleting'],
+  pending_upload: ['uploaded', 'processing', 'rejected', 'failed', 'deleting'],
+  uploaded: ['processing', 'rejected', 'failed', 'deleting'],
+  processing: ['processing', 'ready', 'rejected', 'failed', 'deleting'],
   ready: ['deleting'],
   rejected: ['deleting'],
+  // `→ processing`: a redriven message resumes the work. `→ ready`: a duplicate render job of the same
+  // original, in flight when the failure was recorded, finished after all. `→ failed`: a second message of
+  // the same image (a duplicated event) failing too only refreshes the failure.
+  failed: ['processing', 'ready', 'rejected', 'failed', 'deleting'],
   deleting: [],
 };
 
@@ -65,6 +80,42 @@ export const ORIGINAL_REPLACED: Rejection = {
   detail: 'another file was posted with the same upload form; upload each image with its own form',
 };
 
+/** The pipeline stage whose message ended in a dead-letter queue. */
+export type FailureStage = 'ingest' | 'render' | 'purge';
+
+/**
+ * Why an image is `failed` (or, for `stage: "purge"`, why a `deleting` image is still there): its message
+ * failed on every receive and is in the stage's DLQ. `detail` is a fixed sentence per stage, never the
+ * internal error (which is logged); `retryable` is always true, since an operator's redrive resumes the work.
+ */
+export interface Failure {
+  code: 'PROCESSING_FAILED';
+  stage: FailureStage;
+  detail: string;
+  retryable: true;
+  /** When the failure was recorded (ISO 8601). */
+  at: string;
+}
+
+const FAILURE_DETAILS: Record<FailureStage, string> = {
+  ingest:
+    'the uploaded file could not be inspected after repeated attempts; it will be retried when the service recovers',
+  render:
+    'the variants could not be rendered after repeated attempts; they will be rendered when the service recovers',
+  purge: 'the image could not be purged after repeated attempts; the purge will be retried',
+};
+
+/** The failure recorded when a `stage` message goes to its DLQ at `at`. */
+export function processingFailure(stage: FailureStage, at: Date): Failure {
+  return {
+    code: 'PROCESSING_FAILED',
+    stage,
+    detail: FAILURE_DETAILS[stage],
+    retryable: true,
+    at: at.toISOString(),
+  };
+}
+
 /** What ingest learns about an image; written in the `→ processing` transition. */
 export interface ImageMetadata {
   original: OriginalInfo;
@@ -93,6 +144,8 @@ export interface ImageRecord {
   exif?: PublicExif;
   variants?: VariantRecord[];
   rejection?: Rejection;
+  /** Set while `failed` (and on a `deleting` image whose purge went to the DLQ); removed by any other move. */
+  failure?: Failure;
   /** DynamoDB TTL (epoch seconds): an upload that never arrives is forgotten. Cleared once bytes arrive. */
   expiresAt?: number;
 }
@@ -120,6 +173,8 @@ export interface ImageDocument {
   dominantColor?: string;
   exif?: PublicExif;
   rejection?: Rejection;
+  /** Only on a `failed` image: its work is in a dead-letter queue, so polling can stop. */
+  failure?: Failure;
   links: { self: string };
 }
 
@@ -144,5 +199,6 @@ export function toImageDocument(record: ImageRecord, cdnBaseUrl: string, apiBase
   if (record.dominantColor) document.dominantColor = record.dominantColor;
   if (record.exif) document.exif = record.exif;
   if (record.rejection) document.rejection = record.rejection;
+  if (record.failure && record.status === 'failed') document.failure = record.failure;
   return document;
 }

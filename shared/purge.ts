@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { PermanentError } from './errors.ts';
 import { originalKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
+import { processingFailure } from './model.ts';
 import type { ImageRepository } from './repository.ts';
 import { deleteKeys, listKeys } from './storage.ts';
 
@@ -52,4 +53,18 @@ export async function purgeImage(deps: PurgeDeps, id: string): Promise<void> {
   }
   await deps.images.remove(id);
   deps.logger.info('image purged', { id, objects: keys.length });
+}
+
+/**
+ * Records that the purge gave up on an image (its job failed on its last receive and goes to the purge
+ * DLQ): the image stays `deleting` (it reads as 404 either way) with a `failure` saying so, for operators
+ * and the sweeper.
+ */
+export async function recordPurgeFailed(
+  deps: Pick<PurgeDeps, 'images' | 'logger'>,
+  id: string,
+  now = new Date(),
+): Promise<void> {
+  const recorded = await deps.images.recordPurgeFailure(id, processingFailure('purge', now));
+  deps.logger.warn('purge gave up', { id, recorded });
 }

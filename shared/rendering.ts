@@ -5,7 +5,7 @@ import { ImageRejectedError } from './errors.ts';
 import { renderVariants } from './image/render.ts';
 import { originalKey, variantKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
-import { ORIGINAL_REPLACED, type VariantRecord } from './model.ts';
+import { ORIGINAL_REPLACED, processingFailure, type VariantRecord } from './model.ts';
 import type { RenderJob } from './queue/messages.ts';
 import type { ImageRepository, TransitionResult } from './repository.ts';
 import {
@@ -36,7 +36,13 @@ export type RenderOutcome = 'ready' | 'rejected' | 'duplicate' | 'deleted-meanwh
 export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<RenderOutcome> {
   const { config, s3, images, logger } = deps;
   const { id } = job;
-  const record = await images.get(id);
+  let record = await images.get(id);
+  if (record?.status === 'failed') {
+    // A redriven job: the image is `processing` again while it renders (failed → processing → ready).
+    const resumed = await images.resumeProcessing(id);
+    record = resumed.applied ? resumed.record : resumed.current;
+    logger.info('render resumed after a failure', { id, applied: resumed.applied, status: record?.status });
+  }
   if (!record || record.status === 'deleting') return removeLeftovers(deps, id);
   if (record.status === 'ready') return 'duplicate';
   if (record.status === 'rejected') {
@@ -119,6 +125,23 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
   });
   const outcome = await removeLeftovers(deps, id);
   return result.current?.status === 'rejected' ? 'rejected' : outcome;
+}
+
+/**
+ * Records that rendering gave up on an image (its job failed on its last receive and goes to the render
+ * DLQ): a `processing` image turns `failed`. Never a ready, rejected or deleting one.
+ */
+export async function markRenderFailed(
+  deps: Pick<RenderDeps, 'images' | 'logger'>,
+  job: RenderJob,
+  now = new Date(),
+): Promise<void> {
+  const result = await deps.images.markFailed(job.id, processingFailure('render', now));
+  deps.logger.warn('render gave up; image marked failed', {
+    id: job.id,
+    applied: result.applied,
+    status: result.applied ? 'failed' : result.current?.status,
+  });
 }
 
 /**

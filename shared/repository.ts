@@ -12,6 +12,7 @@ import type { Config } from './config.ts';
 import { BadRequestError } from './errors.ts';
 import { isImageId } from './ids.ts';
 import {
+  type Failure,
   type ImageMetadata,
   type ImageRecord,
   type ImageStatus,
@@ -22,6 +23,16 @@ import {
 
 /** Name of the GSI that lists an owner's images newest first. */
 export const OWNER_INDEX = 'byOwner';
+
+/** Name of the KEYS_ONLY GSI of records by status, least recently changed first (the sweeper's). */
+export const STATUS_INDEX = 'byStatus';
+
+/** What {@link STATUS_INDEX} projects: the table key and the index keys. */
+export interface StatusKey {
+  id: string;
+  status: ImageStatus;
+  updatedAt: string;
+}
 
 /** Result of a conditional transition: the new record, or the record that blocked it (if any). */
 export type TransitionResult =
@@ -110,6 +121,60 @@ export class ImageRepository {
     return this.#transition(id, 'rejected', { rejection }, ['expiresAt']);
   }
 
+  /**
+   * `→ failed` with why: the image's ingest or render message failed on its last receive. Only from the
+   * states that work is still pending in (`pending_upload`, `uploaded`, `processing`, `failed`): a ready,
+   * rejected or deleting image is never marked by a late or duplicate message.
+   */
+  markFailed(id: string, failure: Failure): Promise<TransitionResult> {
+    return this.#transition(id, 'failed', { failure }, ['expiresAt']);
+  }
+
+  /**
+   * `failed → processing`, when a redriven render job resumes the work: clients see `processing` again while
+   * it renders. Applied only to a failed image that was measured (it has its original's metadata).
+   */
+  resumeProcessing(id: string): Promise<TransitionResult> {
+    return this.#transition(
+      id,
+      'processing',
+      {},
+      [],
+      { '#original': 'original' },
+      {
+        clause: '#status = :failed AND attribute_exists(#original)',
+        values: { ':failed': 'failed' },
+      },
+    );
+  }
+
+  /**
+   * Records on a `deleting` image that its purge went to the DLQ (the image stays `deleting`: it reads as
+   * 404 whatever happens next). A no-op when the record is gone or not being deleted.
+   */
+  async recordPurgeFailure(id: string, failure: Failure): Promise<boolean> {
+    try {
+      await this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { id },
+          UpdateExpression: 'SET #failure = :failure, #updatedAt = :now',
+          ConditionExpression: '#status = :deleting',
+          ExpressionAttributeNames: { '#failure': 'failure', '#updatedAt': 'updatedAt', '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':failure': failure,
+            ':now': this.#now().toISOString(),
+            ':deleting': 'deleting',
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   /** `→ deleting`; from then on the image reads as 404 and the purge owns it. */
   markDeleting(id: string): Promise<TransitionResult> {
     return this.#transition(id, 'deleting', {}, ['expiresAt']);
@@ -163,6 +228,32 @@ export class ImageRepository {
     };
   }
 
+  /**
+   * One page of the records in `status` last changed before `updatedBefore` (ISO-8601), least recently
+   * changed first, from the KEYS_ONLY {@link STATUS_INDEX} (the sweeper's view; eventually consistent, so
+   * whoever acts on a key conditions its write on the status and `updatedAt` it saw). `startKey` is the
+   * previous page's `nextKey`.
+   * See https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html
+   */
+  async listByStatus(
+    status: ImageStatus,
+    updatedBefore: string,
+    options: { limit: number; startKey?: Record<string, unknown> | undefined },
+  ): Promise<{ keys: StatusKey[]; nextKey: Record<string, unknown> | undefined }> {
+    const result = await this.#db.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: STATUS_INDEX,
+        KeyConditionExpression: '#status = :status AND #updatedAt < :before',
+        ExpressionAttributeNames: { '#status': 'status', '#updatedAt': 'updatedAt' },
+        ExpressionAttributeValues: { ':status': status, ':before': updatedBefore },
+        Limit: options.limit,
+        ExclusiveStartKey: options.startKey,
+      }),
+    );
+    return { keys: (result.Items ?? []) as StatusKey[], nextKey: result.LastEvaluatedKey };
+  }
+
   async #transition(
     id: string,
     to: ImageStatus,
@@ -184,7 +275,9 @@ export class ImageRepository {
       values[`:f${index}`] = value;
       assignments.push(`#f${index} = :f${index}`);
     }
-    const removals = remove.map((field, index) => {
+    // A failure describes the message in the DLQ; any other move means the work went on (or ended).
+    const removed = to === 'failed' ? remove : [...remove, 'failure'];
+    const removals = removed.map((field, index) => {
       names[`#r${index}`] = field;
       return `#r${index}`;
     });

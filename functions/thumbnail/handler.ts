@@ -4,10 +4,10 @@ import { loadConfig } from '#shared/config.ts';
 import { createLogger } from '#shared/logger.ts';
 import { sqsConsumer } from '#shared/queue/consumer.ts';
 import { parseRenderJob } from '#shared/queue/messages.ts';
-import { renderImage } from '#shared/rendering.ts';
+import { markRenderFailed, renderImage } from '#shared/rendering.ts';
 import { imageRepository } from '#shared/repository.ts';
 
-const config = loadConfig(['deadLetterQueueUrl']);
+const config = loadConfig(['deadLetterQueueUrl', 'sourceQueueUrl']);
 const sqs = createSqsClient(config);
 const logger = createLogger('thumbnail');
 const deps = {
@@ -22,7 +22,11 @@ export const handler = sqsConsumer({
   logger,
   sqs,
   deadLetterQueueUrl: config.deadLetterQueueUrl,
+  sourceQueueUrl: config.sourceQueueUrl,
+  maxReceiveCount: config.maxReceiveCount,
+  retryBackoff: config.retryBackoff,
   handleRecord: async (record) => {
     await renderImage(deps, parseRenderJob(record.body));
   },
+  onLastReceive: (record) => markRenderFailed(deps, parseRenderJob(record.body)),
 });

@@ -106,6 +106,13 @@ export class Pipeline extends Construct {
             `sized for (${settings.consumerTimeout.toSeconds()} s)`,
         );
       }
+      // What the consumer needs to back a failed record off and to know its last receive
+      // (shared/queue/consumer.ts). ChangeMessageVisibility is granted by the event source, with the rest of
+      // the consume actions.
+      for (const [name, value] of Object.entries(consumerEnvironment(settings))) {
+        consumer.addEnvironment(name, value);
+      }
+      consumer.addEnvironment('SOURCE_QUEUE_URL', this.queues[stage].queueUrl);
       consumer.addEventSource(
         new SqsEventSource(this.queues[stage], {
           batchSize: settings.batchSize,
@@ -143,6 +150,29 @@ export class Pipeline extends Construct {
     });
     alarm.addAlarmAction(this.alarmAction);
   }
+}
+
+/**
+ * How a stage's consumer backs off a record that failed (shared/queue/backoff.ts): its visibility timeout
+ * becomes `base × 2^(receiveCount − 1)` (with jitter), at most `max`.
+ *
+ * - base = the consumer's timeout: the first retry comes no sooner than one more attempt could take, and
+ *   sooner than the queue's own visibility (six timeouts), which Lambda sizes for throttled invocations,
+ *   not for a record the function already reported failed.
+ * - max = the queue's visibility timeout (far under SQS's 12 h): a message still gives up within
+ *   `maxReceiveCount × visibility timeout`, the bound the redrive policy states and the sweeper's deadlines
+ *   are sized against, while the first retries come sooner and later ones spread out. Ingest reaches its
+ *   DLQ after at most 13 min (60 + 120 + 240 + 360 s), render 6 min (120 + 240 s), purge 53 min
+ *   (30 + 60 + 120 + 16 × 185 s).
+ */
+export function consumerEnvironment(settings: StageSettings): Record<string, string> {
+  const base = settings.consumerTimeout.toSeconds();
+  const max = Math.min(visibilityTimeoutFor(settings).toSeconds(), 43_200 - 900);
+  return {
+    MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
+    RETRY_BACKOFF_BASE_SECONDS: String(base),
+    RETRY_BACKOFF_MAX_SECONDS: String(max),
+  };
 }
 
 /** Six times the consumer's timeout plus the batching window, as AWS recommends for SQS event sources. */

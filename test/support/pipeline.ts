@@ -19,6 +19,7 @@ import { synthesize } from '#local/template/assembly.ts';
 import { provision } from '#local/template/provision.ts';
 import { buildStackModel, type LocalFunction, type LocalQueue } from '#local/template/stack-model.ts';
 import { readAssembly, type StackTemplate } from '#local/template/template.ts';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 import { ROOT } from './local-cloud.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers are middy functions with varied event types.
@@ -56,6 +57,10 @@ export interface Pipeline {
   depth(queue: keyof Pipeline['queues']): Promise<number>;
   /** Keys under a prefix in the bucket. */
   keys(prefix: string): Promise<string[]>;
+  /** The handlers' fault proxy (with `startPipeline(…, { faultProxy: true })`): their calls, and faults. */
+  faults: FaultProxy | undefined;
+  /** The queues' ARNs (what event source mappings and StartMessageMoveTask name). */
+  arns: Record<QueueName | `${QueueName}Dlq`, string>;
   close(): Promise<void>;
 }
 
@@ -83,8 +88,13 @@ function synthesizedStack(): Promise<StackTemplate> {
  * same path the local cloud takes, so there is no second list of resources), and imports each handler with
  * the environment the template gives its function, plus `settings` (limits the tests shrink).
  */
-export async function startPipeline(settings: Record<string, string> = {}): Promise<Pipeline> {
+export async function startPipeline(
+  settings: Record<string, string> = {},
+  options: { faultProxy?: boolean } = {},
+): Promise<Pipeline> {
   const endpoint = await startAwsEndpoint({ port: 0 });
+  // The handlers' calls go through the proxy (the tests' own calls do not), so faults reach only them.
+  const faults = options.faultProxy ? await startFaultProxy(endpoint.url) : undefined;
   const common = {
     region: REGION,
     endpoint: endpoint.url,
@@ -126,17 +136,18 @@ export async function startPipeline(settings: Record<string, string> = {}): Prom
     purge: fedQueue('purge'),
   };
   const queues = {} as Pipeline['queues'];
-  const arns = {} as Record<string, string>;
+  const arns = {} as Pipeline['arns'];
   for (const name of QUEUES) {
     queues[name] = consumers[name].url;
     queues[`${name}Dlq`] = deadLetterOf(consumers[name]).url;
     arns[name] = consumers[name].arn;
+    arns[`${name}Dlq`] = deadLetterOf(consumers[name]).arn;
   }
   const bucket = model.buckets[0]?.name ?? '';
 
   const base: Record<string, string> = {
     AWS_REGION: REGION,
-    AWS_ENDPOINT_URL: endpoint.url,
+    AWS_ENDPOINT_URL: faults?.url ?? endpoint.url,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     // Parked messages log at ERROR by design; the tests assert on the DLQ instead of reading logs.
@@ -144,7 +155,9 @@ export async function startPipeline(settings: Record<string, string> = {}): Prom
   };
   // Config is read at import (cold start): give each handler its function's environment as it loads.
   const load = async (label: string): Promise<AnyHandler> => {
-    Object.assign(process.env, base, fn(label).environment, settings, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    Object.assign(process.env, base, scaledBackoff(fn(label).environment), settings, {
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    });
     const module = (await import(`../../functions/${label}/handler.ts`)) as { handler: AnyHandler };
     return module.handler;
   };
@@ -204,7 +217,7 @@ export async function startPipeline(settings: Record<string, string> = {}): Prom
         }),
       );
       if (Messages.length === 0) return { received: 0, failed: 0 };
-      const event: SQSEvent = { Records: Messages.map((m) => sqsRecord(m, arns[queue] ?? '', REGION)) };
+      const event: SQSEvent = { Records: Messages.map((m) => sqsRecord(m, arns[queue], REGION)) };
       const response = (await handlers[fn](event, lambdaContext(fn, 60_000))) as SQSBatchResponse;
       const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
       for (const message of Messages) {
@@ -232,9 +245,24 @@ export async function startPipeline(settings: Record<string, string> = {}): Prom
       const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
       return Contents.map((object) => object.Key ?? '');
     },
-    close: () => endpoint.close(),
+    faults,
+    arns,
+    close: async () => {
+      await faults?.close();
+      await endpoint.close();
+    },
   };
   return pipeline;
+}
+
+/** The consumers' retry backoff scaled like the queues' visibility (0.01), so retries come back in seconds. */
+function scaledBackoff(environment: Record<string, string>): Record<string, string> {
+  const scaled = { ...environment };
+  for (const key of ['RETRY_BACKOFF_BASE_SECONDS', 'RETRY_BACKOFF_MAX_SECONDS']) {
+    const value = scaled[key];
+    if (value !== undefined) scaled[key] = String(Math.max(1, Math.round(Number(value) * 0.01)));
+  }
+  return scaled;
 }
 
 /** Headers of a caller holding an API key (API Gateway validated it; `apiKeyId` is set alongside). */

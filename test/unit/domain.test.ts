@@ -41,14 +41,23 @@ describe('state machine', () => {
   it('never leaves deleting and never goes back to an upload state', () => {
     expect(TRANSITIONS.deleting).toEqual([]);
     expect(sourcesOf('pending_upload')).toEqual([]);
-    expect(sourcesOf('ready')).toEqual(['processing']);
+    // `failed → ready`: a duplicate render job of the same original finished after the failure was recorded.
+    expect(sourcesOf('ready').sort()).toEqual(['failed', 'processing']);
     expect(sourcesOf('deleting').sort()).toEqual([
+      'failed',
       'pending_upload',
       'processing',
       'ready',
       'rejected',
       'uploaded',
     ]);
+  });
+
+  it('marks failed only while work is pending, and a failed image can resume, be rejected or deleted', () => {
+    expect(sourcesOf('failed').sort()).toEqual(['failed', 'pending_upload', 'processing', 'uploaded']);
+    expect([...TRANSITIONS.failed].sort()).toEqual(['deleting', 'failed', 'processing', 'ready', 'rejected']);
+    expect(TRANSITIONS.ready).not.toContain('failed');
+    expect(TRANSITIONS.rejected).not.toContain('failed');
   });
 });
 
