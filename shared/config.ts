@@ -11,6 +11,21 @@ export interface Limits {
   maxInputPixels: number;
 }
 
+/**
+ * The sweeper's deadlines (seconds) and bound; see `shared/sweeper.ts`. Parsed by every function (one
+ * config module), used by the sweeper only.
+ */
+export interface SweeperSettings {
+  /** A `pending_upload` expires this long after its upload form did (`PRESIGNED_POST_EXPIRES_SECONDS`). */
+  pendingUploadGraceSeconds: number;
+  /** An `uploaded` or `processing` record untouched this long is re-queued. */
+  processingStalledSeconds: number;
+  /** A `deleting` record untouched this long gets its purge re-queued. */
+  deletingStalledSeconds: number;
+  /** Records handled at most per run (the rest wait for the next run). */
+  maxRecordsPerRun: number;
+}
+
 /** The validated configuration of one function instance. */
 export interface Config {
   region: string;
@@ -22,25 +37,41 @@ export interface Config {
   variants: readonly VariantSpec[];
   presignedPostExpiresSeconds: number;
   pendingUploadTtlSeconds: number;
+  sweeper: SweeperSettings;
   /** Origin browsers may call the API from (`Access-Control-Allow-Origin` on every API response). */
   corsAllowOrigin: string;
   /** Settings only some functions need; each function asks for its own with {@link loadConfig}. */
+  ingestQueueUrl?: string;
   renderQueueUrl?: string;
   purgeQueueUrl?: string;
   deadLetterQueueUrl?: string;
   cdnBaseUrl?: string;
   /** CloudFront distribution to invalidate on delete; absent where there is no CDN (LocalStack). */
   cdnDistributionId?: string;
+  /** SQS consumers: the queue their event source mapping reads (for ChangeMessageVisibility). */
+  sourceQueueUrl?: string;
+  /** SQS consumers: receives before SQS moves a message to the DLQ (the queue's redrive policy); 0 unknown. */
+  maxReceiveCount: number;
+  /** SQS consumers: a failed record's visibility timeout, base × 2^(receive − 1) up to max (seconds). */
+  retryBackoff: { baseSeconds: number; maxSeconds: number };
 }
 
 /** Settings a function can declare it needs; they are then required and typed as present. */
-export type NeededSetting = 'renderQueueUrl' | 'purgeQueueUrl' | 'deadLetterQueueUrl' | 'cdnBaseUrl';
+export type NeededSetting =
+  | 'ingestQueueUrl'
+  | 'renderQueueUrl'
+  | 'purgeQueueUrl'
+  | 'deadLetterQueueUrl'
+  | 'cdnBaseUrl'
+  | 'sourceQueueUrl';
 
 const NEEDED_ENV: Record<NeededSetting, string> = {
+  ingestQueueUrl: 'INGEST_QUEUE_URL',
   renderQueueUrl: 'RENDER_QUEUE_URL',
   purgeQueueUrl: 'PURGE_QUEUE_URL',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   cdnBaseUrl: 'CDN_BASE_URL',
+  sourceQueueUrl: 'SOURCE_QUEUE_URL',
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -114,7 +145,19 @@ export function parseConfig<K extends NeededSetting = never>(
     variants,
     presignedPostExpiresSeconds: integer('PRESIGNED_POST_EXPIRES_SECONDS', 900, 60, 7 * 24 * 3600),
     pendingUploadTtlSeconds: integer('PENDING_UPLOAD_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
+    sweeper: {
+      pendingUploadGraceSeconds: integer('SWEEP_PENDING_UPLOAD_GRACE_SECONDS', 3600, 0, 30 * 24 * 3600),
+      processingStalledSeconds: integer('SWEEP_PROCESSING_AFTER_SECONDS', 3600, 60, 30 * 24 * 3600),
+      deletingStalledSeconds: integer('SWEEP_DELETING_AFTER_SECONDS', 7200, 60, 30 * 24 * 3600),
+      maxRecordsPerRun: integer('SWEEP_MAX_RECORDS', 500, 1, 10_000),
+    },
     corsAllowOrigin: text('CORS_ALLOW_ORIGIN', false) ?? '*',
+    // SQS allows 1–1,000 receives in a redrive policy, and visibility timeouts up to 12 h (43,200 s).
+    maxReceiveCount: integer('MAX_RECEIVE_COUNT', 0, 0, 1000),
+    retryBackoff: {
+      baseSeconds: integer('RETRY_BACKOFF_BASE_SECONDS', 30, 1, 43_200),
+      maxSeconds: integer('RETRY_BACKOFF_MAX_SECONDS', 3_600, 1, 43_200),
+    },
   };
   for (const setting of Object.keys(NEEDED_ENV) as NeededSetting[]) {
     const value = url(NEEDED_ENV[setting], (needs as readonly NeededSetting[]).includes(setting));
