@@ -5,6 +5,7 @@ import { Cdn } from './constructs/cdn.ts';
 import { FUNCTION_SIZING, Functions } from './constructs/functions.ts';
 import { Pipeline, type Stage, type StageSettings } from './constructs/pipeline.ts';
 import { Storage } from './constructs/storage.ts';
+import { Sweeper } from './constructs/sweeper.ts';
 import type { Settings } from './settings.ts';
 
 /**
@@ -100,6 +101,7 @@ export class PicturaStack extends Stack {
       render: functions.thumbnail,
       purge: functions.purge,
     });
+    new Sweeper(this, 'Sweeper', { fn: functions.sweeper });
 
     const output = (id: string, value: string, description: string): void => {
       new CfnOutput(this, id, { value, description });
@@ -122,5 +124,10 @@ export class PicturaStack extends Stack {
     output('IngestDlqUrl', pipeline.deadLetterQueues.ingest.queueUrl, 'Ingest dead-letter queue');
     output('RenderDlqUrl', pipeline.deadLetterQueues.render.queueUrl, 'Render dead-letter queue');
     output('PurgeDlqUrl', pipeline.deadLetterQueues.purge.queueUrl, 'Purge dead-letter queue');
+    output(
+      'SweeperFunctionName',
+      functions.sweeper.functionName,
+      'Scheduled sweeper (aws lambda invoke --function-name <name> out.json runs it now)',
+    );
   }
 }

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { API_FUNCTION_NAMES, type FunctionName, PicturaFunction } from './pictura-function.ts';
 import type { Stage } from './pipeline.ts';
 import { ORIGINALS_PREFIX, TABLE_SCHEMA, VARIANTS_PREFIX } from './storage.ts';
+import { SWEEPER_SETTINGS } from './sweeper.ts';
 
 const MiB = 1024 * 1024;
 
@@ -52,6 +53,9 @@ export const FUNCTION_SIZING: Record<FunctionName, { memorySize: number; timeout
   // heaviest work in the system. 2,048 MB gives a little more than one vCPU, which libvips' threads use,
   // and the memory a large decode needs; 120 s bounds a pathological image without cutting off a real one.
   thumbnail: { memorySize: 2048, timeout: Duration.seconds(120) },
+  // sweeper: a few hundred conditional writes and sends a run at most (SWEEPER_SETTINGS.maxRecordsPerRun),
+  // I/O-bound; it stops taking pages with 10 s left, so 60 s is plenty and nobody waits on its cold start.
+  sweeper: { memorySize: 256, timeout: Duration.seconds(60) },
 };
 
 export interface FunctionsProps {
@@ -85,6 +89,7 @@ export class Functions extends Construct {
   readonly purge: PicturaFunction;
   readonly metadata: PicturaFunction;
   readonly thumbnail: PicturaFunction;
+  readonly sweeper: PicturaFunction;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
@@ -168,7 +173,8 @@ export class Functions extends Construct {
       },
       false,
     );
-    allow(this.purge, ['dynamodb:GetItem', 'dynamodb:DeleteItem'], [table.tableArn]);
+    // UpdateItem: a purge that gave up (its last receive) records its failure on the `deleting` record.
+    allow(this.purge, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], [table.tableArn]);
     allow(this.purge, ['sqs:SendMessage'], [deadLetterQueues.purge.queueArn]);
     // Listing is needed to find an image's variants; it is limited to the variants prefix.
     allow(this.purge, ['s3:ListBucket'], [bucket.bucketArn], {
@@ -213,6 +219,33 @@ export class Functions extends Construct {
     allow(this.thumbnail, ['s3:DeleteObject'], [variants, originals]);
     allow(this.thumbnail, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
     allow(this.thumbnail, ['sqs:SendMessage'], [deadLetterQueues.render.queueArn]);
+
+    // Scheduled by the Sweeper construct (infra/constructs/sweeper.ts): expires abandoned uploads (record,
+    // then any late bytes) and re-queues stalled work. It reads only the KEYS_ONLY status index and writes
+    // records conditionally; it never reads an object, and removes originals only.
+    this.sweeper = make(
+      'sweeper',
+      'Scheduled: expires abandoned uploads and their late bytes, re-queues stalled ingest, render and purge work',
+      {
+        INGEST_QUEUE_URL: queues.ingest.queueUrl,
+        RENDER_QUEUE_URL: queues.render.queueUrl,
+        PURGE_QUEUE_URL: queues.purge.queueUrl,
+        PRESIGNED_POST_EXPIRES_SECONDS: String(LIMITS.presignedPostExpiresSeconds),
+        SWEEP_PENDING_UPLOAD_GRACE_SECONDS: String(SWEEPER_SETTINGS.pendingUploadGrace.toSeconds()),
+        SWEEP_PROCESSING_AFTER_SECONDS: String(SWEEPER_SETTINGS.processingStalledAfter.toSeconds()),
+        SWEEP_DELETING_AFTER_SECONDS: String(SWEEPER_SETTINGS.deletingStalledAfter.toSeconds()),
+        SWEEP_MAX_RECORDS: String(SWEEPER_SETTINGS.maxRecordsPerRun),
+      },
+      false,
+    );
+    allow(this.sweeper, ['dynamodb:Query'], [`${table.tableArn}/index/${TABLE_SCHEMA.statusIndex}`]);
+    allow(this.sweeper, ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'], [table.tableArn]);
+    allow(this.sweeper, ['s3:DeleteObject'], [originals]);
+    allow(
+      this.sweeper,
+      ['sqs:SendMessage'],
+      [queues.ingest.queueArn, queues.render.queueArn, queues.purge.queueArn],
+    );
 
     if (props.benchBaselines) this.addBenchBaselines(environments, logRemovalPolicy);
   }

@@ -7,8 +7,16 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { HANDLER_EXPORT, LOCK_FILE, type Packaging, packagingOptions, REPO_ROOT } from '../bundling.ts';
 
-/** The five functions; each lives in `functions/<name>/handler.ts` and exports `handler`. */
-export const FUNCTION_NAMES = ['upload', 'images', 'delete', 'metadata', 'thumbnail', 'purge'] as const;
+/** The functions; each lives in `functions/<name>/handler.ts` and exports `handler`. */
+export const FUNCTION_NAMES = [
+  'upload',
+  'images',
+  'delete',
+  'metadata',
+  'thumbnail',
+  'purge',
+  'sweeper',
+] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** The API functions: the ones a client waits on, whose cold start the benchmark holds to a goal. */

@@ -20,6 +20,9 @@ export const TABLE_SCHEMA = {
   ownerIndex: 'byOwner',
   ownerIndexPartitionKey: 'ownerId',
   ownerIndexSortKey: 'createdAt',
+  statusIndex: 'byStatus',
+  statusIndexPartitionKey: 'status',
+  statusIndexSortKey: 'updatedAt',
 } as const;
 
 export interface StorageProps {
@@ -98,6 +101,15 @@ export class Storage extends Construct {
       sortKey: { name: TABLE_SCHEMA.ownerIndexSortKey, type: AttributeType.STRING },
       // ALL: a listing returns whole image documents without a second read per item.
       projectionType: ProjectionType.ALL,
+    });
+    this.table.addGlobalSecondaryIndex({
+      // The sweeper's view: the records in one state, least recently changed first, so "stalled since
+      // before T" is a key condition (`updatedAt < T`), never a scan. KEYS_ONLY: the sweeper needs only
+      // the id and the two keys it conditions its writes on; ISO-8601 `updatedAt` sorts as time.
+      indexName: TABLE_SCHEMA.statusIndex,
+      partitionKey: { name: TABLE_SCHEMA.statusIndexPartitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_SCHEMA.statusIndexSortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
     });
   }
 }

@@ -73,7 +73,7 @@ describe('synth without bundling (how the local cloud synthesizes)', () => {
     const template = JSON.parse(readFileSync(join(outdir, 'Pictura.template.json'), 'utf8'));
     const functions = functionsOf(template);
     expect(functions.map((f) => f.Metadata['pictura:entry']).sort()).toEqual(
-      ['delete', 'images', 'metadata', 'purge', 'thumbnail', 'upload'].map(
+      ['delete', 'images', 'metadata', 'purge', 'sweeper', 'thumbnail', 'upload'].map(
         (name) => `functions/${name}/handler.ts`,
       ),
     );
@@ -84,7 +84,7 @@ describe('synth without bundling (how the local cloud synthesizes)', () => {
     const { stack } = createApp({ context: { bundling: 'false', target: 'localstack' }, outdir });
     const template = Template.fromStack(stack).toJSON();
     expect(readdirSync(outdir).filter((entry) => entry.startsWith('asset.'))).toEqual([]);
-    expect(functionsOf(template)).toHaveLength(6);
+    expect(functionsOf(template)).toHaveLength(7);
   });
 });
 

@@ -22,13 +22,30 @@ const COMMON_ENV = [
 ];
 
 /** The environment each function reads (shared/config.ts), exactly. */
+/** What every SQS consumer reads to back off a failed record and know its last receive. */
+const CONSUMER_ENV = [
+  'SOURCE_QUEUE_URL',
+  'MAX_RECEIVE_COUNT',
+  'RETRY_BACKOFF_BASE_SECONDS',
+  'RETRY_BACKOFF_MAX_SECONDS',
+];
 const EXPECTED_ENV: Record<string, string[]> = {
   upload: ['PRESIGNED_POST_EXPIRES_SECONDS', 'PENDING_UPLOAD_TTL_SECONDS', 'CORS_ALLOW_ORIGIN'],
   images: ['CDN_BASE_URL', 'CORS_ALLOW_ORIGIN'],
   delete: ['PURGE_QUEUE_URL', 'CORS_ALLOW_ORIGIN'],
-  purge: ['DEAD_LETTER_QUEUE_URL', 'CDN_DISTRIBUTION_ID'],
-  metadata: ['RENDER_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL'],
-  thumbnail: ['CDN_BASE_URL', 'DEAD_LETTER_QUEUE_URL'],
+  purge: ['DEAD_LETTER_QUEUE_URL', 'CDN_DISTRIBUTION_ID', ...CONSUMER_ENV],
+  metadata: ['RENDER_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', ...CONSUMER_ENV],
+  thumbnail: ['CDN_BASE_URL', 'DEAD_LETTER_QUEUE_URL', ...CONSUMER_ENV],
+  sweeper: [
+    'INGEST_QUEUE_URL',
+    'RENDER_QUEUE_URL',
+    'PURGE_QUEUE_URL',
+    'PRESIGNED_POST_EXPIRES_SECONDS',
+    'SWEEP_PENDING_UPLOAD_GRACE_SECONDS',
+    'SWEEP_PROCESSING_AFTER_SECONDS',
+    'SWEEP_DELETING_AFTER_SECONDS',
+    'SWEEP_MAX_RECORDS',
+  ],
 };
 const SHARP_FUNCTIONS = new Set(['metadata', 'thumbnail']);
 

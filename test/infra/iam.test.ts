@@ -146,6 +146,7 @@ describe('each function may do exactly what it uses', () => {
         'cloudfront:CreateInvalidation',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
         's3:DeleteObject',
         's3:ListBucket',
         'sqs:SendMessage',
@@ -213,7 +214,36 @@ describe('each function may do exactly what it uses', () => {
     expect(removes.join(' ')).toContain('/originals/*');
   });
 
-  it('only the pipeline functions read originals; nothing but purge, metadata, thumbnail (a rejection) and upload (a failed put) removes them', () => {
+  it('sweeper: query the status index, conditionally update or delete records, remove originals, queue the three stages', () => {
+    expect(actionsOf(roleStatements('sweeper'))).toEqual(
+      [
+        ...LOGS,
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        's3:DeleteObject',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    // The index only: never the table itself (no scans, no reads of whole records).
+    const query = grantsOf('sweeper', 'dynamodb:Query').flatMap((g) => g.resources);
+    expect(query).toHaveLength(1);
+    expect(query[0]).toContain('/index/byStatus');
+    const writes = grantsOf('sweeper', 'dynamodb:UpdateItem').flatMap((g) => g.resources);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).not.toContain('/index/');
+    const removes = grantsOf('sweeper', 's3:DeleteObject').flatMap((g) => g.resources);
+    expect(removes).toEqual([expect.stringContaining('/originals/*')]);
+    // One statement naming exactly the three work queues, none of the DLQs.
+    const queues = grantsOf('sweeper', 'sqs:SendMessage').flatMap((g) => g.resources);
+    expect(queues).toHaveLength(3);
+    for (const stage of ['Ingest', 'Render', 'Purge']) {
+      expect(queues.filter((r) => r.includes(`${stage}Queue`))).toHaveLength(1);
+    }
+    expect(queues.join(' ')).not.toContain('Dlq');
+  });
+
+  it('only the pipeline functions read originals; nothing but purge, metadata, thumbnail (a rejection), upload (a failed put) and sweeper (late bytes of an expired upload) removes them', () => {
     const readers = FUNCTION_NAMES.filter((name) =>
       grantsOf(name, 's3:GetObject').some((g) => g.resources.some((r) => r.includes('/originals/*'))),
     );
@@ -221,6 +251,6 @@ describe('each function may do exactly what it uses', () => {
     const removers = FUNCTION_NAMES.filter((name) =>
       grantsOf(name, 's3:DeleteObject').some((g) => g.resources.some((r) => r.includes('/originals/*'))),
     );
-    expect(removers.sort()).toEqual(['metadata', 'purge', 'thumbnail', 'upload']);
+    expect(removers.sort()).toEqual(['metadata', 'purge', 'sweeper', 'thumbnail', 'upload']);
   });
 });

@@ -71,10 +71,10 @@ describe('-c target=localstack', () => {
     expect(JSON.stringify(local.json)).not.toContain('cloudfront:CreateInvalidation');
   });
 
-  it('keeps everything else: six functions, six queues, the table, the API with its key', () => {
+  it('keeps everything else: seven functions, six queues, the table, the API with its key', () => {
     expect(
       resourcesOfType(local.json, 'AWS::Lambda::Function').filter(([, f]) => f.Metadata?.['pictura:name']),
-    ).toHaveLength(6);
+    ).toHaveLength(7);
     expect(resourcesOfType(local.json, 'AWS::SQS::Queue')).toHaveLength(6);
     expect(resourcesOfType(local.json, 'AWS::DynamoDB::Table')).toHaveLength(1);
     expect(resourcesOfType(local.json, 'AWS::ApiGateway::UsagePlan')).toHaveLength(1);

@@ -154,4 +154,5 @@ export const COMMON_OUTPUTS = [
   'IngestDlqUrl',
   'RenderDlqUrl',
   'PurgeDlqUrl',
+  'SweeperFunctionName',
 ] as const;
