@@ -18,6 +18,16 @@ const dynalite = require('dynalite') as (options: Record<string, unknown>) => Se
 /** A route the edge can hand a request to before falling back to the emulators. */
 export type EdgeRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
+/**
+ * Sees every call bound for the emulators and calls `forward` to send it on (with `body` if it had to read
+ * it), or answers it itself: the fault proxy (local/faults/edge.ts).
+ */
+export type EdgeInterceptor = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  forward: (body?: Buffer) => void,
+) => void;
+
 /** One AWS endpoint (S3 + SQS through fauxqs, DynamoDB through dynalite) and extra routes on one TCP port. */
 export interface AwsEndpoint {
   /** `http://127.0.0.1:<port>`: the value for `AWS_ENDPOINT_URL`. */
@@ -28,6 +38,8 @@ export interface AwsEndpoint {
   readonly socketDir: string;
   /** Adds a route consulted before the emulators (Lambda API, CloudFront invalidations, observers). */
   addRoute(route: EdgeRoute): void;
+  /** Puts `interceptor` between the routes and the emulators (one at a time; fault injection). */
+  intercept(interceptor: EdgeInterceptor): void;
   /**
    * Calls `listener` for every S3 object write and delete fauxqs performs (its spy's events), with the API
    * call that made a write (`Put`, `Post`, `Copy`, `CompleteMultipartUpload`).
@@ -84,12 +96,16 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
   const { fauxqs } = emulators;
   const s3 = tapS3Writes(fauxqs);
   const routes: EdgeRoute[] = [];
+  let interceptor: EdgeInterceptor | undefined;
   gate.open((req, res) => {
     for (const route of routes) if (route(req, res)) return;
     const target = String(req.headers['x-amz-target'] ?? '');
     const write = classifyS3Write(req);
     if (write) res.on('close', s3.writes.track(write));
-    proxy(req, res, target.startsWith('DynamoDB_') ? emulators.dynamoSocket : emulators.fauxqsSocket);
+    const socket = target.startsWith('DynamoDB_') ? emulators.dynamoSocket : emulators.fauxqsSocket;
+    const forward = (body?: Buffer) => proxy(req, res, socket, body);
+    if (interceptor) interceptor(req, res, forward);
+    else forward();
   });
   return {
     url: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : isIPv6(host) ? `[${host}]` : host}:${port}`,
@@ -97,6 +113,9 @@ export async function startAwsEndpoint(options: AwsEndpointOptions = {}): Promis
     fauxqs,
     socketDir: emulators.socketDir,
     addRoute: (route) => routes.push(route),
+    intercept: (next) => {
+      interceptor = next;
+    },
     onS3Event: (listener) => s3.listeners.push(listener),
     async close() {
       await closeServer(edge);
@@ -199,7 +218,8 @@ function closeServer(server: Server): Promise<void> {
   return new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-function proxy(req: IncomingMessage, res: ServerResponse, socketPath: string): void {
+/** Streams `req` to the emulator on `socketPath`, or sends `body` when the request was read already. */
+function proxy(req: IncomingMessage, res: ServerResponse, socketPath: string, body?: Buffer): void {
   const upstream = request(
     { socketPath, method: req.method, path: req.url, headers: req.headers },
     (reply) => {
@@ -211,5 +231,6 @@ function proxy(req: IncomingMessage, res: ServerResponse, socketPath: string): v
     if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
     res.end(`edge: upstream error: ${error.message}`);
   });
-  req.pipe(upstream);
+  if (body) upstream.end(body);
+  else req.pipe(upstream);
 }

@@ -10,6 +10,13 @@ import { type ApiKey, loadApiKeys } from './apigateway/api-keys.ts';
 import { apiRequestHandler } from './apigateway/server.ts';
 import { type AwsEndpoint, type EdgeRoute, startAwsEndpoint } from './aws-endpoint.ts';
 import { createCdn } from './cloudfront/distribution.ts';
+import {
+  type FaultConfig,
+  FaultInjector,
+  faultInterceptor,
+  faultsStatusRoute,
+  LOCAL_CLOUD_ACCESS_KEY_ID,
+} from './faults/index.ts';
 import { type GatedHandler, type RequestHandler, startingHandler } from './http-util.ts';
 import { lambdaApiRoute } from './lambda/api.ts';
 import { buildForHost } from './lambda/build.ts';
@@ -58,6 +65,8 @@ export interface LocalCloudOptions {
   onInvoke?: (functionName: string, event: unknown) => void;
   /** Messages from the local cloud itself (not from functions). */
   log?: (line: string) => void;
+  /** Fault injection (`--faults`, local/faults): off when absent. */
+  faults?: FaultConfig | undefined;
 }
 
 export interface LocalCloud {
@@ -67,6 +76,8 @@ export interface LocalCloud {
   region: string;
   runtime: FunctionRuntime;
   endpoint: AwsEndpoint;
+  /** The fault injector and its counters, when `faults` was given. */
+  faults: FaultInjector | undefined;
   timings: { synthMs: number; startMs: number };
   /** Stops pollers, lets in-flight invocations finish (up to `drainMs`), then stops everything. */
   close(drainMs?: number): Promise<void>;
@@ -75,6 +86,8 @@ export interface LocalCloud {
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** The local cloud's own calls sign with their own key, which fault injection never touches (faults/edge.ts). */
+const OWN_CREDENTIALS = { accessKeyId: LOCAL_CLOUD_ACCESS_KEY_ID, secretAccessKey: 'test' };
 type Log = (line: string) => void;
 
 /** A listening server whose handler is attached later (until then it answers 503, see `startingHandler`). */
@@ -186,10 +199,18 @@ async function startListeners(options: LocalCloudOptions, host: string) {
 }
 
 /** The functions, built for this host (or run from source), with the local cloud's AWS environment. */
-async function startFunctions(model: StackModel, root: string, options: LocalCloudOptions, awsUrl: string) {
-  const functions = options.code === 'source' ? model.functions : await buildForHost(model.functions, root);
+async function startFunctions(
+  model: StackModel,
+  root: string,
+  options: LocalCloudOptions,
+  awsUrl: string,
+  faults: FaultInjector | undefined,
+) {
+  const scaled = scaleRetryBackoff(model.functions, options.visibilityScale ?? 1);
+  const functions = options.code === 'source' ? scaled : await buildForHost(scaled, root);
   return new FunctionRuntime(functions, {
     root,
+    faults,
     logSink: options.logSink ?? ((fn, line) => console.log(`${fn.padEnd(10).slice(0, 10)} │ ${line}`)),
     onInvoke: options.onInvoke,
     baseEnvironment: {
@@ -209,6 +230,7 @@ function startPollers(
   sqs: SQSClient,
   runtime: FunctionRuntime,
   options: LocalCloudOptions,
+  faults: FaultInjector | undefined,
 ) {
   const log = options.log ?? ((line: string) => console.error(line));
   const queueUrlByArn = new Map(model.queues.map((q) => [q.arn, q.url]));
@@ -225,6 +247,7 @@ function startPollers(
         runtime,
         concurrency: Math.min(mapping.maxConcurrency, options.pollerConcurrency ?? 2),
         log,
+        faults,
       });
     });
   for (const poller of pollers) poller.start();
@@ -238,6 +261,7 @@ function startNotifications(
   s3: S3Client,
   sqs: SQSClient,
   log: Log,
+  faults: FaultInjector | undefined,
 ) {
   endpoint.onS3Event(
     createS3Notifier({
@@ -247,8 +271,26 @@ function startNotifications(
       sqs,
       region: REGION,
       onError: (error) => log(`s3 notifications: ${error.message}`),
+      faults,
     }),
   );
+}
+
+/**
+ * The consumers' retry backoff (seconds, shared/queue/backoff.ts) scaled like the queues' visibility
+ * timeouts, so that a `visibilityScale` that brings failed messages back in seconds does so for backed-off
+ * records too.
+ */
+function scaleRetryBackoff(functions: StackModel['functions'], scale: number): StackModel['functions'] {
+  if (scale === 1) return functions;
+  return functions.map((fn) => {
+    const environment = { ...fn.environment };
+    for (const key of ['RETRY_BACKOFF_BASE_SECONDS', 'RETRY_BACKOFF_MAX_SECONDS']) {
+      const value = environment[key];
+      if (value !== undefined) environment[key] = String(Math.max(1, Math.round(Number(value) * scale)));
+    }
+    return { ...fn, environment };
+  });
 }
 
 const notFound: RequestHandler = (_req, res) => void res.writeHead(404).end();
@@ -277,7 +319,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     apiHost: `${publicHost}:${api.port}`,
     cdnHost: `${publicHost}:${cdn.port}`,
   });
-  const common = { region: REGION, endpoint: endpoint.url, credentials: CREDENTIALS };
+  const common = { region: REGION, endpoint: endpoint.url, credentials: OWN_CREDENTIALS };
   const s3 = new S3Client({ ...common, forcePathStyle: true });
   const sqs = new SQSClient(common);
   await provision(
@@ -286,17 +328,22 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     { visibilityScale: options.visibilityScale ?? 1 },
   );
 
-  const runtime = await startFunctions(model, root, options, awsUrl);
+  const faults = options.faults
+    ? new FaultInjector(options.faults, { consumers: model.mappings.map((m) => m.functionName) })
+    : undefined;
+  endpoint.addRoute(faultsStatusRoute(faults));
+  if (faults) endpoint.intercept(faultInterceptor(faults));
+  const runtime = await startFunctions(model, root, options, awsUrl, faults);
   endpoint.addRoute(lambdaApiRoute(runtime, log));
   endpoint.addRoute(redriveRoute(sqs));
-  startNotifications(endpoint, model, s3, sqs, log);
+  startNotifications(endpoint, model, s3, sqs, log, faults);
   const apiKeys = loadApiKeys(
     options.apiKeys,
     options.dataDir ? join(options.dataDir, 'api-keys.json') : undefined,
   );
   const distribution = model.distribution && createCdn({ distribution: model.distribution, s3, apiUrl, log });
   if (distribution) endpoint.addRoute(distribution.invalidationRoute);
-  const pollers = startPollers(model, sqs, runtime, options);
+  const pollers = startPollers(model, sqs, runtime, options, faults);
   api.open(model.api ? apiRequestHandler({ api: model.api, runtime, keys: apiKeys, log }) : notFound);
   cdn.open(distribution?.handler ?? notFound);
   markReady();
@@ -308,6 +355,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     region: REGION,
     runtime,
     endpoint,
+    faults,
     timings: { synthMs, startMs: performance.now() - started - synthMs },
     async close(drainMs = 30_000) {
       await Promise.all(pollers.map((poller) => poller.stop()));

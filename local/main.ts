@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalCloud } from './cloud.ts';
+import { type FaultConfig, loadFaultConfig } from './faults/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     synth: { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
     'visibility-scale': { type: 'string', default: process.env.PICTURA_LOCAL_VISIBILITY_SCALE ?? '1' },
+    faults: { type: 'string', default: process.env.PICTURA_LOCAL_FAULTS },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -37,10 +39,22 @@ if (values.help) {
   --synth                  re-synthesize the CDK app even if cdk.out is fresh
   --source                 run the functions' TypeScript directly instead of host bundles
   --visibility-scale N     multiply queue visibility timeouts (e.g. 0.05 for fast retries)
+  --faults FILE|JSON       inject faults (throttling, 5xx, delays, crashes, duplicate and late deliveries)
+                           as the file or inline JSON says; see README "Fault injection" and bench/faults/.
+                           Counters: GET <AWS endpoint>/_pictura/faults
 
 Environment: PICTURA_LOCAL_API_KEYS=KEY1,KEY2 (comma-separated, each its own owner and at least 20
-             characters, as on API Gateway; default: one generated key kept in the data folder)`);
+             characters, as on API Gateway; default: one generated key kept in the data folder)
+             PICTURA_LOCAL_FAULTS=FILE|JSON (as --faults)`);
   process.exit(0);
+}
+
+let faults: FaultConfig | undefined;
+try {
+  faults = values.faults ? loadFaultConfig(values.faults) : undefined;
+} catch (error) {
+  console.error(`local cloud not started: ${(error as Error).message}`);
+  process.exit(2);
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -60,6 +74,7 @@ const cloud = await startLocalCloud({
   code: values.source ? 'source' : 'bundle',
   apiKeys: process.env.PICTURA_LOCAL_API_KEYS,
   visibilityScale: Number(values['visibility-scale']),
+  faults,
 }).catch((error: Error) => {
   console.error(`local cloud failed to start: ${error.message}`);
   process.exit(1);
@@ -78,7 +93,7 @@ console.log(`
   CDN        ${cloud.urls.cdn ?? '(no CDN in the template)'}
   AWS        ${cloud.urls.aws}   (S3, SQS, DynamoDB, Lambda)
   API key    ${key}${cloud.apiKeys.length > 1 ? `  (+${cloud.apiKeys.length - 1} more)` : ''}
-  State      ${dataDir ?? 'in memory'}
+  State      ${dataDir ?? 'in memory'}${cloud.faults ? `\n  Faults     ON (seed ${cloud.faults.seed}); counters: ${cloud.urls.aws}/_pictura/faults` : ''}
 
   Upload an image and watch it:
     curl -s -X POST ${cloud.urls.api}/v1/images -H 'x-api-key: ${key}' \\

@@ -18,6 +18,8 @@ export interface PollerOptions {
   /** Batches in flight at once (Lambda scales pollers up; a laptop caps it). */
   concurrency: number;
   log: (line: string) => void;
+  /** Fault injection (local/faults): messages also handed to a second, concurrent invocation. */
+  faults?: { duplicateDeliveries<T>(messages: readonly T[]): T[] };
 }
 
 /** Which messages of a batch to delete, from the function's response (Lambda's partial batch rules). */
@@ -114,9 +116,25 @@ export class SqsPoller {
     return batch;
   }
 
+  /**
+   * An injected duplicate delivery (a standard queue delivers at least once, now and then to two consumers
+   * at the same time): the chosen messages also go to a second invocation at once. Its outcome deletes
+   * nothing; the first delivery's does, as before.
+   */
+  #deliverAgain(messages: Message[]): void {
+    const again = this.#options.faults?.duplicateDeliveries(messages) ?? [];
+    if (again.length === 0) return;
+    const { mapping, region, runtime } = this.#options;
+    const event = { Records: again.map((m) => sqsRecord(m, mapping.queueArn, region)) };
+    runtime.invoke(mapping.functionName, event).catch((error: Error) => {
+      this.#options.log(`poller ${mapping.functionName}: duplicate delivery failed: ${error.message}`);
+    });
+  }
+
   async #handle(messages: Message[]): Promise<void> {
     const { mapping, queueUrl, region, runtime, sqs } = this.#options;
     const event = { Records: messages.map((m) => sqsRecord(m, mapping.queueArn, region)) };
+    this.#deliverAgain(messages);
     let outcome: { failed: boolean; payload: unknown };
     try {
       const invocation = await runtime.invoke(mapping.functionName, event);

@@ -21,6 +21,8 @@ export interface S3NotifierOptions {
   sqs: SQSClient;
   region: string;
   onError: (error: Error) => void;
+  /** Fault injection (local/faults): sends a notification twice, late, or after the next one. */
+  faults?: { deliverNotification(send: () => Promise<void>): Promise<void> };
 }
 
 /**
@@ -56,7 +58,10 @@ export function createS3Notifier(options: S3NotifierOptions): (event: S3SpyEvent
         const queueUrl = queueUrlByArn.get(target.queueArn);
         if (!queueUrl)
           throw new Error(`notification targets ${target.queueArn}, which is not a queue of the stack`);
-        await options.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+        const send = async () => {
+          await options.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+        };
+        await (options.faults ? options.faults.deliverNotification(send) : send());
       }
     }).catch((error: Error) => {
       // The object may be gone already (deleted right after it was written): S3 would still notify, but

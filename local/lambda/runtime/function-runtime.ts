@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import type { FaultInjector, InvocationFault } from '../../faults/injector.ts';
 import type { LocalFunction } from '../../template/stack-model.ts';
 import type {
   ChildMessage,
@@ -54,6 +55,8 @@ export interface RuntimeOptions {
   maxInstancesPerFunction?: number;
   /** Sees every event handed to a function, before the function runs (conformance tests capture them). */
   onInvoke?: (functionName: string, event: unknown) => void;
+  /** Fault injection (local/faults): may crash an invocation's instance, hang it, or kill it part-way. */
+  faults?: Pick<FaultInjector, 'invocationFault' | 'invocationEnded'>;
 }
 
 /** An instance that could not initialise: what the runtime reported, and what it logged meanwhile. */
@@ -210,21 +213,53 @@ export class FunctionRuntime {
     event: unknown,
   ): Promise<ResultMessage> {
     const timeoutMs = config.timeoutSeconds * 1000;
-    let timer: NodeJS.Timeout | undefined;
+    const timers: NodeJS.Timeout[] = [];
     const started = performance.now();
+    const fault = this.#options.faults?.invocationFault(config.name, config.label, timeoutMs);
     try {
       return await Promise.race([
         sendInvocation(instance, requestId, event, Date.now() + timeoutMs),
         new Promise<ResultMessage>((resolve) => {
-          timer = setTimeout(() => resolve(this.#timedOut(state, instance, requestId, config)), timeoutMs);
+          timers.push(
+            setTimeout(() => resolve(this.#timedOut(state, instance, requestId, config)), timeoutMs),
+          );
+          if (fault)
+            this.#injectFault(
+              fault,
+              timers,
+              () => resolve(this.#timedOut(state, instance, requestId, config)),
+              instance,
+            );
         }),
         instance.exited.then(([code, signal]) =>
           errorResult(requestId, performance.now() - started, exitError(requestId, code, signal)),
         ),
       ]);
     } finally {
-      clearTimeout(timer);
+      for (const timer of timers) clearTimeout(timer);
+      // Only undisturbed invocations teach the injector how long this function usually runs.
+      if (!fault) this.#options.faults?.invocationEnded(config.name, performance.now() - started);
     }
+  }
+
+  /**
+   * An injected fault: the instance is killed (`crash` at once, `partial` part-way, answered as a process
+   * exit) or frozen with SIGSTOP part-way and answered as timed out at `hangMs` (`timeout`).
+   */
+  #injectFault(
+    fault: InvocationFault,
+    timers: NodeJS.Timeout[],
+    timeOut: () => void,
+    instance: Instance,
+  ): void {
+    timers.push(
+      setTimeout(() => {
+        fault.fired();
+        if (fault.kind !== 'timeout') return void instance.child.kill('SIGKILL');
+        instance.child.kill('SIGSTOP');
+        timers.push(setTimeout(timeOut, Math.max(0, (fault.hangMs ?? 0) - fault.afterMs)));
+      }, fault.afterMs),
+    );
   }
 
   /** Lambda freezes and discards an environment that timed out; so do we. */
