@@ -1,4 +1,5 @@
 import { crc32, deflateSync } from 'node:zlib';
+import { pngEncodingGamma, pngGammaToSrgb } from './png-gamma.ts';
 import { FAIL_ON, type Metadata, type Sharp, type SharpOptions, sharp } from './sharp.ts';
 import type { ImageFormat } from './sniff.ts';
 
@@ -191,6 +192,11 @@ export async function openSource(
   if (format === 'gif') {
     const canvas = await gifOnCanvas(bytes, options);
     if (canvas) return { pipeline: canvas, processedInP3: false, addsAlpha: true };
+  }
+  const encodingGamma = format === 'png' && !metadata.hasProfile ? pngEncodingGamma(bytes) : undefined;
+  if (encodingGamma !== undefined) {
+    const pipeline = await pngGammaToSrgb(bytes, options, metadata, encodingGamma);
+    return { pipeline, processedInP3: false };
   }
   if (metadata.hasProfile && (metadata.space === 'grey16' || metadata.depth === 'float')) {
     const pipeline = await requantised(bytes, options, facts);

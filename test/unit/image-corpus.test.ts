@@ -45,6 +45,64 @@ async function pixel(image: Buffer, x: number, y: number): Promise<number[]> {
   return [...data.subarray(at, at + 4)];
 }
 
+/** A RIFF chunk: FourCC, little-endian size, payload, padded to even length (WebP container spec). */
+function riffChunk(fourCc: string, payload: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.write(fourCc, 0, 'latin1');
+  head.writeUInt32LE(payload.length, 4);
+  return Buffer.concat([head, payload, Buffer.alloc(payload.length % 2)]);
+}
+
+function uint24(value: number): Buffer {
+  const b = Buffer.alloc(3);
+  b.writeUIntLE(value, 0, 3);
+  return b;
+}
+
+/** The VP8L chunk of a lossless WebP sharp writes for a flat colour (simple file format). */
+async function vp8lChunk(width: number, height: number, background: string): Promise<Buffer> {
+  const webp = await sharp({ create: { width, height, channels: 3, background } })
+    .webp({ lossless: true })
+    .toBuffer();
+  expect(webp.toString('latin1', 12, 16)).toBe('VP8L');
+  return webp.subarray(12, 12 + 8 + webp.readUInt32LE(16) + (webp.readUInt32LE(16) % 2));
+}
+
+/**
+ * An animated WebP built chunk by chunk (https://developers.google.com/speed/webp/docs/riff_container):
+ * VP8X (animation flag, canvas 80×60), ANIM (background opaque white, loop 0), then ANMF frames with
+ * offsets stored halved: a red 40×30 at (20,16) and a blue 80×60 at (0,0), no blending, no disposal.
+ * `webpmux -info` (Debian's webp) reads it as such.
+ */
+async function animatedWebpWithOffsetFrame(): Promise<Buffer> {
+  const frame = async (x: number, y: number, w: number, h: number, colour: string) =>
+    riffChunk(
+      'ANMF',
+      Buffer.concat([
+        uint24(x / 2),
+        uint24(y / 2),
+        uint24(w - 1),
+        uint24(h - 1),
+        uint24(100),
+        Buffer.from([0x02]),
+        await vp8lChunk(w, h, colour),
+      ]),
+    );
+  const vp8x = riffChunk('VP8X', Buffer.concat([Buffer.from([0x02, 0, 0, 0]), uint24(79), uint24(59)]));
+  const anim = riffChunk('ANIM', Buffer.from([255, 255, 255, 255, 0, 0]));
+  const body = Buffer.concat([
+    Buffer.from('WEBP', 'latin1'),
+    vp8x,
+    anim,
+    await frame(20, 16, 40, 30, '#ff0000'),
+    await frame(0, 0, 80, 60, '#0000ff'),
+  ]);
+  const head = Buffer.alloc(8);
+  head.write('RIFF', 0, 'latin1');
+  head.writeUInt32LE(body.length, 4);
+  return Buffer.concat([head, body]);
+}
+
 describe('what went wrong (issue 10)', () => {
   it('border.gif: the canvas the first frame leaves bare is transparent in every variant; its centre is red', async () => {
     const gif = await images.gifFrameSmallerThanCanvas();
@@ -90,13 +148,42 @@ describe('what went wrong (issue 10)', () => {
     expect(await rejection(inspectImage(cut, limits))).toBe('CORRUPT_IMAGE');
   });
 
-  it('gAMA is a known limit: a gAMA 1.0 PNG renders at its stored values, as README.md says', async () => {
-    // Browsers show stored 64 at gamma 1.0 as about 136; libvips ignores gAMA (README.md, "Colour contract").
+  it('a gAMA 1.0 PNG stored at 64 renders as browsers show it, about 137 (image-png-gamma.test.ts has the rest)', async () => {
     const png = await images.pngWithGama(1, 64);
     for (const variant of await renderVariants(png, SPECS, limits)) {
-      const { r } = await images.pixelAt(variant.body, 0.5, 0.5);
-      expect(Math.abs(r - 64), variant.name).toBeLessThanOrEqual(2);
+      const { r, g, b } = await images.pixelAt(variant.body, 0.5, 0.5);
+      for (const v of [r, g, b]) expect(Math.abs(v - 137), variant.name).toBeLessThanOrEqual(2);
     }
+    expect((await inspectImage(png, limits)).dominantColor).toMatch(/^#(88|89|8a){3}$/);
+  });
+
+  it('animated WebP whose first frame is smaller than its canvas: the rest is transparent in every variant', async () => {
+    // A red 40×30 frame at (20,16) on an 80×60 canvas, then a full blue frame; the ANIM background colour
+    // is opaque white, which browsers ignore (the WebP container spec lets them: it is a hint).
+    const webp = await animatedWebpWithOffsetFrame();
+    const meta = await sharp(webp).metadata();
+    expect({ width: meta.width, height: meta.height, pages: meta.pages }).toEqual({
+      width: 80,
+      height: 60,
+      pages: 2,
+    });
+    const variants = await renderVariants(webp, SPECS, limits);
+    // An 80-wide source gets the variants no wider than itself (never upscaled): WebP and PNG here.
+    expect(variants.map((v) => v.format)).toEqual(expect.arrayContaining(['webp', 'png']));
+    for (const variant of variants) {
+      if (variant.format === 'jpeg') continue;
+      for (const [fx, fy] of [
+        [0.05, 0.05],
+        [0.95, 0.95],
+        [0.05, 0.9],
+        [0.9, 0.1],
+      ] as const) {
+        expect((await images.pixelAt(variant.body, fx, fy)).a, `${variant.name} ${fx},${fy}`).toBe(0);
+      }
+      const centre = await images.pixelAt(variant.body, 0.5, 0.5);
+      expect(images.isNear(centre, images.RED, 12) && centre.a === 255, JSON.stringify(centre)).toBe(true);
+    }
+    expect((await inspectImage(webp, limits)).hasAlpha).toBe(true);
   });
 });
 
