@@ -7,6 +7,8 @@ export interface ProxiedCall {
   /** DynamoDB and SQS: the operation from `X-Amz-Target`; S3: `METHOD /bucket/key`. */
   operation: string;
   path: string;
+  /** The request body (JSON for DynamoDB and SQS), for the tests that read what was asked. */
+  body: string;
 }
 
 /** What the proxy answers instead of forwarding: an AWS error in the service's own wire format. */
@@ -27,13 +29,14 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-function describe(req: IncomingMessage): ProxiedCall {
+function describe(req: IncomingMessage, bytes: Buffer): ProxiedCall {
   const target = String(req.headers['x-amz-target'] ?? '');
   const path = req.url ?? '/';
-  if (target.startsWith('DynamoDB_'))
-    return { service: 'dynamodb', operation: target.split('.')[1] ?? '', path };
-  if (target.startsWith('AmazonSQS.')) return { service: 'sqs', operation: target.split('.')[1] ?? '', path };
-  return { service: 's3', operation: `${req.method} ${path.split('?')[0]}`, path };
+  const body = target ? bytes.toString('utf8') : '';
+  const operation = target.split('.')[1] ?? '';
+  if (target.startsWith('DynamoDB_')) return { service: 'dynamodb', operation, path, body };
+  if (target.startsWith('AmazonSQS.')) return { service: 'sqs', operation, path, body };
+  return { service: 's3', operation: `${req.method} ${path.split('?')[0]}`, path, body };
 }
 
 /** The error body each protocol uses: DynamoDB and SQS speak JSON 1.0, S3 speaks XML. */
@@ -55,12 +58,14 @@ function errorResponse(call: ProxiedCall, fault: InjectedFault): { type: string;
 export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const target = new URL(upstream);
   const proxy: FaultProxy = { url: '', calls: [], rule: undefined, close: async () => {} };
-  const server: Server = createServer((req, res) => {
-    const call = describe(req);
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    const call = describe(req, bytes);
     proxy.calls.push(call);
     const fault = proxy.rule?.(call);
     if (fault) {
-      req.resume();
       const { type, body } = errorResponse(call, fault);
       res.writeHead(fault.status, { 'content-type': type, 'x-amzn-errortype': fault.code });
       res.end(body);
@@ -80,7 +85,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       },
     );
     forward.on('error', () => res.writeHead(502).end());
-    req.pipe(forward);
+    forward.end(bytes);
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -15,6 +15,7 @@ import { type ProxyRequest, proxyEvent } from '#local/apigateway/proxy-event.ts'
 import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
 import { lambdaContext, sqsRecord } from '#local/lambda/events.ts';
 import { objectCreatedEvent } from '#local/s3/events.ts';
+import { redriveRoute } from '#local/sqs/move-tasks.ts';
 import { synthesize } from '#local/template/assembly.ts';
 import { provision } from '#local/template/provision.ts';
 import { buildStackModel, type LocalFunction, type LocalQueue } from '#local/template/stack-model.ts';
@@ -111,6 +112,8 @@ export async function startPipeline(
   });
   // Retries come back after a second instead of the template's minutes.
   await provision(model, { s3, sqs, dynamo: new DynamoDBClient(common) }, { visibilityScale: 0.01 });
+  // StartMessageMoveTask (redrive), which the local cloud's edge serves and fauxqs lacks.
+  endpoint.addRoute(redriveRoute(sqs));
 
   const fn = (label: string): LocalFunction => {
     const found = model.functions.find((f) => f.label === label);
