@@ -10,6 +10,7 @@ import { type ApiKey, loadApiKeys } from './apigateway/api-keys.ts';
 import { apiRequestHandler } from './apigateway/server.ts';
 import { type AwsEndpoint, type EdgeRoute, startAwsEndpoint } from './aws-endpoint.ts';
 import { createCdn } from './cloudfront/distribution.ts';
+import { type ScheduleRunner, startSchedules } from './events/schedules.ts';
 import {
   type FaultConfig,
   FaultInjector,
@@ -49,6 +50,8 @@ export interface LocalCloudOptions {
   visibilityScale?: number;
   /** Concurrent batches per event source mapping. */
   pollerConcurrency?: number;
+  /** Multiplies the periods of the template's scheduled rules (local/events); 0 runs none. Default 1. */
+  scheduleScale?: number;
   /** Always re-synthesize. */
   synth?: boolean;
   /** Extra CDK context for synthesis (e.g. a fixture app's settings). */
@@ -78,6 +81,8 @@ export interface LocalCloud {
   endpoint: AwsEndpoint;
   /** The fault injector and its counters, when `faults` was given. */
   faults: FaultInjector | undefined;
+  /** The scheduled rules being run (`fired` counts invocations per rule). */
+  schedules: ScheduleRunner;
   timings: { synthMs: number; startMs: number };
   /** Stops pollers, lets in-flight invocations finish (up to `drainMs`), then stops everything. */
   close(drainMs?: number): Promise<void>;
@@ -344,6 +349,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const distribution = model.distribution && createCdn({ distribution: model.distribution, s3, apiUrl, log });
   if (distribution) endpoint.addRoute(distribution.invalidationRoute);
   const pollers = startPollers(model, sqs, runtime, options, faults);
+  const schedules = startSchedules({
+    schedules: model.schedules,
+    invoke: (name, event) => runtime.invoke(name, event),
+    scale: options.scheduleScale ?? 1,
+    region: REGION,
+    account: ACCOUNT,
+    log,
+  });
   api.open(model.api ? apiRequestHandler({ api: model.api, runtime, keys: apiKeys, log }) : notFound);
   cdn.open(distribution?.handler ?? notFound);
   markReady();
@@ -356,9 +369,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     runtime,
     endpoint,
     faults,
+    schedules,
     timings: { synthMs, startMs: performance.now() - started - synthMs },
     async close(drainMs = 30_000) {
-      await Promise.all(pollers.map((poller) => poller.stop()));
+      await Promise.all([schedules.stop(), ...pollers.map((poller) => poller.stop())]);
       await runtime.close(drainMs);
       for (const server of [api.server, cdn.server]) {
         server.closeAllConnections();

@@ -22,6 +22,7 @@ const { values } = parseArgs({
     source: { type: 'boolean', default: false },
     'visibility-scale': { type: 'string', default: process.env.PICTURA_LOCAL_VISIBILITY_SCALE ?? '1' },
     faults: { type: 'string', default: process.env.PICTURA_LOCAL_FAULTS },
+    'schedule-scale': { type: 'string', default: process.env.PICTURA_LOCAL_SCHEDULE_SCALE ?? '1' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -39,13 +40,16 @@ if (values.help) {
   --synth                  re-synthesize the CDK app even if cdk.out is fresh
   --source                 run the functions' TypeScript directly instead of host bundles
   --visibility-scale N     multiply queue visibility timeouts (e.g. 0.05 for fast retries)
+  --schedule-scale N       multiply the periods of the template's scheduled rules (EventBridge rate(...)),
+                           e.g. 0.001 runs the sweeper's 15 minutes every 0.9 s; 0 runs none
   --faults FILE|JSON       inject faults (throttling, 5xx, delays, crashes, duplicate and late deliveries)
                            as the file or inline JSON says; see README "Fault injection" and bench/faults/.
                            Counters: GET <AWS endpoint>/_pictura/faults
 
 Environment: PICTURA_LOCAL_API_KEYS=KEY1,KEY2 (comma-separated, each its own owner and at least 20
              characters, as on API Gateway; default: one generated key kept in the data folder)
-             PICTURA_LOCAL_FAULTS=FILE|JSON (as --faults)`);
+             PICTURA_LOCAL_FAULTS=FILE|JSON (as --faults)
+             PICTURA_LOCAL_SCHEDULE_SCALE=N (as --schedule-scale)`);
   process.exit(0);
 }
 
@@ -74,6 +78,7 @@ const cloud = await startLocalCloud({
   code: values.source ? 'source' : 'bundle',
   apiKeys: process.env.PICTURA_LOCAL_API_KEYS,
   visibilityScale: Number(values['visibility-scale']),
+  scheduleScale: Number(values['schedule-scale']),
   faults,
 }).catch((error: Error) => {
   console.error(`local cloud failed to start: ${error.message}`);

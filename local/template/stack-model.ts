@@ -2,6 +2,7 @@ import { buildApi, type LocalApi } from './model/apigateway.ts';
 import { buildDistribution, type LocalDistribution } from './model/cloudfront.ts';
 import { type LocalAddresses, localiseUrl, ModelContext, str } from './model/context.ts';
 import { buildTables, type LocalTable } from './model/dynamodb.ts';
+import { buildSchedules, type LocalSchedule } from './model/events.ts';
 import {
   buildEventSourceMappings,
   buildFunctions,
@@ -19,6 +20,7 @@ export type { LocalApi, LocalGatewayResponse, LocalRoute } from './model/apigate
 export type { LocalCacheBehavior, LocalDistribution } from './model/cloudfront.ts';
 export { type LocalAddresses, localiseUrl } from './model/context.ts';
 export type { LocalTable } from './model/dynamodb.ts';
+export type { LocalSchedule, LocalScheduleExpression, LocalScheduleTarget } from './model/events.ts';
 export type { LocalEventSourceMapping, LocalFunction } from './model/lambda.ts';
 export type { LocalBucket, QueueNotification } from './model/s3.ts';
 export type { LocalQueue } from './model/sqs.ts';
@@ -31,6 +33,8 @@ export interface StackModel {
   tables: LocalTable[];
   functions: LocalFunction[];
   mappings: LocalEventSourceMapping[];
+  /** Scheduled EventBridge rules and their Lambda targets. */
+  schedules: LocalSchedule[];
   api: LocalApi | undefined;
   distribution: LocalDistribution | undefined;
   outputs: Record<string, string>;
@@ -69,6 +73,7 @@ export function buildStackModel(stack: StackTemplate, addresses: LocalAddresses)
   const tables = buildTables(context);
   const functions = buildFunctions(context);
   const mappings = buildEventSourceMappings(context);
+  const schedules = buildSchedules(context);
   const api = buildApi(context);
   const distribution = buildDistribution(context);
   const outputs = resolveOutputs(stack, context);
@@ -79,6 +84,7 @@ export function buildStackModel(stack: StackTemplate, addresses: LocalAddresses)
     tables,
     functions,
     mappings,
+    schedules,
     api,
     distribution,
     outputs,
