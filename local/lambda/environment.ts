@@ -38,29 +38,54 @@ export const RESERVED_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Variables that make a local function's process run or load code, or write where it should not, on the
- * host. Lambda allows most of them (its sandbox contains the damage); the local cloud cannot, since anyone
- * who reaches its AWS endpoint could otherwise turn `UpdateFunctionConfiguration` into code execution.
+ * Variables that make a local function's process run or load code, read credentials or configuration of
+ * the caller's choosing, or write where it should not, on the host. Lambda allows most of them (its sandbox
+ * contains the damage); the local cloud cannot, since anyone who reaches its AWS endpoint could otherwise
+ * turn `UpdateFunctionConfiguration` into code execution. A list of families rather than of names, because
+ * each of these readers grows new variables:
  * - `NODE_*` (but `NODE_ENV`, an application convention): `NODE_OPTIONS` preloads modules (`--require`,
  *   `--import`, `--loader`) and sets V8 flags; `NODE_PATH` redirects module resolution; `NODE_V8_COVERAGE`,
  *   `NODE_REPL_HISTORY` and `NODE_COMPILE_CACHE` write files to a path of the caller's choosing;
- *   `NODE_EXTRA_CA_CERTS` and `NODE_TLS_REJECT_UNAUTHORIZED` weaken TLS.
+ *   `NODE_EXTRA_CA_CERTS` and `NODE_TLS_REJECT_UNAUTHORIZED` weaken TLS. `NPM_CONFIG_*` likewise for npm.
+ * - `AWS_*` (beyond the reserved keys above): the SDK's own settings. `AWS_PROFILE` with `AWS_CONFIG_FILE`
+ *   or `AWS_SHARED_CREDENTIALS_FILE` (even pointed at `/proc/self/environ`, whose other variables can carry
+ *   a whole profile) makes it run a profile's `credential_process` as a shell command;
+ *   `AWS_ENDPOINT_URL*`, `AWS_CA_BUNDLE` and `AWS_CONTAINER_CREDENTIALS_*` redirect its calls and credentials.
+ * - `HOME` and `XDG_*`: where the SDK (`~/.aws/config`), GLib and others find configuration files.
  * - `LD_*` (`LD_PRELOAD`, `LD_LIBRARY_PATH`, `LD_AUDIT`) and macOS's `DYLD_*`: the dynamic loader maps a
- *   shared object of the caller's choosing into the process (sharp loads libvips natively).
- * - `PATH`: which binaries a spawned command runs; `BASH_ENV` and `ENV`: a file every shell sources.
- * - `GCONV_PATH` (glibc loads iconv modules from it), `GLIBC_TUNABLES` (loader tunables),
- *   `OPENSSL_CONF`/`OPENSSL_ENGINES`/`OPENSSL_MODULES` (OpenSSL loads engines and providers from them).
+ *   shared object of the caller's choosing into the process (sharp loads libvips natively). `GIO_*`
+ *   (`GIO_EXTRA_MODULES`, `GIO_MODULE_DIR`) and `VIPS*` (`VIPSHOME`): libvips and its GLib load modules
+ *   from them. `GCONV_PATH` (glibc's iconv modules), `GLIBC_TUNABLES`, `MALLOC_*`, `LOCPATH`, `NLSPATH`.
+ * - `OPENSSL_*` (engines, providers, configuration) and `SSL_CERT_*`: what OpenSSL loads and trusts.
+ * - `PATH` (which binaries a spawned command runs), `BASH_ENV`, `ENV` and `SHELL` (what a shell sources or
+ *   is), `TMPDIR`/`TMP`/`TEMP` (where temporary files, which some libraries load back, are written).
  */
-const UNSAFE_PREFIXES = ['NODE_', 'LD_', 'DYLD_'];
+const UNSAFE_PREFIXES = [
+  'NODE_',
+  'NPM_CONFIG_',
+  'AWS_',
+  'XDG_',
+  'LD_',
+  'DYLD_',
+  'GIO_',
+  'VIPS',
+  'MALLOC_',
+  'OPENSSL_',
+  'SSL_CERT_',
+];
 const UNSAFE_KEYS = new Set([
+  'HOME',
   'PATH',
   'BASH_ENV',
   'ENV',
+  'SHELL',
+  'TMPDIR',
+  'TMP',
+  'TEMP',
   'GCONV_PATH',
   'GLIBC_TUNABLES',
-  'OPENSSL_CONF',
-  'OPENSSL_ENGINES',
-  'OPENSSL_MODULES',
+  'LOCPATH',
+  'NLSPATH',
 ]);
 const SAFE_KEYS = new Set(['NODE_ENV']);
 

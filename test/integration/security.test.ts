@@ -1,5 +1,6 @@
 import {
   chmodSync,
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -312,6 +313,60 @@ describe('cross-site requests to the AWS endpoint', () => {
       headers: { origin: cdnOrigin, 'sec-fetch-site': 'same-site' },
     });
     expect(posted.status).toBe(204);
+  });
+});
+
+describe('code injection through a function configuration (an AWS client on this machine or network)', () => {
+  const configurationUrl = () => {
+    const fn = cloud.model.functions.find((f) => /images/i.test(f.name)) ?? cloud.model.functions[0];
+    return `${cloud.urls.aws}/2015-03-31/functions/${fn?.name}/configuration`;
+  };
+  const update = async (extra: Record<string, string>) => {
+    const current = JSON.parse((await rawRequest(configurationUrl())).body) as {
+      Environment: { Variables: Record<string, string> };
+    };
+    return rawRequest(configurationUrl(), {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ Environment: { Variables: { ...current.Environment.Variables, ...extra } } }),
+    });
+  };
+
+  // Found by review: the SDK runs a profile's credential_process when AWS_PROFILE names a profile in
+  // AWS_CONFIG_FILE, and /proc/self/environ can serve as that file, its profile carried in another variable.
+  it('refuses the AWS SDK profile route to credential_process, and its command never runs', async () => {
+    const marker = join(dataDir, 'pwned');
+    const profile = `\n[profile p]\ncredential_process = sh -c "touch ${marker}; echo {\\"Version\\":1,\\"AccessKeyId\\":\\"a\\",\\"SecretAccessKey\\":\\"b\\"}"\n`;
+    const reply = await update({ AWS_PROFILE: 'p', AWS_CONFIG_FILE: '/proc/self/environ', XINI: profile });
+    expect(reply.status).toBe(400);
+    expect(reply.headers['x-amzn-errortype']).toBe('InvalidParameterValueException');
+    expect(JSON.parse(reply.body).message).toMatch(/AWS_PROFILE, AWS_CONFIG_FILE/);
+    expect((await fetch(`${cloud.urls.api}/v1/health`)).status).toBe(200);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it.each([
+    'HOME',
+    'AWS_SHARED_CREDENTIALS_FILE',
+    'AWS_ENDPOINT_URL',
+    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+    'XDG_CONFIG_HOME',
+    'GIO_EXTRA_MODULES',
+    'VIPSHOME',
+    'TMPDIR',
+    'npm_config_script_shell',
+    'OPENSSL_CONF',
+    'LD_PRELOAD',
+    'NODE_OPTIONS',
+  ])('refuses %s, which would make the function read or load what the caller chose', async (key) => {
+    const reply = await update({ [key]: '/tmp/x' });
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body).message).toContain(`run or load code on this machine`);
+  });
+
+  it('still takes an ordinary variable', async () => {
+    const reply = await update({ PICTURA_NOTE: 'hello' });
+    expect(reply.status).toBe(200);
   });
 });
 
