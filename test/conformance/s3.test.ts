@@ -279,6 +279,59 @@ describe('keys with .. segments (file store)', () => {
   });
 });
 
+describe('PutObject with Content-Type application/x-www-form-urlencoded', () => {
+  // curl --data-binary sends this type by default. S3 stores the bytes as sent, and the type as the object's
+  // Content-Type ("Content-Type: A standard MIME type describing the format of the contents",
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html); fauxqs parsed the body as a form and
+  // answered 500 ERR_INVALID_ARG_TYPE (patch 012).
+  const form = 'application/x-www-form-urlencoded';
+  it.each([
+    ['form-looking text', Buffer.from('a=1&b=2&a=3')],
+    ['bytes that are not UTF-8', Buffer.from([0xff, 0xfe, 0x00, 0x3d, 0x26, 0x80])],
+    ['an empty body', Buffer.alloc(0)],
+  ])(
+    'stores %s byte for byte, with that Content-Type (unsigned PUT, as curl sends it)',
+    async (_label, body) => {
+      const key = `form/${body.length}-${_label.length}`;
+      const response = await fetch(`${endpoint.url}/${bucket}/${key}`, {
+        method: 'PUT',
+        headers: { 'content-type': form },
+        body,
+      });
+      expect(response.status, await response.text()).toBe(200);
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      expect(got.ContentType).toBe(form);
+      expect(Buffer.from((await got.Body?.transformToByteArray()) ?? [])).toEqual(body);
+    },
+  );
+
+  it('stores it through the SDK too, and a `?`-free key named like a form field', async () => {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'form/Action=GetCallerIdentity',
+        Body: 'x=y',
+        ContentType: form,
+      }),
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'form/Action=GetCallerIdentity' }));
+    expect(got.ContentType).toBe(form);
+    expect(await got.Body?.transformToString()).toBe('x=y');
+  });
+
+  // The control: the query protocol (STS/SNS on POST /) is still read as a form. GetCallerIdentity's answer
+  // carries an Account (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+  it('still reads a query-protocol POST / as a form', async () => {
+    const response = await fetch(endpoint.url, {
+      method: 'POST',
+      headers: { 'content-type': form },
+      body: 'Action=GetCallerIdentity&Version=2011-06-15',
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/<GetCallerIdentityResult>[\s\S]*<Account>\d{12}<\/Account>/);
+  });
+});
+
 describe('emulator sockets', () => {
   // The emulators sit behind the edge, which refuses foreign Hosts and cross-site requests. fauxqs listened on
   // 0.0.0.0 whatever --host said (issue 9), and even on a loopback TCP port a web page scanning ports through

@@ -135,6 +135,80 @@ describe('SendMessage DelaySeconds', () => {
   });
 });
 
+describe('CreateQueue names', () => {
+  // "A queue name can have up to 80 characters. Valid values: alphanumeric characters, hyphens (-), and
+  // underscores (_). A FIFO queue name must end with the .fifo suffix."
+  // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html); the messages are
+  // AWS's as LocalStack reproduces them (localstack-core/localstack/services/sqs/models.py `_assert_queue_name`),
+  // the code InvalidParameterValue as for every parameter SQS refuses (patch 011).
+  const STANDARD = 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length';
+  const FIFO =
+    'The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length';
+  it.each([
+    ['bad name!', STANDARD],
+    ['a'.repeat(81), STANDARD],
+    ['../etc', STANDARD],
+    ['q.name', STANDARD],
+    ['é', STANDARD],
+    ['new\nline', STANDARD],
+    [`${'a'.repeat(76)}.fifo`, FIFO],
+    ['bad name.fifo', FIFO],
+  ])('refuses %j with 400 InvalidParameterValue', async (QueueName, message) => {
+    await expect(sqs.send(new CreateQueueCommand({ QueueName }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message,
+      $metadata: { httpStatusCode: 400 },
+    });
+  });
+
+  it('accepts 80 characters of every allowed kind, and a FIFO name of 80 with its suffix', async () => {
+    const standard = `Aa0-_${process.pid}`.padEnd(80, 'z');
+    await expect(sqs.send(new CreateQueueCommand({ QueueName: standard }))).resolves.toHaveProperty(
+      'QueueUrl',
+    );
+    const fifo = `f${process.pid}`.padEnd(75, 'z') + '.fifo';
+    await expect(
+      sqs.send(new CreateQueueCommand({ QueueName: fifo, Attributes: { FifoQueue: 'true' } })),
+    ).resolves.toHaveProperty('QueueUrl');
+  });
+
+  it('is refused through the AWS CLI: `aws sqs create-queue --queue-name "bad name!"`', async () => {
+    const failure = await cli('sqs', 'create-queue', '--queue-name', 'bad name!');
+    expect(failure.code).not.toBe(0);
+    expect(failure.stderr).toContain(
+      `An error occurred (InvalidParameterValue) when calling the CreateQueue operation: ${STANDARD}`,
+    );
+  });
+});
+
+describe('ReceiveMessage MaxNumberOfMessages', () => {
+  // LocalStack's AWS-recorded tests/aws/services/sqs/test_sqs.snapshot.json, test_send_receive_max_number_of_messages
+  // [sqs]: HTTP 400, Code InvalidParameterValue, QueryErrorCode InvalidParameterValueException, Message below
+  // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html: 1 to 10).
+  it.each([11, 0, -1])('refuses %i with AWS’s message', async (value) => {
+    const { url } = await createQueue();
+    await expect(
+      sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: value })),
+    ).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: `Value ${value} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.`,
+      $metadata: { httpStatusCode: 400 },
+    });
+  });
+
+  it('answers the AWS CLI with that code and message, and accepts 10', async () => {
+    const { url } = await createQueue();
+    const failure = await cli('sqs', 'receive-message', '--queue-url', url, '--max-number-of-messages', '11');
+    expect(failure.code).not.toBe(0);
+    expect(failure.stderr).toContain(
+      'An error occurred (InvalidParameterValue) when calling the ReceiveMessage operation: Value 11 for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.',
+    );
+    await expect(
+      sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 })),
+    ).resolves.toBeDefined();
+  });
+});
+
 describe('receipt handles', () => {
   // LocalStack's AWS-validated test_sqs.py::test_delete_message_with_illegal_receipt_handle: AWS answers
   // ReceiptHandleIsInvalid, 'The input receipt handle "garbage" is not a valid receipt handle.'
