@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, isIPv6 } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -10,6 +9,7 @@ import { type ApiKey, loadApiKeys } from './apigateway/api-keys.ts';
 import { apiRequestHandler } from './apigateway/server.ts';
 import { type AwsEndpoint, type EdgeRoute, startAwsEndpoint } from './aws-endpoint.ts';
 import { createCdn } from './cloudfront/distribution.ts';
+import { prepareDataDir } from './data-dir.ts';
 import { type ScheduleRunner, startSchedules } from './events/schedules.ts';
 import {
   type FaultConfig,
@@ -153,16 +153,6 @@ function urlHost(host: string): string {
   return isIPv6(host) ? `[${host}]` : host;
 }
 
-/**
- * The data folder, created (or narrowed) to owner-only access: it holds the originals (which may carry GPS),
- * the database and the API keys.
- */
-function privateDataDir(dataDir: string, clean: boolean | undefined): void {
-  if (clean) rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  chmodSync(dataDir, 0o700);
-}
-
 /** Synthesizes the CDK app when asked or when the assembly is older than the infra code; reads its stack. */
 async function readStack(
   root: string,
@@ -188,7 +178,7 @@ async function readStack(
  * CloudFront APIs until `markReady`).
  */
 async function startListeners(options: LocalCloudOptions, host: string) {
-  if (options.dataDir) privateDataDir(options.dataDir, options.clean);
+  if (options.dataDir) prepareDataDir(options.dataDir, options.clean);
   const names = new LocalNames(host);
   const endpoint = await startAwsEndpoint({
     port: options.ports?.aws ?? 4566,
