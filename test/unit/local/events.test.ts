@@ -107,7 +107,10 @@ describe('startSchedules', () => {
       ...base,
       schedules: [rule],
       scale: 0,
-      invoke: async () => ({ calls: calls++ }),
+      invoke: async () => {
+        calls += 1;
+        return {};
+      },
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
     await runner.stop();
