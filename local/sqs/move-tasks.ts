@@ -62,11 +62,31 @@ async function queueUrlOf(sqs: SQSClient, arn: string, parameter: string): Promi
   );
 }
 
+/** `StartMessageMoveTask`'s rate bounds: "The maximum value for messages per second is 500" (API_StartMessageMoveTask). */
+const RATE = { min: 1, max: 500 };
+
+/** Wakes a task's pause between two messages when it is cancelled, so that a cancel takes effect at once. */
+const wakers = new WeakMap<MoveTask, () => void>();
+
+/** Waits `ms`, or less if the task is cancelled meanwhile. */
+function pause(task: MoveTask, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wakers.set(task, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /**
- * Moves up to `task.ApproximateNumberOfMessagesToMove` messages, ten at a time, until the task is cancelled
- * or the source is empty; then the task is `COMPLETED` unless it was cancelled.
+ * Moves up to `task.ApproximateNumberOfMessagesToMove` messages until the task is cancelled or the source is
+ * empty; then the task is `COMPLETED` unless it was cancelled. With `MaxNumberOfMessagesPerSecond` it takes one
+ * message at a time and pauses 1/rate s after each (as LocalStack's provider does), so that a message waiting
+ * its turn is never held in flight; without it, ten at a time as fast as it can.
  */
 async function move(sqs: SQSClient, task: MoveTask, fromUrl: string, toUrl: string): Promise<void> {
+  const rate = task.MaxNumberOfMessagesPerSecond;
   while (
     task.Status === 'RUNNING' &&
     task.ApproximateNumberOfMessagesMoved < task.ApproximateNumberOfMessagesToMove
@@ -74,7 +94,7 @@ async function move(sqs: SQSClient, task: MoveTask, fromUrl: string, toUrl: stri
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: fromUrl,
-        MaxNumberOfMessages: 10,
+        MaxNumberOfMessages: rate === undefined ? 10 : 1,
         WaitTimeSeconds: 0,
         MessageAttributeNames: ['All'],
       }),
@@ -84,8 +104,31 @@ async function move(sqs: SQSClient, task: MoveTask, fromUrl: string, toUrl: stri
       await moveMessage(sqs, message, fromUrl, toUrl);
       task.ApproximateNumberOfMessagesMoved += 1;
     }
+    if (rate !== undefined && task.Status === 'RUNNING') await pause(task, 1000 / rate);
   }
   if (task.Status === 'RUNNING') task.Status = 'COMPLETED';
+}
+
+/**
+ * A failed task's `FailureReason`: a queue gone while moving is `AWS.SimpleQueueService.NonExistentQueue`
+ * (LocalStack's AWS-recorded test_sqs_move_task.snapshot.json, test_move_task_delete_destination_queue_while_running).
+ */
+function failureReason(error: Error): string {
+  return error.name === 'QueueDoesNotExist' ? 'AWS.SimpleQueueService.NonExistentQueue' : error.message;
+}
+
+/** `MaxNumberOfMessagesPerSecond` as given (absent when not), refused outside 1–500 or when not an integer. */
+function rateOf(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= RATE.min && value <= RATE.max)
+    return value;
+  // AWS's "Value … for parameter … is invalid. Reason: …" form (as for MaxNumberOfMessages); this reason is
+  // the local cloud's wording of the documented range, not a recorded one.
+  throw new SqsApiError(
+    400,
+    'InvalidParameterValue',
+    `Value ${String(value)} for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: Must be between ${RATE.min} and ${RATE.max}, if provided.`,
+  );
 }
 
 /** Sends one message on, body and message attributes kept, and only then deletes it from the source. */
@@ -115,6 +158,7 @@ class MoveTaskProvider {
   /** StartMessageMoveTask (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html). */
   async startMessageMoveTask(input: Record<string, unknown>): Promise<unknown> {
     const sourceArn = String(input.SourceArn ?? '');
+    const maxNumberOfMessagesPerSecond = rateOf(input.MaxNumberOfMessagesPerSecond);
     const fromUrl = await queueUrlOf(this.#sqs, sourceArn, 'SourceArn');
     const destinationArn = input.DestinationArn === undefined ? undefined : String(input.DestinationArn);
     const toUrl = await this.#destinationUrl(fromUrl, destinationArn);
@@ -130,11 +174,11 @@ class MoveTaskProvider {
       new GetQueueAttributesCommand({ QueueUrl: fromUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
     );
     const toMove = Number(Attributes.ApproximateNumberOfMessages ?? 0);
-    const task = newMoveTask(sourceArn, destinationArn, toMove);
+    const task = newMoveTask({ sourceArn, destinationArn, maxNumberOfMessagesPerSecond }, toMove);
     this.#tasks.add(task);
     move(this.#sqs, task, fromUrl, toUrl).catch((error: Error) => {
       task.Status = 'FAILED';
-      task.FailureReason = error.message;
+      task.FailureReason = failureReason(error);
     });
     return { TaskHandle: task.TaskHandle };
   }
@@ -152,7 +196,10 @@ class MoveTaskProvider {
     // test_cancel_with_invalid_task_handle in the same snapshot file.
     if (!task)
       throw new SqsApiError(400, 'InvalidParameterValue', 'Value for parameter TaskHandle is invalid.');
-    if (task.Status === 'RUNNING') task.Status = 'CANCELLED';
+    if (task.Status === 'RUNNING') {
+      task.Status = 'CANCELLED';
+      wakers.get(task)?.();
+    }
     return { ApproximateNumberOfMessagesMoved: task.ApproximateNumberOfMessagesMoved };
   }
 
@@ -195,7 +242,8 @@ const OPERATIONS = new Map<string, MoveTaskOperation>([
  * SQS DLQ redrive (`StartMessageMoveTask`, `ListMessageMoveTasks`, `CancelMessageMoveTask`, JSON protocol),
  * which fauxqs lacks. Messages move from a dead-letter queue to `DestinationArn`, or back to the queue whose
  * redrive policy targets it (`ListDeadLetterSourceQueues`); the task reports the DLQ's
- * `ApproximateNumberOfMessages` when it started as `ApproximateNumberOfMessagesToMove`
+ * `ApproximateNumberOfMessages` when it started as `ApproximateNumberOfMessagesToMove`, and moves at
+ * `MaxNumberOfMessagesPerSecond` when given (1–500, listed back in the results)
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasksResultEntry.html).
  * Queues are found through the SQS API, so DLQs created at run time work as the template's do.
  * Limitation: AWS sends each message back to its own source queue; with several source queues and no

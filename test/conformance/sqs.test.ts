@@ -4,6 +4,7 @@ import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
+  DeleteQueueCommand,
   GetQueueAttributesCommand,
   ListDeadLetterSourceQueuesCommand,
   ListMessageMoveTasksCommand,
@@ -391,6 +392,8 @@ describe('message move tasks (DLQ redrive)', () => {
       Status: 'COMPLETED',
     });
     expect(result).not.toHaveProperty('DestinationArn');
+    expect(result).not.toHaveProperty('MaxNumberOfMessagesPerSecond');
+    expect(result).not.toHaveProperty('TaskHandle');
     expect(await approximateCount(dlq.url)).toBe(0);
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: source.url, MaxNumberOfMessages: 10 }),
@@ -440,6 +443,96 @@ describe('message move tasks (DLQ redrive)', () => {
         name: 'ResourceNotFoundException',
       });
     }
+  });
+
+  // Same file, test_move_task_with_throughput_limit: at MaxNumberOfMessagesPerSecond=1, 4 messages take at least
+  // 3 s; test_move_task_cancel: the rate is listed back (`MaxNumberOfMessagesPerSecond: 1`) while RUNNING, with
+  // the TaskHandle, and after the task ends, without it (API_ListMessageMoveTasksResultEntry: "only populated for
+  // tasks that are in RUNNING status").
+  it('moves at MaxNumberOfMessagesPerSecond, stays RUNNING meanwhile, and lists the rate', async () => {
+    const { source, dlq } = await createDlqPipe();
+    const destination = await createQueue();
+    await fillDlq(source.url, dlq.url, ['m1', 'm2', 'm3']);
+    const started = Date.now();
+    const { TaskHandle } = await sqs.send(
+      new StartMessageMoveTaskCommand({
+        SourceArn: dlq.arn,
+        DestinationArn: destination.arn,
+        MaxNumberOfMessagesPerSecond: 2,
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const { Results: [running] = [] } = await sqs.send(
+      new ListMessageMoveTasksCommand({ SourceArn: dlq.arn }),
+    );
+    expect(running).toMatchObject({ Status: 'RUNNING', TaskHandle, MaxNumberOfMessagesPerSecond: 2 });
+    expect(running?.ApproximateNumberOfMessagesMoved).toBeLessThan(3);
+    const done = await waitForStatus(dlq.arn, 'COMPLETED');
+    // One message, then a 0.5 s pause after each: 3 messages at 2 per second take 1.5 s, never under 1 s.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(done).toMatchObject({ ApproximateNumberOfMessagesMoved: 3, MaxNumberOfMessagesPerSecond: 2 });
+    expect(done).not.toHaveProperty('TaskHandle');
+    expect(await approximateCount(destination.url)).toBe(3);
+  });
+
+  it('cancels a rate-limited task at once; moved messages stay moved and the rest stay in the DLQ', async () => {
+    const { source, dlq } = await createDlqPipe();
+    const destination = await createQueue();
+    await fillDlq(source.url, dlq.url, ['a', 'b', 'c', 'd']);
+    const { TaskHandle } = await sqs.send(
+      new StartMessageMoveTaskCommand({
+        SourceArn: dlq.arn,
+        DestinationArn: destination.arn,
+        MaxNumberOfMessagesPerSecond: 1,
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const cancelled = await sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle }));
+    expect(cancelled.ApproximateNumberOfMessagesMoved).toBe(1);
+    const { Results: [after] = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlq.arn }));
+    expect(after).toMatchObject({
+      Status: 'CANCELLED',
+      MaxNumberOfMessagesPerSecond: 1,
+      ApproximateNumberOfMessagesToMove: 4,
+    });
+    expect(after).not.toHaveProperty('TaskHandle');
+    expect(await approximateCount(dlq.url)).toBe(3);
+    expect(await approximateCount(destination.url)).toBe(1);
+  });
+
+  // Same file, test_move_task_delete_destination_queue_while_running: FAILED with that FailureReason.
+  it('fails with AWS.SimpleQueueService.NonExistentQueue when the destination is deleted while moving', async () => {
+    const { source, dlq } = await createDlqPipe();
+    const destination = await createQueue();
+    await fillDlq(source.url, dlq.url, ['x', 'y', 'z']);
+    await sqs.send(
+      new StartMessageMoveTaskCommand({
+        SourceArn: dlq.arn,
+        DestinationArn: destination.arn,
+        MaxNumberOfMessagesPerSecond: 2,
+      }),
+    );
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: destination.url }));
+    const failed = await waitForStatus(dlq.arn, 'FAILED');
+    expect(failed).toMatchObject({
+      FailureReason: 'AWS.SimpleQueueService.NonExistentQueue',
+      MaxNumberOfMessagesPerSecond: 2,
+    });
+  });
+
+  // API_StartMessageMoveTask: "The maximum value for messages per second is 500"; the code is SQS's for a value
+  // out of range (InvalidParameterValue), the reason the local cloud's wording of that range.
+  it.each([0, 501, -1, 1.5])('refuses MaxNumberOfMessagesPerSecond=%s and starts no task', async (rate) => {
+    const { dlq } = await createDlqPipe();
+    await expect(
+      sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, MaxNumberOfMessagesPerSecond: rate })),
+    ).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: expect.stringContaining(`Value ${rate} for parameter MaxNumberOfMessagesPerSecond is invalid`),
+      $metadata: { httpStatusCode: 400 },
+    });
+    const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlq.arn }));
+    expect(Results).toEqual([]);
   });
 
   // Same file, test_cancel_with_invalid_task_handle.
