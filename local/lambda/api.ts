@@ -47,18 +47,52 @@ export function lambdaApiRoute(runtime: FunctionRuntime, log: (line: string) => 
   };
 }
 
+/** The Lambda API's names for the calls under `/2015-03-31/functions` the local cloud does not implement. */
+const UNSUPPORTED_OPERATIONS = new Map<string, string>([
+  ['POST', 'CreateFunction'],
+  ['DELETE ', 'DeleteFunction'],
+  ['PUT code', 'UpdateFunctionCode'],
+  ['POST versions', 'PublishVersion'],
+  ['GET versions', 'ListVersionsByFunction'],
+  ['POST aliases', 'CreateAlias'],
+  ['GET aliases', 'ListAliases'],
+  ['GET policy', 'GetPolicy'],
+  ['POST policy', 'AddPermission'],
+  ['PUT concurrency', 'PutFunctionConcurrency'],
+  ['DELETE concurrency', 'DeleteFunctionConcurrency'],
+]);
+
 /** Finds the operation a request calls and runs it; an unknown function or call is refused as AWS refuses it. */
 async function dispatch(provider: LambdaProvider, req: IncomingMessage): Promise<LambdaResponse> {
   const url = requestUrl(req);
   if (!url) throw new LambdaApiError(404, 'ResourceNotFoundException', 'Function not found');
   const { name, action } = functionPath(url);
-  if (!name && req.method === 'GET') return provider.listFunctions(url.searchParams);
+  if (!name) {
+    if (req.method === 'GET') return provider.listFunctions(url.searchParams);
+    throw unsupported(req.method, url);
+  }
   const fn = provider.find(name);
   if (!fn) throw new LambdaApiError(404, 'ResourceNotFoundException', `Function not found: ${name}`);
   const operation = FUNCTION_OPERATIONS.get(`${req.method} ${action ?? ''}`);
-  if (!operation)
-    return { status: 404, body: { message: `unsupported Lambda API call ${req.method} ${url.pathname}` } };
+  if (!operation) throw unsupported(`${req.method} ${action ?? ''}`, url);
   return operation(provider, fn, req);
+}
+
+/**
+ * The refusal of a call the local cloud does not implement: 400 `InvalidParameterValueException`, a modelled
+ * Lambda error, so the SDK and the CLI print its type and message ("An error occurred
+ * (InvalidParameterValueException) when calling the UpdateFunctionCode operation: …") and give up at once.
+ * Not 404 `ResourceNotFoundException` (the function exists) and not a 5xx, which botocore and the SDK retry as
+ * transient (`500`–`504` in botocore's retry rules; any 5xx for the SDK's standard strategy).
+ */
+function unsupported(call: string | undefined, url: URL): LambdaApiError {
+  const operation = UNSUPPORTED_OPERATIONS.get(call ?? '');
+  const what = operation ?? `${call?.split(' ')[0]} ${url.pathname}`;
+  return new LambdaApiError(
+    400,
+    'InvalidParameterValueException',
+    `The local cloud does not implement ${what}: its functions are the template's, built from source. It supports Invoke, GetFunction, GetFunctionConfiguration, ListFunctions and UpdateFunctionConfiguration.`,
+  );
 }
 
 /** The function's name (percent-decoded) and the action after it, from `/2015-03-31/functions/{name}/{action}`. */

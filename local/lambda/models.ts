@@ -55,6 +55,8 @@ export function configuration(fn: LocalFunction, record: FunctionRecord) {
     Version: '$LATEST',
     Environment: { Variables: fn.environment },
     Architectures: [fn.architecture],
+    // The default, the only size the local cloud reports (its functions use the host's /tmp; see provider.ts).
+    EphemeralStorage: { Size: 512 },
     PackageType: 'Zip',
     State: 'Active',
     RevisionId: record.revisionId,

@@ -77,14 +77,13 @@ export class LambdaProvider {
   }
 
   /**
-   * ListFunctions, sorted by name, `MaxItems` per page, `NextMarker` naming where the next page starts
-   * (https://docs.aws.amazon.com/lambda/latest/api/API_ListFunctions.html).
+   * ListFunctions, sorted by name, `MaxItems` per page, `NextMarker` naming where the next page starts; a
+   * `Marker` this API did not hand out is refused (https://docs.aws.amazon.com/lambda/latest/api/API_ListFunctions.html).
    */
   listFunctions(query: URLSearchParams): LambdaResponse {
     const maxItems = maxItemsOf(query.get('MaxItems'));
     const all = this.#runtime.list().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const marker = query.get('Marker');
-    const after = marker === null ? undefined : Buffer.from(marker, 'base64url').toString('utf8');
+    const after = markerName(query.get('Marker'), all);
     const rest = after === undefined ? all : all.filter((fn) => fn.name > after);
     const page = rest.slice(0, maxItems);
     const last = page.at(-1);
@@ -122,7 +121,7 @@ export class LambdaProvider {
         `The operation cannot be performed at this time. An update is in progress for resource: ${fn.arn}`,
       );
     }
-    const refusal = validateUpdate(patch, record);
+    const refusal = validateUpdate(patch, record, fn);
     if (refusal) throw new LambdaApiError(refusal.status, refusal.errorType, refusal.message);
     this.#applyUpdate(fn, patch, record);
     return { status: 200, body: configuration(this.#runtime.get(fn.name) ?? fn, record) };
@@ -185,6 +184,21 @@ export class LambdaProvider {
   }
 }
 
+/**
+ * The function name a ListFunctions `Marker` stands for (the `NextMarker` of an earlier page: the base64url of
+ * the last name listed), or `undefined` without one (an empty one counts as none). A marker that is not one of those is refused with 400
+ * `InvalidParameterValueException`, the error API_ListFunctions documents for "One of the parameters in the
+ * request is not valid", where it was read as an empty page (and a client looping on pages stopped quietly).
+ * AWS's markers are opaque tokens it also refuses when it did not issue them; its message is not recorded.
+ */
+function markerName(marker: string | null, functions: readonly LocalFunction[]): string | undefined {
+  if (marker === null || marker === '') return undefined;
+  const name = Buffer.from(marker, 'base64url').toString('utf8');
+  if (Buffer.from(name).toString('base64url') === marker && functions.some((fn) => fn.name === name))
+    return name;
+  throw new LambdaApiError(400, 'InvalidParameterValueException', `Invalid marker: ${marker.slice(0, 100)}`);
+}
+
 /** ListFunctions' `MaxItems`, or the ValidationException AWS answers for a value out of its range. */
 function maxItemsOf(param: string | null): number {
   const maxItems = param === null ? MAX_ITEMS.default : Number(param);
@@ -238,6 +252,7 @@ async function jsonObject(req: IncomingMessage): Promise<Record<string, unknown>
 function validateUpdate(
   patch: Record<string, unknown>,
   record: FunctionRecord,
+  fn: LocalFunction,
 ): { status: number; errorType: string; message: string } | undefined {
   const ranges: Array<[string, string, number, number]> = [
     ['Timeout', 'timeout', 1, 900],
@@ -258,6 +273,8 @@ function validateUpdate(
       };
     }
   }
+  const fixed = fixedSettingsRefusal(patch, fn);
+  if (fixed) return fixed;
   const environment = patch.Environment;
   if (environment === undefined) return undefined;
   if (typeof environment !== 'object' || environment === null)
@@ -269,4 +286,49 @@ function validateUpdate(
     };
   const variables = (environment as { Variables?: unknown }).Variables ?? {};
   return checkEnvironment(variables, record.deployed);
+}
+
+type Refusal = { status: number; errorType: string; message: string };
+
+/** Refused: the local cloud runs the template's code on this host and cannot change how. */
+const fixedSetting = (field: string, why: string): Refusal => ({
+  status: 400,
+  errorType: 'InvalidParameterValueException',
+  message: `The local cloud cannot change ${field}: ${why}. Change it in the template and restart the local cloud.`,
+});
+
+/**
+ * `Handler`, `Runtime`, `Layers` and `EphemeralStorage`, which the local cloud cannot honour: it runs the
+ * template's handler from source in this machine's Node.js, with no layers and the host's /tmp. Each is accepted
+ * when it asks for what is already so (a tool sending a whole configuration back), and otherwise refused with
+ * 400 `InvalidParameterValueException` rather than answered 200 and ignored. `EphemeralStorage.Size` is first
+ * held to AWS's range, 512–10240 MB (API_EphemeralStorage), as AWS's ValidationException.
+ */
+function fixedSettingsRefusal(patch: Record<string, unknown>, fn: LocalFunction): Refusal | undefined {
+  const handler = `index.${fn.handlerExport}`;
+  if (patch.Handler !== undefined && patch.Handler !== handler)
+    return fixedSetting('Handler', `it runs the template's handler (${handler}) from source`);
+  if (patch.Runtime !== undefined && patch.Runtime !== fn.runtime)
+    return fixedSetting('Runtime', `functions run in this machine's Node.js, reported as ${fn.runtime}`);
+  if (patch.Layers !== undefined && !(Array.isArray(patch.Layers) && patch.Layers.length === 0))
+    return fixedSetting('Layers', 'functions run from source with their own node_modules, without layers');
+  if (patch.EphemeralStorage === undefined) return undefined;
+  const size = (patch.EphemeralStorage as { Size?: unknown } | null)?.Size;
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 512 || size > 10_240) {
+    const bound =
+      typeof size === 'number' && size > 10_240
+        ? 'less than or equal to 10240'
+        : 'greater than or equal to 512';
+    return {
+      status: 400,
+      errorType: 'ValidationException',
+      message: `1 validation error detected: Value '${String(size)}' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have value ${bound}`,
+    };
+  }
+  if (size !== 512)
+    return fixedSetting(
+      'EphemeralStorage',
+      "functions use this machine's /tmp, which has no size of its own",
+    );
+  return undefined;
 }

@@ -360,6 +360,31 @@ describe('UpdateFunctionConfiguration', () => {
     ],
     ['Timeout 0', { Timeout: 0 }, 'ValidationException', /'timeout' failed to satisfy constraint/],
     ['MemorySize 1e9', { MemorySize: 1e9 }, 'ValidationException', /less than or equal to 10240/],
+    // API_EphemeralStorage: Size 512-10240 (MB); the member name as AWS's validation errors spell members.
+    [
+      'EphemeralStorage 511',
+      { EphemeralStorage: { Size: 511 } },
+      'ValidationException',
+      /Value '511' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have value greater than or equal to 512/,
+    ],
+    [
+      'EphemeralStorage 10241',
+      { EphemeralStorage: { Size: 10241 } },
+      'ValidationException',
+      /less than or equal to 10240/,
+    ],
+    [
+      'EphemeralStorage without Size',
+      { EphemeralStorage: {} },
+      'ValidationException',
+      /ephemeralStorage.size/,
+    ],
+    [
+      'a Handler with an Environment',
+      { Handler: 'index.other', Environment: { Variables: { OTHER: 'x' } } },
+      'InvalidParameterValueException',
+      /cannot change Handler/,
+    ],
     [
       'a body that is not JSON',
       '{not json',
@@ -380,6 +405,106 @@ describe('UpdateFunctionConfiguration', () => {
     expect(Object.keys(current.Environment?.Variables ?? {})).toEqual(['MARKER']);
     expect(current.Timeout).toBe(3);
     expect(current.MemorySize).toBe(128);
+  });
+});
+
+describe('UpdateFunctionConfiguration: settings the local cloud cannot honour', () => {
+  // API_UpdateFunctionConfiguration takes Handler, Runtime, Layers and EphemeralStorage; the local cloud runs the
+  // template's handler from source in this machine's Node.js, without layers, on the host's /tmp, so it refuses
+  // a change to them with the error the API documents for a parameter it cannot accept (400
+  // InvalidParameterValueException) instead of answering 200 and ignoring it.
+  it.each([
+    ['--handler', 'index.other', 'Handler'],
+    ['--runtime', 'python3.12', 'Runtime'],
+    ['--layers', 'arn:aws:lambda:us-east-1:000000000000:layer:shared:1', 'Layers'],
+    ['--ephemeral-storage', 'Size=1024', 'EphemeralStorage'],
+  ])('refuses %s %s through the AWS CLI, and changes nothing', async (option, value, field) => {
+    const before = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'echo' }));
+    const sent = requests.length;
+    const cli = await aws(
+      'lambda',
+      'update-function-configuration',
+      '--function-name',
+      'echo',
+      option,
+      value,
+    );
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).toContain(
+      `An error occurred (InvalidParameterValueException) when calling the UpdateFunctionConfiguration operation: The local cloud cannot change ${field}:`,
+    );
+    expect(requests.length - sent).toBe(1);
+    const after = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'echo' }));
+    expect(after.RevisionId).toBe(before.RevisionId);
+    expect(after.LastModified).toBe(before.LastModified);
+    expect(after.Handler).toBe('index.echo');
+    expect(after.Layers).toBeUndefined();
+  });
+
+  // test_lambda_api.snapshot.json (recorded on AWS) reports `EphemeralStorage: {Size: 512}`, the default.
+  it('accepts the values the function already has, as a tool sending its configuration back does', async () => {
+    const current = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'echo' }));
+    expect(current.EphemeralStorage).toEqual({ Size: 512 });
+    const updated = await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'echo',
+        Handler: current.Handler,
+        Runtime: current.Runtime,
+        Layers: [],
+        EphemeralStorage: { Size: 512 },
+      }),
+    );
+    expect(updated).toMatchObject({
+      Handler: 'index.echo',
+      Runtime: current.Runtime,
+      LastUpdateStatus: 'InProgress',
+    });
+    expect((await waitUntilUpdated('echo')).code).toBe(0);
+  });
+});
+
+describe('Lambda API calls the local cloud does not implement', () => {
+  // botocore retries 500/502/503/504 and the SDK any 5xx; a 404 without x-amzn-ErrorType printed as
+  // "An error occurred (404)". A modelled 4xx error is printed with its type and message and not retried.
+  it.each([
+    [['delete-function', '--function-name', 'echo'], 'DeleteFunction'],
+    [
+      ['update-function-code', '--function-name', 'echo', '--s3-bucket', 'code-bucket', '--s3-key', 'k.zip'],
+      'UpdateFunctionCode',
+    ],
+    [['publish-version', '--function-name', 'echo'], 'PublishVersion'],
+  ])('answers aws lambda %j with InvalidParameterValueException, in one request', async (args, operation) => {
+    const sent = requests.length;
+    const cli = await aws('lambda', ...args);
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).toContain(
+      `An error occurred (InvalidParameterValueException) when calling the ${operation} operation: The local cloud does not implement ${operation}`,
+    );
+    expect(requests.length - sent).toBe(1);
+    // The function is still there.
+    await expect(
+      lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'echo' })),
+    ).resolves.toBeDefined();
+  });
+
+  it.each([
+    ['POST', '/2015-03-31/functions'],
+    ['GET', '/2015-03-31/functions/echo/no-such-action'],
+    ['PATCH', '/2015-03-31/functions/echo'],
+  ])('answers %s %s with a Lambda error shape', async (method, path) => {
+    const response = await fetch(`${endpoint}${path}`, { method, body: method === 'GET' ? undefined : '{}' });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('x-amzn-errortype')).toBe('InvalidParameterValueException');
+    expect(await response.json()).toMatchObject({
+      Type: 'User',
+      message: expect.stringContaining('does not implement'),
+    });
+  });
+
+  it('still answers a call on a missing function with 404 ResourceNotFoundException', async () => {
+    const response = await fetch(`${endpoint}/2015-03-31/functions/nope`, { method: 'DELETE' });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
   });
 });
 
@@ -412,6 +537,25 @@ describe('ListFunctions', () => {
     expect(sent).toHaveLength(2);
     expect(sent.every((r) => r.includes('MaxItems=2'))).toBe(true);
     expect(sent[1]).toContain('Marker=');
+  });
+
+  // API_ListFunctions documents 400 InvalidParameterValueException for "One of the parameters in the request is
+  // not valid"; a marker this API did not hand out is one (it was read as an empty last page: a client stopped
+  // paging without an error). Standard base64 of a name (`ZWNobw==` for echo) is not the marker it handed out.
+  it.each(['garbage', 'bm9wZQ', 'ZWNobw==', '%00', 'x'.repeat(5000)])(
+    'refuses Marker=%s with 400 InvalidParameterValueException',
+    async (marker) => {
+      const response = await fetch(`${endpoint}/2015-03-31/functions/?Marker=${marker}`);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('x-amzn-errortype')).toBe('InvalidParameterValueException');
+    },
+  );
+
+  it('refuses a garbage marker through the SDK too, with the type the SDK knows', async () => {
+    await expect(lambda.send(new ListFunctionsCommand({ Marker: 'garbage' }))).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+      $metadata: { httpStatusCode: 400 },
+    });
   });
 
   it.each(['0', '10001', 'abc'])('refuses MaxItems=%s with a ValidationException', async (value) => {
