@@ -167,7 +167,7 @@ describe('CreateQueue names', () => {
     await expect(sqs.send(new CreateQueueCommand({ QueueName: standard }))).resolves.toHaveProperty(
       'QueueUrl',
     );
-    const fifo = `f${process.pid}`.padEnd(75, 'z') + '.fifo';
+    const fifo = `f${process.pid}`.padEnd(75, 'z').concat('.fifo');
     await expect(
       sqs.send(new CreateQueueCommand({ QueueName: fifo, Attributes: { FifoQueue: 'true' } })),
     ).resolves.toHaveProperty('QueueUrl');
