@@ -19,18 +19,57 @@ export function requestUrl(req: IncomingMessage, origin = 'http://localhost'): U
 /** Thrown when a request body is over the limit; the server answers 413. */
 export class BodyTooLargeError extends Error {}
 
-/** Reads a request body up to `limit` bytes, refusing (without buffering the rest) anything larger. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** How much of a refused body is read and dropped, at most, before the connection is closed (see below). */
+const LINGER_BYTES = 16 * 1024 * 1024;
+const LINGER_MS = 5_000;
+const lingering = new WeakSet<IncomingMessage>();
+
+/**
+ * Reads and drops the rest of a request whose answer (a 413) has been or is being sent, then lets the
+ * connection go: closing at once would reset it while the client is still sending, and the client would
+ * lose the answer to a broken pipe (a proxy such as the local CDN then reported 502 instead of the API's
+ * 413). This is the "lingering close" of HTTP servers (RFC 9112 §9.6), bounded in bytes and time so that a
+ * client cannot make the server read forever.
+ */
+export function lingerThenClose(req: IncomingMessage): void {
+  if (lingering.has(req)) return;
+  lingering.add(req);
+  let drained = 0;
+  const close = () => req.socket.destroy();
+  const timer = setTimeout(close, LINGER_MS).unref();
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > LINGER_BYTES) close();
+  });
+  req.on('end', () => clearTimeout(timer));
+  req.on('close', () => clearTimeout(timer));
+  req.resume();
+}
+
+/**
+ * Reads a request body up to `limit` bytes. A larger one (declared or sent) is refused with
+ * {@link BodyTooLargeError} without buffering the rest, which is drained with {@link lingerThenClose} so the
+ * caller's 413 reaches the client.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new BodyTooLargeError(`content length ${declared} exceeds ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLargeError(`content length exceeds ${limit} bytes`);
-    chunks.push(chunk as Buffer);
+  if (declared > limit) {
+    lingerThenClose(req);
+    return Promise.reject(new BodyTooLargeError(`content length ${declared} exceeds ${limit} bytes`));
   }
-  return Buffer.concat(chunks);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      req.off('data', onData).off('end', onEnd);
+      lingerThenClose(req);
+      reject(new BodyTooLargeError(`content length exceeds ${limit} bytes`));
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on('data', onData).on('end', onEnd).on('error', reject);
+  });
 }
 
 /** Sends a JSON body. */

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { lingerThenClose } from '../http-util.ts';
 import type { LocalApi } from '../template/stack-model.ts';
 
 /** The ids API Gateway gives every request: `x-amzn-RequestId` and `x-amz-apigw-id` (the extended request id). */
@@ -114,10 +115,10 @@ export function sendContentLengthExceeded(res: ServerResponse, limit: number): v
   res.writeHead(413, {
     'content-type': 'text; charset=utf-8',
     'content-length': String(Buffer.byteLength(body)),
-    // The rest of the body is not read: the connection cannot carry another request.
-    connection: 'close',
   });
   res.end(body);
+  // The rest of the body is dropped, not buffered; closing at once would lose this answer to a reset.
+  lingerThenClose(res.req);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +152,44 @@ describe('through HTTP only, as a client would', () => {
     expect(await tooBig.text()).toBe('HTTP content length exceeded 10485760 bytes.');
     const health = await fetch(`${api}/v1/health`);
     expect(health.status).toBe(200);
+  });
+
+  // Found by review: the API closed the connection on a refused body while the CDN was still sending it, and
+  // the CDN's broken pipe turned the 413 into a 502. CloudFront relays its origin's answer.
+  it("relays the API's 413 through the CDN to a client that sends the whole body at once or asks 100-continue", async () => {
+    const cdn = new URL(cloud.urls.cdn ?? '');
+    const body = Buffer.alloc(11 * 1024 * 1024);
+    for (const expectContinue of [false, true]) {
+      const head = [
+        'POST /v1/images HTTP/1.1',
+        `Host: ${cdn.host}`,
+        `x-api-key: ${cloud.apiKey}`,
+        'content-type: image/png',
+        `content-length: ${body.length}`,
+        ...(expectContinue ? ['expect: 100-continue'] : []),
+      ];
+      const statusLine = await new Promise<string>((resolve, reject) => {
+        let seen = '';
+        const socket = connect(Number(cdn.port), cdn.hostname, () => {
+          socket.write(`${head.join('\r\n')}\r\n\r\n`);
+          if (!expectContinue) socket.write(body);
+        });
+        socket.on('data', (chunk: Buffer) => {
+          seen += chunk.toString('latin1');
+          if (expectContinue && seen.startsWith('HTTP/1.1 100')) {
+            seen = seen.slice(seen.indexOf('\r\n\r\n') + 4);
+            socket.write(body);
+          }
+          const line = seen.split('\r\n')[0] ?? '';
+          if (seen.includes('\r\n') && !line.startsWith('HTTP/1.1 100')) {
+            socket.destroy();
+            resolve(line);
+          }
+        });
+        socket.on('error', reject);
+      });
+      expect(statusLine, `expect: 100-continue ${expectContinue}`).toBe('HTTP/1.1 413 Payload Too Large');
+    }
   });
 
   it('rejects a file that is not an image and removes it', async () => {
