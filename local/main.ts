@@ -90,7 +90,12 @@ const ready = ((performance.now() - t0) / 1000).toFixed(1);
 const bucket = cloud.model.buckets[0]?.name ?? '';
 const table = cloud.model.tables[0]?.name ?? '';
 const queue = cloud.model.queues.find((q) => !/dlq|dead/i.test(q.name))?.url ?? '';
-const fn = cloud.model.functions[0]?.name ?? '';
+// The read function answers a health check without a key: an invocation that shows a real answer.
+const fn = (cloud.model.functions.find((f) => f.label === 'images') ?? cloud.model.functions[0])?.name ?? '';
+const healthEvent = '{"httpMethod":"GET","path":"/v1/health","resource":"/v1/health","headers":{}}';
+const exposed = ['0.0.0.0', '::'].includes(values.host)
+  ? `\n  WARNING    listening on every interface (--host ${values.host}): anyone on your network can read the bucket\n             and change functions; AWS signatures are not checked. Use only on a network you trust.`
+  : '';
 console.log(`
   Pictura local cloud — ${cloud.model.stackName}, ready in ${ready}s (synth ${(cloud.timings.synthMs / 1000).toFixed(1)}s)
 
@@ -98,7 +103,7 @@ console.log(`
   CDN        ${cloud.urls.cdn ?? '(no CDN in the template)'}
   AWS        ${cloud.urls.aws}   (S3, SQS, DynamoDB, Lambda)
   API key    ${key}${cloud.apiKeys.length > 1 ? `  (+${cloud.apiKeys.length - 1} more)` : ''}
-  State      ${dataDir ?? 'in memory'}${cloud.faults ? `\n  Faults     ON (seed ${cloud.faults.seed}); counters: ${cloud.urls.aws}/_pictura/faults` : ''}
+  State      ${dataDir ?? 'in memory'}${exposed}${cloud.faults ? `\n  Faults     ON (seed ${cloud.faults.seed}); counters: ${cloud.urls.aws}/_pictura/faults` : ''}
 
   Upload an image and watch it:
     curl -s -X POST ${cloud.urls.api}/v1/images -H 'x-api-key: ${key}' \\
@@ -112,7 +117,8 @@ console.log(`
     aws --endpoint-url ${cloud.urls.aws} s3 ls s3://${bucket} --recursive
     aws --endpoint-url ${cloud.urls.aws} dynamodb scan --table-name ${table}
     aws --endpoint-url ${cloud.urls.aws} lambda invoke --function-name ${fn} --log-type Tail \\
-        --payload '{}' out.json     # AWS CLI v2: add --cli-binary-format raw-in-base64-out
+        --payload '${healthEvent}' out.json
+        # AWS CLI v2: add --cli-binary-format raw-in-base64-out
 
   Ctrl-C stops (in-flight work finishes first).
 `);
