@@ -42,3 +42,18 @@ export function barChart(title: string, unit: string, bars: readonly Bar[]): str
 </svg>
 `;
 }
+
+/** Several standalone charts stacked into one SVG, one below the other (nested `<svg>` elements). */
+export function stackCharts(charts: readonly string[]): string {
+  let y = 0;
+  let width = 0;
+  const parts = charts.map((chart) => {
+    const w = Number(/width="(\d+)"/.exec(chart)?.[1] ?? 760);
+    const h = Number(/height="(\d+)"/.exec(chart)?.[1] ?? 200);
+    const part = chart.replace('<svg ', `<svg x="0" y="${y}" `);
+    y += h;
+    width = Math.max(width, w);
+    return part;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}">\n${parts.join('')}</svg>\n`;
+}

@@ -256,7 +256,9 @@ export class FunctionRuntime {
       setTimeout(() => {
         fault.fired();
         if (fault.kind !== 'timeout') return void instance.child.kill('SIGKILL');
-        instance.child.kill('SIGSTOP');
+        // process.kill, not child.kill: the latter marks the child `killed`, and #retire would then skip
+        // the SIGKILL that ends the frozen instance once it has timed out.
+        if (instance.child.pid !== undefined) process.kill(instance.child.pid, 'SIGSTOP');
         timers.push(setTimeout(timeOut, Math.max(0, (fault.hangMs ?? 0) - fault.afterMs)));
       }, fault.afterMs),
     );

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -275,11 +276,18 @@ describe('edge faults, through the AWS SDK', () => {
 describe('invocation faults', () => {
   const fn = localFunction({ name: 'consumer', entry: 'test/unit/local/fixtures/stateful-handler.ts' });
   const other = localFunction({ name: 'api', entry: 'test/unit/local/fixtures/stateful-handler.ts' });
+  /** Children of this process that are stopped (SIGSTOP), from ps. */
+  const frozenChildren = () =>
+    execFileSync('ps', ['--ppid', String(process.pid), '-o', 'stat='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((stat) => stat.trim().startsWith('T')).length;
   const run = async (config: FaultConfig, name = 'consumer', event: unknown = { sleepMs: 1500 }) => {
     const injector = new FaultInjector(config, { consumers: ['consumer'] });
     const runtime = startFixtureRuntime([fn, other], { faults: injector });
     try {
       const result = await runtime.invoke(name, event);
+      // A timed-out instance is discarded at once (killed even though it was frozen), as Lambda does.
+      await expect.poll(frozenChildren, { timeout: 2000 }).toBe(0);
       return { result, injected: injector.snapshot().injected };
     } finally {
       await runtime.close(100);
