@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -73,6 +73,22 @@ describe('fault configuration', () => {
   ])('refuses %s with a message naming the problem', (_what, source, fragment) => {
     expect(() => loadFaultConfig(source)).toThrow(FaultConfigError);
     expect(() => loadFaultConfig(source)).toThrow(fragment);
+  });
+
+  it('stops npm start with the problem before anything listens (flag and environment alike)', () => {
+    const start = (args: string[], env: Record<string, string> = {}) =>
+      spawnSync(process.execPath, ['local/main.ts', '--in-memory', ...args], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', ...env },
+        timeout: 20_000,
+      });
+    const flag = start(['--faults', '{"s3": {"rate": 2}}']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain('s3.rate');
+    const env = start([], { PICTURA_LOCAL_FAULTS: '{"sqs": {"rate": 0.1, "kinds": {"SlowDown": 1}}}' });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toContain('sqs.kinds');
   });
 
   it('refuses an oversized configuration before parsing it', () => {
