@@ -20,7 +20,7 @@ export const FLOOR = 'bench-empty';
 export const COLD_MARKER = 'PICTURA_BENCH_COLD';
 
 /** What a function is in the comparison. */
-export type Kind = 'floor' | 'api' | 'naive' | 'sharp';
+export type Kind = 'floor' | 'api' | 'naive' | 'sharp' | 'worker';
 
 /** A function of the stack as the template describes it. */
 export interface TemplateFunction {
@@ -78,11 +78,15 @@ export function deployedName(
   );
 }
 
+/** The functions that load sharp (`usesSharp` in infra/constructs/functions.ts): the image processors. */
+const SHARP_FUNCTIONS: readonly string[] = ['metadata', 'thumbnail'];
+
+/** The floor, an API function, a naive copy, a sharp function, or another queue or scheduled worker. */
 export function kindOf(label: string): Kind {
   if (label === FLOOR) return 'floor';
   if (label.startsWith('naive-')) return 'naive';
   if ((API_FUNCTION_NAMES as readonly string[]).includes(label)) return 'api';
-  return 'sharp';
+  return SHARP_FUNCTIONS.includes(label) ? 'sharp' : 'worker';
 }
 
 async function listFunctionNames(client: LambdaClient): Promise<string[]> {
@@ -145,7 +149,7 @@ export async function discover(
       environment,
     });
   }
-  const order: Kind[] = ['floor', 'api', 'naive', 'sharp'];
+  const order: Kind[] = ['floor', 'api', 'naive', 'sharp', 'worker'];
   return found.sort(
     (a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.label.localeCompare(b.label),
   );

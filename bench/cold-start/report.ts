@@ -259,6 +259,7 @@ const COLOURS: Record<Kind, string> = {
   api: '#3b6ea8',
   naive: '#d9822b',
   sharp: '#7b4fa6',
+  worker: '#4f9a6b',
 };
 
 function escapeXml(text: string): string {
@@ -326,12 +327,13 @@ export function chart(summary: Summary): string {
   const legend = (Object.entries(COLOURS) as Array<[Kind, string]>)
     .map(
       ([kind, colour], i) =>
-        `<rect x="${16 + i * 200}" y="${y}" width="12" height="12" fill="${colour}"/><text x="${34 + i * 200}" y="${y + 10}">${
+        `<rect x="${16 + i * 165}" y="${y}" width="12" height="12" fill="${colour}"/><text x="${34 + i * 165}" y="${y + 10}">${
           {
             floor: 'floor (empty handler)',
             api: 'API function',
             naive: 'naive packaging',
             sharp: 'sharp function',
+            worker: 'other worker',
           }[kind]
         }</text>`,
     )

@@ -54,13 +54,10 @@ describe('deployedName', () => {
 });
 
 describe('functions and events', () => {
-  it('classifies the floor, API functions, naive copies and sharp functions', () => {
-    expect(['bench-empty', 'upload', 'naive-images', 'thumbnail'].map(kindOf)).toEqual([
-      'floor',
-      'api',
-      'naive',
-      'sharp',
-    ]);
+  it('classifies the floor, API functions, naive copies, sharp functions and other workers', () => {
+    expect(
+      ['bench-empty', 'upload', 'naive-images', 'thumbnail', 'metadata', 'purge', 'sweeper'].map(kindOf),
+    ).toEqual(['floor', 'api', 'naive', 'sharp', 'sharp', 'worker', 'worker']);
   });
 
   it('gives a naive copy the same benign event as its function', () => {
