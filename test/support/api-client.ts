@@ -106,12 +106,12 @@ export class PicturaClient {
     return call(`${this.#base}/v1/images/${encodeURIComponent(id)}`, { method: 'DELETE', headers });
   }
 
-  /** Polls until the image reaches a terminal state (`ready` or `rejected`). */
+  /** Polls until the image reaches a state a client stops polling at (`ready`, `rejected` or `failed`). */
   async waitUntilSettled(id: string, timeoutMs = 60_000): Promise<ImageDocument> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { status, body } = await this.get(id);
-      if (status === 200 && (body.status === 'ready' || body.status === 'rejected')) return body;
+      if (status === 200 && ['ready', 'rejected', 'failed'].includes(body.status)) return body;
       if (Date.now() > deadline)
         throw new Error(`image ${id} still ${body.status ?? status} after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 150));
