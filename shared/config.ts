@@ -46,6 +46,8 @@ export interface Config {
   purgeQueueUrl?: string;
   deadLetterQueueUrl?: string;
   cdnBaseUrl?: string;
+  /** Public base URL of the API for links (`API_PUBLIC_URL`, e.g. the CDN's); else API Gateway's domain. */
+  apiPublicUrl?: string;
   /** CloudFront distribution to invalidate on delete; absent where there is no CDN (LocalStack). */
   cdnDistributionId?: string;
   /** SQS consumers: the queue their event source mapping reads (for ChangeMessageVisibility). */
@@ -163,6 +165,8 @@ export function parseConfig<K extends NeededSetting = never>(
     const value = url(NEEDED_ENV[setting], (needs as readonly NeededSetting[]).includes(setting));
     if (value !== undefined) config[setting] = value;
   }
+  const apiPublicUrl = url('API_PUBLIC_URL', false);
+  if (apiPublicUrl !== undefined) config.apiPublicUrl = apiPublicUrl;
   const distributionId = text('CDN_DISTRIBUTION_ID', false);
   if (distributionId !== undefined) config.cdnDistributionId = distributionId;
 

@@ -107,6 +107,22 @@ export class MalformedMessageError extends PermanentError {
   }
 }
 
+/** Names echoed at most in a problem's detail, and characters kept of each (issue 12: no amplification). */
+const ECHO_LIMITS = { names: 10, chars: 64 } as const;
+
+/**
+ * A bounded, printable rendering of client-sent names for a problem's detail: the first
+ * {@link ECHO_LIMITS}.names, each cut to {@link ECHO_LIMITS}.chars characters without control characters,
+ * and how many were left out. A 5 MB list of unknown fields becomes a few hundred bytes.
+ */
+export function echoNames(names: readonly string[]): string {
+  const shown = names
+    .slice(0, ECHO_LIMITS.names)
+    .map((name) => JSON.stringify(name.replace(/[\p{Cc}\p{Cf}]/gu, '').slice(0, ECHO_LIMITS.chars)));
+  const more = names.length - shown.length;
+  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+}
+
 /** RFC 9457 problem details, with the service's stable `code` extension member. */
 export interface ProblemDetails {
   type: string;

@@ -51,6 +51,9 @@ export interface OriginalInfo {
   sha256: string;
 }
 
+/** The original as a document shows it: `sha256` in the owner's view only (see {@link DocumentView}). */
+export type OriginalDocument = Omit<OriginalInfo, 'sha256'> & { sha256?: string };
+
 /** EXIF fields that are safe to publish (an allow-list; location is never among them). */
 export type PublicExif = SanitisedExif;
 
@@ -167,7 +170,7 @@ export interface ImageDocument {
   status: ImageStatus;
   createdAt: string;
   updatedAt: string;
-  original?: OriginalInfo;
+  original?: OriginalDocument;
   variants: VariantDocument[];
   placeholder?: string;
   dominantColor?: string;
@@ -179,10 +182,22 @@ export interface ImageDocument {
 }
 
 /**
- * Shapes a record into the public document. Variant URLs are absolute CDN URLs; `apiBaseUrl` is where the
- * caller reached the API (so `links.self` works through the CDN and directly).
+ * Who reads a document: `owner` (the listing, whose key API Gateway validated) sees every field; `public`
+ * (anyone, `GET /v1/images/{id}`) not `original.sha256` (it would let anyone confirm that a known photo is
+ * hosted) nor `exif.takenAt` (when the photo was taken says where its owner was, and when).
  */
-export function toImageDocument(record: ImageRecord, cdnBaseUrl: string, apiBaseUrl: string): ImageDocument {
+export type DocumentView = 'owner' | 'public';
+
+/**
+ * Shapes a record into the image document for `view`. Variant URLs are absolute CDN URLs; `apiBaseUrl` is
+ * the API's base for `links.self` (see `apiBaseUrl` in shared/http/request.ts).
+ */
+export function toImageDocument(
+  record: ImageRecord,
+  cdnBaseUrl: string,
+  apiBaseUrl: string,
+  view: DocumentView = 'public',
+): ImageDocument {
   const document: ImageDocument = {
     id: record.id,
     status: record.status,
@@ -194,11 +209,23 @@ export function toImageDocument(record: ImageRecord, cdnBaseUrl: string, apiBase
     })),
     links: { self: `${apiBaseUrl}/v1/images/${record.id}` },
   };
-  if (record.original) document.original = record.original;
+  if (record.original) document.original = publicOriginal(record.original, view);
   if (record.placeholder) document.placeholder = record.placeholder;
   if (record.dominantColor) document.dominantColor = record.dominantColor;
-  if (record.exif) document.exif = record.exif;
+  if (record.exif) document.exif = publicExif(record.exif, view);
   if (record.rejection) document.rejection = record.rejection;
   if (record.failure && record.status === 'failed') document.failure = record.failure;
   return document;
+}
+
+function publicOriginal(original: OriginalInfo, view: DocumentView): OriginalDocument {
+  if (view === 'owner') return original;
+  const { sha256: _hash, ...rest } = original;
+  return rest;
+}
+
+function publicExif(exif: PublicExif, view: DocumentView): PublicExif {
+  if (view === 'owner') return exif;
+  const { takenAt: _taken, ...rest } = exif;
+  return rest;
 }

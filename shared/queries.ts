@@ -8,11 +8,17 @@ export interface QueryDeps {
   images: ImageRepository;
 }
 
-/** One image, as the public document. Unknown, malformed and deleting ids are all the same 404. */
+/**
+ * One image, as the public document (anonymous view, whoever asks: the route is public and its ready answers
+ * are cached at the CDN, so it must not vary by caller). Unknown, malformed and deleting ids are all the
+ * same 404; the id is echoed only when it is a well-formed one.
+ */
 export async function getImage(deps: QueryDeps, id: string, apiBaseUrl: string): Promise<ImageDocument> {
   const record = isImageId(id) ? await deps.images.get(id) : undefined;
-  if (!record || record.status === 'deleting') throw new NotFoundError('IMAGE_NOT_FOUND', `no image ${id}`);
-  return toImageDocument(record, deps.config.cdnBaseUrl, apiBaseUrl);
+  if (!record || record.status === 'deleting') {
+    throw new NotFoundError('IMAGE_NOT_FOUND', isImageId(id) ? `no image ${id}` : 'no such image');
+  }
+  return toImageDocument(record, deps.config.cdnBaseUrl, apiBaseUrl, 'public');
 }
 
 /** Parses `limit` (1–100, default 20). */
@@ -25,7 +31,7 @@ export function parseLimit(value: string | undefined): number {
   return limit;
 }
 
-/** One page of the caller's images, newest first. */
+/** One page of the caller's images, newest first, in the owner's view (the route is key-required). */
 export async function listImages(
   deps: QueryDeps,
   ownerId: string,
@@ -37,7 +43,7 @@ export async function listImages(
     cursor: query.cursor,
   });
   return {
-    items: page.items.map((record) => toImageDocument(record, deps.config.cdnBaseUrl, apiBaseUrl)),
+    items: page.items.map((record) => toImageDocument(record, deps.config.cdnBaseUrl, apiBaseUrl, 'owner')),
     nextCursor: page.nextCursor ?? null,
   };
 }

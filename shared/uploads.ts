@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Config } from './config.ts';
-import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.ts';
+import { BadRequestError, echoNames, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.ts';
 import type { KeyHolder } from './http/request.ts';
 import { hashSecret, newDeleteToken, newImageId } from './ids.ts';
 import { ACCEPTED_CONTENT_TYPES, sniffImageFormat } from './image/sniff.ts';
@@ -53,7 +53,7 @@ function acceptedType(value: string): string {
   if (!ACCEPTED.has(type)) {
     throw new UnsupportedMediaTypeError(
       'UNSUPPORTED_MEDIA_TYPE',
-      `"${type}" is not accepted; send one of ${[...ACCEPTED].join(', ')}`,
+      `${echoNames([type])} is not accepted; send one of ${[...ACCEPTED].join(', ')}`,
     );
   }
   return type;
@@ -70,7 +70,7 @@ export function parsePresignRequest(body: unknown, maxUploadBytes: number): Pres
   const { contentType, contentLength, filename, ...rest } = body as Record<string, unknown>;
   const unknown = Object.keys(rest);
   if (unknown.length > 0)
-    throw new BadRequestError('INVALID_BODY', `unknown field(s): ${unknown.join(', ')}`);
+    throw new BadRequestError('INVALID_BODY', `unknown field(s): ${echoNames(unknown)}`);
   if (typeof contentType !== 'string' || contentType.length === 0 || contentType.length > 100) {
     throw new BadRequestError('INVALID_BODY', 'contentType must be a non-empty string');
   }

@@ -25,16 +25,28 @@ const loadHealth = () => {
   return health;
 };
 
+/**
+ * A ready image's public document may sit in the CDN's cache (and the browser's) this long: short, so a
+ * delete is visible within seconds even where an invalidation lags. Everything else is `no-store`.
+ */
+export const READY_CACHE_CONTROL = 'public, max-age=10';
+
+const base = (event: Parameters<typeof apiBaseUrl>[0]) => apiBaseUrl(event, config.apiPublicUrl);
+
 /** The read side: `GET /v1/images/{id}` (public), `GET /v1/images` (the caller's), `GET /v1/health`. */
 export const handler = httpHandler(logger, config, async (event) => {
   const route = `${event.httpMethod} ${event.resource}`;
   switch (route) {
-    case 'GET /v1/images/{id}':
-      return json(200, await getImage(deps, event.pathParameters?.id ?? '', apiBaseUrl(event)));
+    case 'GET /v1/images/{id}': {
+      const document = await getImage(deps, event.pathParameters?.id ?? '', base(event));
+      // Only a ready image's document stops changing (until its delete, which purges the CDN's copy).
+      const cache = document.status === 'ready' ? READY_CACHE_CONTROL : 'no-store';
+      return json(200, document, { 'Cache-Control': cache });
+    }
     case 'GET /v1/images': {
       const owner = requireKeyHolder(event);
       const query = event.queryStringParameters ?? {};
-      return json(200, await listImages(deps, owner.ownerId, query, apiBaseUrl(event)));
+      return json(200, await listImages(deps, owner.ownerId, query, base(event)));
     }
     case 'GET /v1/health': {
       const { check, deps: healthDeps } = await loadHealth();

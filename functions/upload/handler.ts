@@ -22,11 +22,13 @@ function bodyBytes(event: APIGatewayProxyEvent): Buffer {
   return Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
 }
 
+/** The JSON body; the HTTP stack has already refused one over 16 KiB (413 `BODY_TOO_LARGE`). */
 function parseJson(event: APIGatewayProxyEvent): unknown {
   try {
     return JSON.parse(bodyBytes(event).toString('utf8'));
-  } catch (cause) {
-    throw new BadRequestError('INVALID_JSON', 'the body is not valid JSON', { cause });
+  } catch {
+    // No cause: JSON.parse's message quotes the input, and a refusal's log stays small.
+    throw new BadRequestError('INVALID_JSON', 'the body is not valid JSON');
   }
 }
 
@@ -34,7 +36,9 @@ function parseJson(event: APIGatewayProxyEvent): unknown {
 export const handler = httpHandler(logger, config, async (event) => {
   const owner = requireKeyHolder(event);
   const contentType = header(event, 'content-type') ?? '';
-  const links = (id: string) => ({ self: `${apiBaseUrl(event)}/v1/images/${id}` });
+  const links = (id: string) => ({
+    self: `${apiBaseUrl(event, config.apiPublicUrl)}/v1/images/${id}`,
+  });
   if (/^application\/json\b/i.test(contentType)) {
     const request = parsePresignRequest(parseJson(event), config.limits.maxUploadBytes);
     const accepted = await createPresignedUpload(deps, owner, request);

@@ -5,7 +5,24 @@ import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { Logger } from '../logger.ts';
+import { bodyLimit, securityHeaders } from './guards.ts';
 import { problemDetails } from './problem-details.ts';
+
+/** Characters of a refusal's detail that reach the log. */
+const LOGGED_DETAIL_CHARS = 300;
+
+/**
+ * What a refused (4xx) request logs: status, code and a bounded detail, never the stack or the cause. A
+ * refusal is the client's doing; logging its input in full would let a client multiply log volume.
+ */
+function refusal(error: unknown): Record<string, unknown> {
+  const { statusCode, code, message } = error as { statusCode?: number; code?: unknown; message?: unknown };
+  return {
+    status: statusCode,
+    code: typeof code === 'string' ? code.slice(0, 64) : undefined,
+    detail: typeof message === 'string' ? message.slice(0, LOGGED_DETAIL_CHARS) : undefined,
+  };
+}
 
 /** A route's business logic: an API Gateway proxy event in, a proxy result out; errors are thrown. */
 export type HttpRoute = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -19,12 +36,15 @@ export interface HttpOptions {
 /**
  * Wraps a route in the project's HTTP middleware stack: Powertools context in the logs, lower-cased headers,
  * CORS headers on every response, and errors rendered as problem+json (< 500 exposed, everything else hidden
- * behind a generic 500 and logged). API Gateway answers preflights; the responses themselves must carry CORS.
+ * behind a generic 500 and logged), bodies other than images capped before any route reads them, and
+ * `nosniff`/`no-store` on every response. API Gateway answers preflights; the responses must carry CORS.
  */
 export function httpHandler(logger: Logger, options: HttpOptions, route: HttpRoute) {
   return (
     middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
       .use(injectLambdaContext(logger, { resetKeys: true }))
+      // after/onError run in reverse order of use: the security headers go on last, over every response.
+      .use(securityHeaders())
       .use(httpHeaderNormalizer())
       // onError runs in reverse order of use: the error handler first, then problem details, then CORS.
       .use(
@@ -39,12 +59,12 @@ export function httpHandler(logger: Logger, options: HttpOptions, route: HttpRou
         httpErrorHandler({
           logger: (error: unknown) => {
             const status = (error as { statusCode?: number }).statusCode;
-            if (status !== undefined && status < 500)
-              logger.info('request refused', { error: error as Error });
+            if (status !== undefined && status < 500) logger.info('request refused', refusal(error));
             else logger.error('request failed', error as Error);
           },
         }),
       )
+      .use(bodyLimit())
       .handler(route)
   );
 }

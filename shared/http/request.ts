@@ -31,15 +31,24 @@ export function requireKeyHolder(event: APIGatewayProxyEvent): KeyHolder {
 }
 
 /**
- * The base URL the caller used to reach the API, so links work through the CDN, the API's own domain
- * (with its stage prefix) and the local cloud alike.
+ * The API's base URL for links (`links.self`, `Location`): `publicUrl` when the deployment configures one,
+ * else the domain and stage API Gateway itself reports (`requestContext.domainName`, and the stage prefix of
+ * `requestContext.path`). Never the `Host` header or other client-sent values: a forged `Host` must not turn
+ * into a link the API hands out (issue 12, host reflection). `X-Forwarded-Proto` is read only as `http` or
+ * `https` (API Gateway sets it; the local API serves plain http).
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
  */
-export function apiBaseUrl(event: APIGatewayProxyEvent): string {
-  const host = header(event, 'host') ?? event.requestContext?.domainName ?? 'localhost';
-  const proto = header(event, 'x-forwarded-proto') ?? 'https';
+export function apiBaseUrl(event: APIGatewayProxyEvent, publicUrl?: string): string {
+  if (publicUrl) return publicUrl.replace(/\/+$/, '');
+  const domain = event.requestContext?.domainName;
+  const host = domain && /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(domain) ? domain : 'localhost';
+  const proto = header(event, 'x-forwarded-proto') === 'http' ? 'http' : 'https';
   const fullPath = event.requestContext?.path ?? event.path;
   const stagePrefix = fullPath.endsWith(event.path)
     ? fullPath.slice(0, fullPath.length - event.path.length)
     : '';
-  return `${proto}://${host}${stagePrefix}`;
+  // The prefix is `/{stage}` on the execute-api domain, a base path mapping behind a custom domain, or empty:
+  // all API Gateway's own routing, kept only when it is plain path segments.
+  const prefix = /^(\/[A-Za-z0-9._~-]+)*$/.test(stagePrefix) ? stagePrefix : '';
+  return `${proto}://${host}${prefix}`;
 }
