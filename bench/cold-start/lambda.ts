@@ -194,9 +194,10 @@ export function benchEvent(label: string): unknown {
         body: '{"contentType":"image/jpeg","contentLength":1024}',
       });
     case 'delete':
-      // A well-formed id that does not exist: one DynamoDB read, then 404.
-      return proxy('DELETE', '/v1/images/{id}', '/v1/images/AAAAAAAAAAAAAAAAAAAAAA', {
+      // The token route, a well-formed id that does not exist: one DynamoDB read, then 404.
+      return proxy('DELETE', '/v1/images/{id}/token', '/v1/images/AAAAAAAAAAAAAAAAAAAAAA/token', {
         pathParameters: { id: 'AAAAAAAAAAAAAAAAAAAAAA' },
+        headers: { host: 'bench.invalid', 'x-forwarded-proto': 'https', authorization: 'Bearer bench-token' },
       });
     case 'metadata':
     case 'thumbnail':

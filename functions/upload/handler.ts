@@ -36,8 +36,10 @@ function parseJson(event: APIGatewayProxyEvent): unknown {
 export const handler = httpHandler(logger, config, async (event) => {
   const owner = requireKeyHolder(event);
   const contentType = header(event, 'content-type') ?? '';
+  // `delete` is the token holder's route (no key needed); the owner may also DELETE `self` with its key.
   const links = (id: string) => ({
     self: `${apiBaseUrl(event, config.apiPublicUrl)}/v1/images/${id}`,
+    delete: `${apiBaseUrl(event, config.apiPublicUrl)}/v1/images/${id}/token`,
   });
   if (/^application\/json\b/i.test(contentType)) {
     const request = parsePresignRequest(parseJson(event), config.limits.maxUploadBytes);

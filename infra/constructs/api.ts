@@ -37,8 +37,30 @@ export const USAGE_PLAN = {
   quota: { limit: 1_000_000, period: Period.MONTH },
 } as const;
 
+/**
+ * `Retry-After` on API Gateway's 429s, which send none of their own; a gateway response can only add a
+ * static value. A throttled key or stage regains tokens within a second (25 and 100 rps). A spent quota comes
+ * back at the start of the next period, which a static header cannot name: an hour tells a client to back
+ * off for real instead of retrying at once.
+ */
+const RETRY_AFTER: Record<string, Record<string, string>> = {
+  THROTTLED: { 'Retry-After': "'1'" },
+  QUOTA_EXCEEDED: { 'Retry-After': "'3600'" },
+};
+
 export interface ApiProps {
   corsAllowOrigin: string;
+  /**
+   * The stage throttle and the default usage plan; {@link STAGE_THROTTLE} and {@link USAGE_PLAN} unless
+   * given. Only the local cloud's throttling tests shrink them (test/integration/fixtures/throttle-app.ts).
+   */
+  limits?: {
+    stageThrottle?: { rateLimit: number; burstLimit: number };
+    usagePlan?: {
+      throttle: { rateLimit: number; burstLimit: number };
+      quota: { limit: number; period: Period };
+    };
+  };
 }
 
 /** The functions behind the routes. */
@@ -79,8 +101,8 @@ export class Api extends Construct {
       cloudWatchRole: false,
       deployOptions: {
         stageName: STAGE_NAME,
-        throttlingRateLimit: STAGE_THROTTLE.rateLimit,
-        throttlingBurstLimit: STAGE_THROTTLE.burstLimit,
+        throttlingRateLimit: (props.limits?.stageThrottle ?? STAGE_THROTTLE).rateLimit,
+        throttlingBurstLimit: (props.limits?.stageThrottle ?? STAGE_THROTTLE).burstLimit,
       },
       defaultCorsPreflightOptions: {
         allowOrigins: [props.corsAllowOrigin],
@@ -113,8 +135,8 @@ export class Api extends Construct {
     this.usagePlan = this.restApi.addUsagePlan('DefaultPlan', {
       name: 'pictura-default',
       description: 'Per-key throttle and monthly quota for Pictura clients',
-      throttle: USAGE_PLAN.throttle,
-      quota: USAGE_PLAN.quota,
+      throttle: (props.limits?.usagePlan ?? USAGE_PLAN).throttle,
+      quota: (props.limits?.usagePlan ?? USAGE_PLAN).quota,
       apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
     });
     this.usagePlan.addApiKey(this.apiKey);
@@ -141,9 +163,12 @@ export class Api extends Construct {
     const imageResource = imagesResource.addResource('{id}');
     // Public: ids are unguessable, and a published image is meant to be shared.
     imageResource.addMethod('GET', images);
-    // No API key requirement: a delete-token holder has no key. The function authorises the request
-    // (`Authorization: Bearer <deleteToken>`, or the uploader's `x-api-key`).
-    imageResource.addMethod('DELETE', remove);
+    // The owner's delete needs the key, so API Gateway refuses a disabled or deleted key here as it does for
+    // upload and list, and the usage plan counts it; the function then checks the key owns the image.
+    imageResource.addMethod('DELETE', remove, { apiKeyRequired: true });
+    // A delete-token holder has no key: `Authorization: Bearer <deleteToken>`, checked by the function in
+    // constant time against the stored hash. Bounded by the stage throttle and the CDN's per-IP rule.
+    imageResource.addResource('token').addMethod('DELETE', remove);
     v1.addResource('health').addMethod('GET', images);
   }
 
@@ -259,7 +284,7 @@ export class Api extends Construct {
       this.restApi.addGatewayResponse(id, {
         type,
         ...(status !== undefined ? { statusCode: String(status) } : {}),
-        responseHeaders: headers,
+        responseHeaders: { ...headers, ...RETRY_AFTER[type.responseType] },
         templates: { 'application/json': problem(status, title, detail, code) },
       });
     }

@@ -47,7 +47,10 @@ const ROUTES = [
   { verb: 'POST', path: '/v1/images', fn: 'upload', key: true },
   { verb: 'GET', path: '/v1/images', fn: 'images', key: true },
   { verb: 'GET', path: '/v1/images/{id}', fn: 'images', key: false },
-  { verb: 'DELETE', path: '/v1/images/{id}', fn: 'delete', key: false },
+  // The owner's delete: the gateway validates the key, so a disabled or deleted key is refused (issue 12).
+  { verb: 'DELETE', path: '/v1/images/{id}', fn: 'delete', key: true },
+  // The token holder's delete: no key to check; the function checks the bearer token.
+  { verb: 'DELETE', path: '/v1/images/{id}/token', fn: 'delete', key: false },
   { verb: 'GET', path: '/v1/health', fn: 'images', key: false },
 ] as const;
 
@@ -91,7 +94,7 @@ describe('REST API', () => {
   });
 
   it('answers CORS preflight on every resource, without an API key', () => {
-    for (const path of ['/v1', '/v1/images', '/v1/images/{id}', '/v1/health']) {
+    for (const path of ['/v1', '/v1/images', '/v1/images/{id}', '/v1/images/{id}/token', '/v1/health']) {
       const props = method(path, 'OPTIONS');
       expect(props.Integration.Type).toBe('MOCK');
       expect(props.ApiKeyRequired ?? false).toBe(false);

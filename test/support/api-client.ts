@@ -99,11 +99,15 @@ export class PicturaClient {
     });
   }
 
+  /**
+   * With a delete token: `DELETE /v1/images/{id}/token` (`Authorization: Bearer`, no key); without one, the
+   * owner's `DELETE /v1/images/{id}` with the client's key.
+   */
   delete(id: string, deleteToken?: string): Promise<ApiResponse> {
-    const headers: Record<string, string> = deleteToken
-      ? { authorization: `Bearer ${deleteToken}` }
-      : { 'x-api-key': this.#key };
-    return call(`${this.#base}/v1/images/${encodeURIComponent(id)}`, { method: 'DELETE', headers });
+    const image = `${this.#base}/v1/images/${encodeURIComponent(id)}`;
+    return deleteToken
+      ? call(`${image}/token`, { method: 'DELETE', headers: { authorization: `Bearer ${deleteToken}` } })
+      : call(image, { method: 'DELETE', headers: { 'x-api-key': this.#key } });
   }
 
   /** Polls until the image reaches a state a client stops polling at (`ready`, `rejected` or `failed`). */

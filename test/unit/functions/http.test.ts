@@ -51,11 +51,13 @@ describe('POST /v1/images', () => {
       status: string;
       deleteToken: string;
       upload: { url: string; fields: Record<string, string>; expiresAt: string };
-      links: { self: string };
+      links: { self: string; delete: string };
     };
     expect(body.status).toBe('pending_upload');
     expect(body.deleteToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(body.links.self).toBe(`https://api.test/prod/v1/images/${body.id}`);
+    // The token holder's route: no API key needed there.
+    expect(body.links.delete).toBe(`https://api.test/prod/v1/images/${body.id}/token`);
     expect(body.upload.fields.key).toBe(`originals/${body.id}`);
     const policy = JSON.parse(Buffer.from(body.upload.fields.Policy ?? '', 'base64').toString('utf8'));
     expect(policy.conditions).toEqual(
@@ -225,15 +227,22 @@ describe('GET /v1/images', () => {
   });
 });
 
-describe('DELETE /v1/images/{id}', () => {
-  const remove = (id: string, headers: Record<string, string>) =>
+describe('DELETE /v1/images/{id} (API key) and /v1/images/{id}/token (delete token)', () => {
+  const removeWith = (
+    resource: '/v1/images/{id}' | '/v1/images/{id}/token',
+    id: string,
+    extra: Partial<ReturnType<typeof withKey>>,
+  ) =>
     cloud.http('delete', {
       method: 'DELETE',
-      resource: '/v1/images/{id}',
-      path: `/v1/images/${id}`,
+      resource,
+      path: resource === '/v1/images/{id}' ? `/v1/images/${id}` : `/v1/images/${id}/token`,
       pathParameters: { id },
-      headers,
+      ...extra,
     });
+  const remove = (id: string, headers: Record<string, string>) =>
+    removeWith('/v1/images/{id}/token', id, { headers });
+  const removeAsKey = (id: string, key = TEST_KEY) => removeWith('/v1/images/{id}', id, withKey(key));
 
   async function upload() {
     const r = await post(JSON.stringify({ contentType: 'image/png', contentLength: 10 }), 'application/json');
@@ -243,6 +252,8 @@ describe('DELETE /v1/images/{id}', () => {
   it('needs a credential', async () => {
     const { id } = await upload();
     expectProblem(await remove(id, {}), 401, 'AUTHENTICATION_REQUIRED');
+    // The key route without a validated key (API Gateway would have refused it first): defence in depth.
+    expectProblem(await removeWith('/v1/images/{id}', id, { headers: {} }), 401, 'API_KEY_REQUIRED');
   });
 
   it('refuses a wrong delete token with 403', async () => {
@@ -252,15 +263,36 @@ describe('DELETE /v1/images/{id}', () => {
 
   it('answers another key with 404, so existence does not leak', async () => {
     const { id } = await upload();
-    expectProblem(await remove(id, { 'x-api-key': OTHER_KEY.value }), 404, 'IMAGE_NOT_FOUND');
+    expectProblem(await removeAsKey(id, OTHER_KEY), 404, 'IMAGE_NOT_FOUND');
+    // The owner's key value under another key id (not what API Gateway would send) is refused too.
+    expectProblem(
+      await removeWith('/v1/images/{id}', id, {
+        apiKeyId: OTHER_KEY.id,
+        headers: { 'x-api-key': TEST_KEY.value },
+      }),
+      404,
+      'IMAGE_NOT_FOUND',
+    );
+  });
+
+  it('takes no API key on the token route and no token on the key route', async () => {
+    const { id, token } = await upload();
+    expectProblem(await remove(id, { 'x-api-key': TEST_KEY.value }), 401, 'AUTHENTICATION_REQUIRED');
+    expectProblem(
+      await removeWith('/v1/images/{id}', id, {
+        ...withKey(OTHER_KEY),
+        headers: { 'x-api-key': OTHER_KEY.value, authorization: `Bearer ${token}` },
+      }),
+      404,
+      'IMAGE_NOT_FOUND',
+    );
   });
 
   it('accepts the owner key and the delete token, then reads as 404', async () => {
     for (const credential of ['key', 'token'] as const) {
       const { id, token } = await upload();
-      const headers: Record<string, string> =
-        credential === 'key' ? { 'x-api-key': TEST_KEY.value } : { authorization: `Bearer ${token}` };
-      const response = await remove(id, headers);
+      const response =
+        credential === 'key' ? await removeAsKey(id) : await remove(id, { authorization: `Bearer ${token}` });
       expect(response.statusCode).toBe(202);
       expect(response.json).toEqual({ id, status: 'deleting' });
       const after = await cloud.http('images', {

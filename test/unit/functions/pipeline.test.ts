@@ -499,8 +499,8 @@ describe('delete', () => {
   const remove = (id: string, token: string) =>
     cloud.http('delete', {
       method: 'DELETE',
-      resource: '/v1/images/{id}',
-      path: `/v1/images/${id}`,
+      resource: '/v1/images/{id}/token',
+      path: `/v1/images/${id}/token`,
       pathParameters: { id },
       headers: { authorization: `Bearer ${token}` },
     });
@@ -582,7 +582,7 @@ describe('a render that loses the race to a delete', () => {
       override async markReady(...args: Parameters<ImageRepository['markReady']>) {
         const [id] = args;
         expect((await cloud.keys(`variants/${id}/`)).length).toBeGreaterThan(0);
-        await requestDelete(deleteDeps, id, { deleteToken });
+        await requestDelete(deleteDeps, id, { method: 'token', deleteToken });
         await purgeImage(deleteDeps, id);
         return super.markReady(...args);
       }

@@ -76,8 +76,8 @@ async function document(id: string) {
 const remove = (id: string, token: string) =>
   cloud.http('delete', {
     method: 'DELETE',
-    resource: '/v1/images/{id}',
-    path: `/v1/images/${id}`,
+    resource: '/v1/images/{id}/token',
+    path: `/v1/images/${id}/token`,
     pathParameters: { id },
     headers: { authorization: `Bearer ${token}` },
   });
