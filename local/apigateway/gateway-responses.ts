@@ -36,6 +36,21 @@ export const GATEWAY_ERRORS = {
     family: 'DEFAULT_4XX',
     errorType: 'ForbiddenException',
   },
+  // Messages as API Gateway words them ("Too Many Requests", "Limit Exceeded":
+  // https://repost.aws/knowledge-center/api-gateway-429-limit); exception names from LocalStack's
+  // localstack/services/apigateway/next_gen/execute_api/gateway_response.py.
+  THROTTLED: {
+    status: 429,
+    message: 'Too Many Requests',
+    family: 'DEFAULT_4XX',
+    errorType: 'TooManyRequestsException',
+  },
+  QUOTA_EXCEEDED: {
+    status: 429,
+    message: 'Limit Exceeded',
+    family: 'DEFAULT_4XX',
+    errorType: 'LimitExceededException',
+  },
   INTEGRATION_FAILURE: {
     status: 502,
     message: 'Internal server error',

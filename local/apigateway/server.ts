@@ -16,6 +16,7 @@ import {
 import { proxyEvent } from './proxy-event.ts';
 import { invocationHeaders, lastHeaderValue } from './request-headers.ts';
 import { parseRequestTarget } from './request-target.ts';
+import { ApiThrottle } from './throttle.ts';
 
 /** API Gateway's payload quota: 10 MB (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
 export const API_PAYLOAD_LIMIT = 10 * 1024 * 1024;
@@ -172,7 +173,8 @@ async function invokeIntegration(
 
 /**
  * The REST API (v1) emulation, in API Gateway's order: the 10 MB payload quota at the front door, the
- * template's routes (403 Missing Authentication Token otherwise), API keys on key-required methods, mock
+ * template's routes (403 Missing Authentication Token otherwise), API keys on key-required methods, the
+ * usage plans' and the stage's throttles and quotas (throttle.ts, 429), mock
  * integrations (CORS preflight), then Lambda proxy integrations with the event API Gateway sends, Lambda's
  * 6 MB invocation quota, and API Gateway's own error answers, so clients see what they will see on AWS.
  */
@@ -181,6 +183,7 @@ export function apiRequestHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { api } = options;
   const keyByValue = new Map(options.keys.map((key) => [key.value, key]));
+  const throttle = new ApiThrottle(api.throttling ?? { methodSettings: [], usagePlans: [] });
 
   const handle = async (req: IncomingMessage, res: ServerResponse, ids: RequestIds) => {
     if (Number(req.headers['content-length'] ?? 0) > API_PAYLOAD_LIMIT)
@@ -189,6 +192,8 @@ export function apiRequestHandler(
     if (!request) return sendGatewayError(res, api, 'MISSING_AUTHENTICATION_TOKEN', ids);
     const apiKey = checkApiKey(request, keyByValue);
     if (apiKey === false) return sendGatewayError(res, api, 'INVALID_API_KEY', ids);
+    const throttled = throttle.admit(request.route, apiKey ? apiKey.id : undefined);
+    if (throttled) return sendGatewayError(res, api, throttled, ids);
     const { mock } = request.route;
     if (mock) {
       res.writeHead(mock.statusCode, { ...relayHeaders(ids), ...mock.headers });

@@ -1,5 +1,6 @@
 import { type ModelContext, type Properties, str } from './context.ts';
 import { functionNameOf } from './lambda.ts';
+import { buildThrottling, type LocalThrottling } from './throttling.ts';
 
 export interface LocalRoute {
   method: string;
@@ -30,6 +31,8 @@ export interface LocalApi {
   binaryMediaTypes: string[];
   routes: LocalRoute[];
   usesApiKeys: boolean;
+  /** The stage's method throttles and the usage plans covering it (model/throttling.ts). */
+  throttling?: LocalThrottling;
 }
 
 /**
@@ -168,15 +171,17 @@ export function buildApi(context: ModelContext): LocalApi | undefined {
   const apiRoutes = routes(context, apiLogicalId);
   const responses = gatewayResponses(context);
   const stage = context.ofType('AWS::ApiGateway::Stage')[0];
+  const stageName = stage ? str(context.properties(stage[1]).StageName, 'prod') : 'prod';
   return {
     restApiId: context.refOf(apiLogicalId),
     gatewayResponses: responses,
     name: str(apiProps.Name, context.stackName),
-    stage: stage ? str(context.properties(stage[1]).StageName, 'prod') : 'prod',
+    stage: stageName,
     binaryMediaTypes: ((apiProps.BinaryMediaTypes as string[] | undefined) ?? []).map((t) =>
       t.replace('~1', '/'),
     ),
     routes: apiRoutes,
     usesApiKeys: context.ofType('AWS::ApiGateway::ApiKey').length > 0,
+    throttling: buildThrottling(context, stageName),
   };
 }
