@@ -8,6 +8,7 @@ import { EdgeCache } from './edge-cache.ts';
 import { invalidationRoute } from './invalidation.ts';
 import { pathPatternMatches } from './path-pattern.ts';
 import { serveObject } from './s3-origin.ts';
+import { sendWafBlocked, viewerIp, WafRateLimiter } from './waf.ts';
 
 export { pathPatternMatches };
 
@@ -40,7 +41,7 @@ function decodedPath(path: string): string | undefined {
 
 /**
  * The CloudFront emulation, in parts: behaviours chosen by path pattern in template order (path-pattern.ts),
- * objects served from the bucket through an edge cache (s3-origin.ts, edge-cache.ts), API behaviours proxied
+ * the web ACL's per-IP rate rules (waf.ts, 403), objects served from the bucket through an edge cache (s3-origin.ts, edge-cache.ts), API behaviours proxied
  * to the local API (api-origin.ts), and CreateInvalidation on the AWS endpoint (invalidation.ts). A request
  * target that is not a path, or a malformed percent-encoding, is answered 400 as CloudFront answers a request
  * it cannot parse.
@@ -48,12 +49,18 @@ function decodedPath(path: string): string | undefined {
 export function createCdn(options: CdnOptions): Cdn {
   const { distribution, s3, log } = options;
   const cache = new EdgeCache();
+  const waf = distribution.webAcl && new WafRateLimiter(distribution.webAcl);
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     // On the API's origin, so that /v1/* goes there as it is, and only there (see requestUrl).
     const url = requestUrl(req, options.apiUrl);
     const viewerPath = url && decodedPath(url.pathname);
     if (!url || viewerPath === undefined) return answer(res, 400, 'Bad Request');
+    const blockedBy = waf?.check(viewerIp(req), { path: url.pathname, headers: req.headers });
+    if (blockedBy) {
+      log(`cdn: ${viewerIp(req)} blocked by the web ACL's rule ${blockedBy}`);
+      return sendWafBlocked(res);
+    }
     const behavior = distribution.behaviors.find((b) => pathPatternMatches(b.pathPattern, url.pathname));
     if (!behavior) return void res.writeHead(404).end();
     if (behavior.origin.kind === 'api') return proxyToApi(req, res, behavior, url, log);

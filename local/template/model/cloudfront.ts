@@ -1,4 +1,5 @@
 import { type ModelContext, type Properties, str } from './context.ts';
+import { type LocalWebAcl, webAclOf } from './wafv2.ts';
 
 export interface LocalCacheBehavior {
   pathPattern: string;
@@ -17,6 +18,8 @@ export interface LocalDistribution {
   behaviors: LocalCacheBehavior[];
   /** Key prefixes the distribution may read from the bucket (from the OAC bucket policy). */
   readablePrefixes: string[];
+  /** The stack's web ACL named by `WebACLId`, whose rate-based rules the local CDN applies (model/wafv2.ts). */
+  webAcl?: LocalWebAcl;
 }
 
 /**
@@ -186,5 +189,11 @@ export function buildDistribution(context: ModelContext): LocalDistribution | un
   const prefixes = context
     .ofType('AWS::S3::BucketPolicy')
     .flatMap(([, policy]) => readablePrefixes(context.properties(policy).PolicyDocument));
-  return { id: context.refOf(logicalId), behaviors, readablePrefixes: prefixes };
+  const webAcl = webAclOf(context, config.WebACLId);
+  return {
+    id: context.refOf(logicalId),
+    behaviors,
+    readablePrefixes: prefixes,
+    ...(webAcl ? { webAcl } : {}),
+  };
 }
