@@ -6,6 +6,7 @@ import { FUNCTION_SIZING, Functions } from './constructs/functions.ts';
 import { Pipeline, type Stage, type StageSettings } from './constructs/pipeline.ts';
 import { Storage } from './constructs/storage.ts';
 import { Sweeper } from './constructs/sweeper.ts';
+import { Waf } from './constructs/waf.ts';
 import type { Settings } from './settings.ts';
 
 /**
@@ -49,6 +50,21 @@ const STAGE_SETTINGS: Record<Stage, StageSettings> = {
   },
 };
 
+/**
+ * The distribution's web ACL (docs/deploy.md, "WAF"): `-c wafWebAclArn=<arn>` names one made in us-east-1
+ * (CloudFront's ACLs live there only); without it the stack makes its own ({@link Waf}), which exists only
+ * when the stack is deployed in us-east-1.
+ */
+function webAclId(stack: Stack): string {
+  const arn = stack.node.tryGetContext('wafWebAclArn') as string | undefined;
+  if (arn === undefined || arn === '') return new Waf(stack, 'Waf').webAclIdForDistribution;
+  if (!/^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-]+\/[\w-]+$/.test(arn))
+    throw new Error(
+      `Context "wafWebAclArn" must be a CLOUDFRONT-scoped web ACL ARN in us-east-1, got "${arn}"`,
+    );
+  return arn;
+}
+
 export interface PicturaStackProps extends StackProps {
   settings: Settings;
 }
@@ -78,7 +94,12 @@ export class PicturaStack extends Stack {
     // need the functions and are added after them.
     const api = new Api(this, 'Api', { corsAllowOrigin: settings.corsAllowOrigin });
     const cdn = onAws
-      ? new Cdn(this, 'Cdn', { bucket: storage.bucket, restApi: api.restApi, stageName: STAGE_NAME })
+      ? new Cdn(this, 'Cdn', {
+          bucket: storage.bucket,
+          restApi: api.restApi,
+          stageName: STAGE_NAME,
+          webAclId: webAclId(this),
+        })
       : undefined;
 
     const functions = new Functions(this, 'Functions', {

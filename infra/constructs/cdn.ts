@@ -36,6 +36,8 @@ export interface CdnProps {
   restApi: IRestApi;
   /** The API's stage, which becomes the API origin's path. */
   stageName: string;
+  /** The AWS WAF web ACL (scope CLOUDFRONT) in front of the distribution: its ARN, or none. */
+  webAclId?: string;
 }
 
 /**
@@ -154,6 +156,7 @@ export class Cdn extends Construct {
       priceClass: PriceClass.PRICE_CLASS_100,
       httpVersion: HttpVersion.HTTP2_AND_3,
       enableIpv6: true,
+      ...(props.webAclId !== undefined ? { webAclId: props.webAclId } : {}),
     });
     this.baseUrl = `https://${this.distribution.distributionDomainName}`;
 

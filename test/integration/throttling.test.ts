@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
+import { FIXTURE_LIMITS } from './fixtures/throttle-app.ts';
+
+// Throttling, quotas and the CDN's per-IP rule, emulated from the template: the fixture app uses Pictura's own
+// Api and Waf constructs with limits small enough to reach (fixtures/throttle-app.ts).
+// Statuses and bodies: the template's THROTTLED / QUOTA_EXCEEDED gateway responses (infra/constructs/api.ts);
+// x-amzn-ErrorType: TooManyRequestsException / LimitExceededException (LocalStack's
+// localstack/services/apigateway/next_gen/execute_api/gateway_response.py); messages "Too Many Requests" and
+// "Limit Exceeded" (https://repost.aws/knowledge-center/api-gateway-429-limit).
+let cloud: TestCloud;
+let api: string;
+/** Keyed requests that got through: the quota counts exactly these. */
+let keyedAdmitted = 0;
+
+beforeAll(async () => {
+  cloud = await startTestCloud({ app: 'test/integration/fixtures/throttle-app.ts' });
+  api = cloud.urls.api ?? '';
+}, 120_000);
+afterAll(() => cloud?.stop());
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function keyedList(): Promise<Response> {
+  const response = await fetch(`${api}/v1/images`, { headers: { 'x-api-key': cloud.apiKey } });
+  if (response.status === 200) keyedAdmitted += 1;
+  return response;
+}
+
+describe('the stage throttle', () => {
+  it('throttles a burst on a public route over the stage burst, per method', async () => {
+    const { burstLimit } = FIXTURE_LIMITS.stageThrottle;
+    const responses = await Promise.all(
+      Array.from({ length: burstLimit * 2 }, () => fetch(`${api}/v1/images/some-id`)),
+    );
+    const statuses = responses.map((r) => r.status);
+    const ok = statuses.filter((s) => s === 200).length;
+    expect(ok).toBeGreaterThanOrEqual(burstLimit);
+    expect(ok).toBeLessThan(burstLimit * 2);
+    const throttled = responses.find((r) => r.status === 429);
+    expect(throttled?.headers.get('x-amzn-errortype')).toBe('TooManyRequestsException');
+    expect(throttled?.headers.get('retry-after')).toBe('1');
+    expect(await throttled?.json()).toMatchObject({
+      status: 429,
+      code: 'THROTTLED',
+      detail: 'Too Many Requests',
+    });
+    // Another method has its own bucket ("applied at the API method level").
+    expect((await fetch(`${api}/v1/health`)).status).toBe(200);
+  });
+});
+
+describe('the CDN web ACL', () => {
+  it('blocks an anonymous client over the per-IP rate rule with 403, and lets keyed requests through', async () => {
+    const cdn = cloud.urls.cdn ?? '';
+    const { limit } = FIXTURE_LIMITS.waf.anonymous;
+    for (let i = 0; i < limit; i++) {
+      expect((await fetch(`${cdn}/v1/health`)).status, `request ${i + 1}`).toBe(200);
+      await sleep(50);
+    }
+    const blocked = await fetch(`${cdn}/v1/health`);
+    expect(blocked.status).toBe(403);
+    expect(blocked.headers.get('x-cache')).toBe('Error from cloudfront');
+    expect(await blocked.text()).toContain('Request blocked.');
+    // A header the client sets does not change its address.
+    expect((await fetch(`${cdn}/v1/health`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).status).toBe(
+      403,
+    );
+    // Keyed requests are outside the rule's scope-down statement (the usage plan limits them).
+    const keyed = await fetch(`${cdn}/v1/images`, { headers: { 'x-api-key': cloud.apiKey } });
+    expect(keyed.status).toBe(200);
+    keyedAdmitted += 1;
+  });
+});
+
+describe('the usage plan', () => {
+  it('throttles a burst over the plan with 429 THROTTLED and Retry-After', async () => {
+    await sleep(2000); // the key's bucket refills to its burst
+    const { burstLimit } = FIXTURE_LIMITS.usagePlan.throttle;
+    const responses = await Promise.all(Array.from({ length: burstLimit + 2 }, () => keyedList()));
+    expect(responses.filter((r) => r.status === 200).length).toBe(burstLimit);
+    const throttled = responses.filter((r) => r.status === 429);
+    expect(throttled).toHaveLength(2);
+    expect(throttled[0]?.headers.get('x-amzn-errortype')).toBe('TooManyRequestsException');
+    expect(throttled[0]?.headers.get('retry-after')).toBe('1');
+    expect(await throttled[0]?.json()).toMatchObject({ status: 429, code: 'THROTTLED' });
+  });
+
+  it('refuses requests over the quota with 429 QUOTA_EXCEEDED, throttled ones not counted', async () => {
+    const { limit } = FIXTURE_LIMITS.usagePlan.quota;
+    let refused: Response | undefined;
+    for (let i = 0; i < limit + 2 && !refused; i++) {
+      await sleep(600); // under the plan's 2 rps
+      const response = await keyedList();
+      if (response.status === 429) refused = response;
+    }
+    expect(keyedAdmitted).toBe(limit);
+    expect(refused?.headers.get('x-amzn-errortype')).toBe('LimitExceededException');
+    expect(refused?.headers.get('retry-after')).toBe('3600');
+    expect(await refused?.json()).toMatchObject({
+      status: 429,
+      code: 'QUOTA_EXCEEDED',
+      detail: 'Limit Exceeded',
+    });
+    // Other keyless routes are not the key's quota.
+    expect((await fetch(`${api}/v1/health`)).status).toBe(200);
+  });
+});
