@@ -34,7 +34,8 @@ export type IngestOutcome =
 /**
  * Handles one `ObjectCreated` for an original: measures it from its bytes, records the metadata and queues
  * the render — or rejects it, records why and removes the original. Safe to run any number of times for the
- * same event: every step is a conditional transition or an idempotent write.
+ * same event: every step is a conditional transition or an idempotent write. An original already measured
+ * (same size and SHA-256 as the record's) is not inspected again: the record's measurements stand.
  *
  * The first original measured is the image. A presigned POST stays valid until it expires, so other bytes
  * can land on the same key later; they never replace it in the record (see {@link refuseReplacement}), so
@@ -81,13 +82,24 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
     return 'gone';
   }
   if (record.original) {
-    // Measured before (processing or ready): a redelivered event for the same bytes, or a replacement.
-    const same = !('tooLarge' in read) && sha256Of(read.body) === record.original.sha256;
+    // Measured before (processing, failed or ready): a redelivered event or the same form posted again
+    // with the same file, or a replacement. The same size and SHA-256 are the same original: its recorded
+    // measurements stand, and nothing is inspected (decoded) again.
+    const same =
+      !('tooLarge' in read) &&
+      read.body.length === record.original.bytes &&
+      sha256Of(read.body) === record.original.sha256;
     if (!same) return refuseReplacement(deps, id, object.key);
     if (record.status === 'ready') {
       logger.info('original already handled', { id, status: record.status });
       return 'duplicate';
     }
+    return resume(deps, id, {
+      original: record.original,
+      placeholder: record.placeholder ?? '',
+      dominantColor: record.dominantColor ?? '',
+      exif: record.exif ?? {},
+    });
   }
   let metadata: ImageMetadata;
   try {
@@ -130,14 +142,37 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
     logger.info('image moved on while it was inspected', { id, status: result.current?.status });
     return 'duplicate';
   }
-  await deps.sqs.send(
-    new SendMessageCommand({ QueueUrl: config.renderQueueUrl, MessageBody: JSON.stringify(renderJob(id)) }),
-  );
+  await sendRender(deps, id);
   logger.info('original ingested', {
     id,
     contentType: metadata.original.contentType,
     bytes: metadata.original.bytes,
   });
+  return 'processing';
+}
+
+async function sendRender(deps: IngestDeps, id: string): Promise<void> {
+  await deps.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: deps.config.renderQueueUrl,
+      MessageBody: JSON.stringify(renderJob(id)),
+    }),
+  );
+}
+
+/**
+ * The measured original seen again while the image is `processing` or `failed`: the recorded metadata is
+ * written again (`processing → processing`, or `failed → processing` for a redriven message) and the
+ * render job re-sent, since the first send may have been lost after the record was written.
+ */
+async function resume(deps: IngestDeps, id: string, metadata: ImageMetadata): Promise<IngestOutcome> {
+  const result = await deps.images.recordMetadata(id, metadata);
+  if (!result.applied) {
+    deps.logger.info('image moved on meanwhile', { id, status: result.current?.status });
+    return 'duplicate';
+  }
+  await sendRender(deps, id);
+  deps.logger.info('original seen again; its measurements stand, render re-queued', { id });
   return 'processing';
 }
 

@@ -36,8 +36,19 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * Most records one notification message may carry. S3 sends one record per event ("Each notification is
+ * delivered as a JSON object … Records", one per object operation:
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html); more than a
+ * handful is a forged or foreign message, and every record costs a read of an original.
+ */
+export const MAX_RECORDS_PER_MESSAGE = 10;
+
+/**
  * Reads an S3 event notification from an SQS message body. The `s3:TestEvent` S3 sends when notifications
- * are configured yields no records; anything that is not an S3 event is a {@link MalformedMessageError}.
+ * are configured yields no records; anything that is not an S3 event, or one with more than
+ * {@link MAX_RECORDS_PER_MESSAGE} records, is a {@link MalformedMessageError} (the consumer parks it whole:
+ * none of a forged message's records is worth a read). Records repeating a bucket and key already in the
+ * message are dropped, so one message reads each original at most once.
  */
 export function parseS3Notification(body: string): ObjectCreated[] {
   const event = parseJson(body);
@@ -45,7 +56,22 @@ export function parseS3Notification(body: string): ObjectCreated[] {
   if (!isObject(event) || !Array.isArray(event.Records)) {
     throw new MalformedMessageError('not an S3 event notification: no Records array');
   }
-  return event.Records.flatMap((record: unknown, index): ObjectCreated[] => {
+  if (event.Records.length > MAX_RECORDS_PER_MESSAGE) {
+    throw new MalformedMessageError(
+      `${event.Records.length} records in one S3 event notification; S3 sends one, this consumer reads at most ${MAX_RECORDS_PER_MESSAGE}`,
+    );
+  }
+  const seen = new Set<string>();
+  return parseRecords(event.Records).filter((object) => {
+    const identity = JSON.stringify([object.bucket, object.key]);
+    if (seen.has(identity)) return false;
+    seen.add(identity);
+    return true;
+  });
+}
+
+function parseRecords(records: unknown[]): ObjectCreated[] {
+  return records.flatMap((record: unknown, index): ObjectCreated[] => {
     const s3 = isObject(record) && isObject(record.s3) ? record.s3 : undefined;
     const bucket = s3 && isObject(s3.bucket) ? s3.bucket.name : undefined;
     const object = s3 && isObject(s3.object) ? s3.object : undefined;
