@@ -146,7 +146,8 @@ export async function startPipeline(
     arns[name] = consumers[name].arn;
     arns[`${name}Dlq`] = deadLetterOf(consumers[name]).arn;
   }
-  const bucket = model.buckets[0]?.name ?? '';
+  // The images bucket is the one the functions are given (the stack has a log bucket too).
+  const bucket = fn('upload').environment.BUCKET_NAME ?? model.buckets[0]?.name ?? '';
 
   const base: Record<string, string> = {
     AWS_REGION: REGION,
