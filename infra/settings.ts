@@ -31,6 +31,17 @@ export interface Settings {
    * template, its snapshot and the infra tests never see them.
    */
   benchBaselines: boolean;
+  /**
+   * A production deploy (`-c production=true`): refuses settings that are fine for a dev stack but not for
+   * real users, today `corsAllowOrigin: '*'` (any site could call the API with a key its page holds).
+   */
+  production: boolean;
+  /**
+   * The CDN's own domain and its ACM certificate ARN (the certificate must be in us-east-1), both or
+   * neither. With them the distribution answers on that domain with TLS 1.2 at least (TLSv1.2_2021);
+   * without them it uses the default `*.cloudfront.net` certificate, with which CloudFront allows TLSv1.
+   */
+  cdnDomain: { domainName: string; certificateArn: string } | undefined;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -41,6 +52,8 @@ export const DEFAULT_SETTINGS: Settings = {
   localstackUrl: 'http://localhost:4566',
   bundling: true,
   benchBaselines: false,
+  production: false,
+  cdnDomain: undefined,
 };
 
 type ContextReader = (key: string) => unknown;
@@ -62,14 +75,40 @@ export function readSettings(context: ContextReader): Settings {
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) {
     throw new Error(`Context "alarmEmail" must be an e-mail address, got "${alarmEmail}"`);
   }
+  const production = flag(context('production'), 'production');
+  const corsAllowOrigin = text(context('corsAllowOrigin')) ?? DEFAULT_SETTINGS.corsAllowOrigin;
+  if (production && corsAllowOrigin === '*') {
+    throw new Error(
+      'A production deploy (-c production=true) needs the browser origin allowed to call the API: ' +
+        'pass -c corsAllowOrigin=https://app.example.com (it is "*" by default, for dev stacks only)',
+    );
+  }
+  const cdnDomainName = text(context('cdnDomainName'));
+  const cdnCertificateArn = text(context('cdnCertificateArn'));
+  if ((cdnDomainName === undefined) !== (cdnCertificateArn === undefined)) {
+    throw new Error('Context "cdnDomainName" and "cdnCertificateArn" go together: set both or neither');
+  }
+  if (
+    cdnCertificateArn !== undefined &&
+    !/^arn:aws[\w-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/.test(cdnCertificateArn)
+  ) {
+    throw new Error(
+      `Context "cdnCertificateArn" must be an ACM certificate ARN in us-east-1 (CloudFront's region), got "${cdnCertificateArn}"`,
+    );
+  }
   return {
     target,
     retainData: flag(context('retainData'), 'retainData'),
-    corsAllowOrigin: text(context('corsAllowOrigin')) ?? DEFAULT_SETTINGS.corsAllowOrigin,
+    corsAllowOrigin,
     alarmEmail,
     localstackUrl,
     bundling: context('bundling') === undefined ? true : flag(context('bundling'), 'bundling'),
     benchBaselines: flag(context('benchBaselines'), 'benchBaselines'),
+    production,
+    cdnDomain:
+      cdnDomainName !== undefined && cdnCertificateArn !== undefined
+        ? { domainName: cdnDomainName, certificateArn: cdnCertificateArn }
+        : undefined,
   };
 }
 

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Api, STAGE_NAME } from './constructs/api.ts';
 import { Cdn } from './constructs/cdn.ts';
@@ -23,6 +23,14 @@ import type { Settings } from './settings.ts';
  *   invocations and CloudFront invalidation calls, and at most two batches run at once so that bulk
  *   deletes stay within CloudFront's limits on invalidations in progress.
  *
+ * maxConcurrency (how many invocations the event source runs at once; 2 is SQS's minimum) is set on every
+ * stage, so that a flood of uploads (or forged ingest messages) cannot scale the pipeline into the account's
+ * whole concurrency pool and starve the API functions, whose concurrency is reserved (API_RESERVED_CONCURRENCY):
+ * ingest 10 (10 × 1.5 GB; about 10 images a second at 1 s each, beyond the load benchmark's 8.8/s),
+ * render 10 (10 × 2 GB; renders are the costliest work, a backlog waits in the queue instead of running up
+ * the bill), purge 2 (CloudFront's invalidation limits, above). A message waiting for a slot is not
+ * received, so it uses up no receive count.
+ *
  * Twenty receives for purge (about an hour at its visibility timeout): a bulk delete can hold CloudFront's
  * 3,000 invalidation paths in progress for a while, and a purge that gives up leaves deleted images cached.
  * Five receives elsewhere ride out transient failures (throttling, a dependency's bad minute). Messages
@@ -34,12 +42,14 @@ const STAGE_SETTINGS: Record<Stage, StageSettings> = {
     batchSize: 5,
     maxBatchingWindow: Duration.seconds(0),
     maxReceiveCount: 5,
+    maxConcurrency: 10,
   },
   render: {
     consumerTimeout: FUNCTION_SIZING.thumbnail.timeout,
     batchSize: 1,
     maxBatchingWindow: Duration.seconds(0),
     maxReceiveCount: 3,
+    maxConcurrency: 10,
   },
   purge: {
     consumerTimeout: FUNCTION_SIZING.purge.timeout,
@@ -92,12 +102,17 @@ export class PicturaStack extends Stack {
 
     // The REST API is created before the functions so that the CDN can be built from its id; its routes
     // need the functions and are added after them.
-    const api = new Api(this, 'Api', { corsAllowOrigin: settings.corsAllowOrigin });
+    const api = new Api(this, 'Api', {
+      corsAllowOrigin: settings.corsAllowOrigin,
+      logRemovalPolicy: settings.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
     const cdn = onAws
       ? new Cdn(this, 'Cdn', {
           bucket: storage.bucket,
           restApi: api.restApi,
           stageName: STAGE_NAME,
+          logBucket: storage.logBucket,
+          ...(settings.cdnDomain ? { customDomain: settings.cdnDomain } : {}),
           webAclId: webAclId(this),
         })
       : undefined;
@@ -115,6 +130,7 @@ export class PicturaStack extends Stack {
       retainData: settings.retainData,
       corsAllowOrigin: settings.corsAllowOrigin,
       benchBaselines: settings.benchBaselines,
+      ...(cdn ? { originSecret: cdn.originSecret } : {}),
     });
     api.addRoutes({ upload: functions.upload, images: functions.images, delete: functions.delete });
     pipeline.attachConsumers({

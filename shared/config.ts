@@ -50,6 +50,11 @@ export interface Config {
   apiPublicUrl?: string;
   /** CloudFront distribution to invalidate on delete; absent where there is no CDN (LocalStack). */
   cdnDistributionId?: string;
+  /**
+   * API functions: the secret CloudFront adds to requests for the API (`CDN_ORIGIN_SECRET`); requests
+   * without it are refused (shared/http/origin-verify.ts). Absent where there is no CDN.
+   */
+  cdnOriginSecret?: string;
   /** SQS consumers: the queue their event source mapping reads (for ChangeMessageVisibility). */
   sourceQueueUrl?: string;
   /** SQS consumers: receives before SQS moves a message to the DLQ (the queue's redrive policy); 0 unknown. */
@@ -167,6 +172,8 @@ export function parseConfig<K extends NeededSetting = never>(
   }
   const apiPublicUrl = url('API_PUBLIC_URL', false);
   if (apiPublicUrl !== undefined) config.apiPublicUrl = apiPublicUrl;
+  const cdnOriginSecret = text('CDN_ORIGIN_SECRET', false);
+  if (cdnOriginSecret !== undefined) config.cdnOriginSecret = cdnOriginSecret;
   const distributionId = text('CDN_DISTRIBUTION_ID', false);
   if (distributionId !== undefined) config.cdnDistributionId = distributionId;
 

@@ -35,10 +35,14 @@ export async function purgeImage(deps: PurgeDeps, id: string): Promise<void> {
   // distribution, which a bulk delete (ten images a batch, two batches at once) would exceed, and then
   // deleted images would stay cached for a year. The record's list still names what an earlier attempt
   // already removed from the bucket.
-  const paths = [...new Set([...(record?.variants ?? []).map((v) => v.key), ...variants])].map(
-    (key) => `/${key}`,
-  );
-  if (config.cdnDistributionId && paths.length > 0) {
+  //
+  // The image's document too: the CDN keeps `GET /v1/images/{id}` for a few seconds (infra/constructs/
+  // cdn.ts, API_READ_TTL), and one path invalidates every cached version of it, whatever API key keyed it.
+  const paths = [
+    imageDocumentPath(id),
+    ...new Set([...(record?.variants ?? []).map((v) => v.key), ...variants].map((key) => `/${key}`)),
+  ];
+  if (config.cdnDistributionId) {
     await deps.cloudfront.send(
       new CreateInvalidationCommand({
         DistributionId: config.cdnDistributionId,
@@ -53,6 +57,11 @@ export async function purgeImage(deps: PurgeDeps, id: string): Promise<void> {
   }
   await deps.images.remove(id);
   deps.logger.info('image purged', { id, objects: keys.length });
+}
+
+/** The CDN path of an image's document (`GET /v1/images/{id}` through the distribution). */
+export function imageDocumentPath(id: string): string {
+  return `/v1/images/${id}`;
 }
 
 /**

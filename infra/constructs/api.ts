@@ -1,17 +1,43 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import {
+  AccessLogFormat,
   ApiKeySourceType,
   Cors,
   EndpointType,
   type IApiKey,
   LambdaIntegration,
+  LogGroupLogDestination,
   Period,
   ResponseType,
   RestApi,
   type UsagePlan,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+
+/**
+ * The stage's access log line: one JSON object per request, with who (source IP, the API key's id, never
+ * its value, user agent), what (method, resource, path), the outcome (status, API Gateway's error type
+ * such as THROTTLED or INVALID_API_KEY, latency) and the request id that links to the function's log.
+ * See https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-variables-for-access-logging.html
+ */
+export const ACCESS_LOG_FORMAT: Record<string, string> = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  apiKeyId: '$context.identity.apiKeyId',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  path: '$context.path',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  errorType: '$context.error.responseType',
+  integrationLatency: '$context.integration.latency',
+  responseLatency: '$context.responseLatency',
+};
 
 /**
  * Stage name. The routes themselves carry the version (`/v1/...`), so the stage is not named after it:
@@ -50,6 +76,8 @@ const RETRY_AFTER: Record<string, Record<string, string>> = {
 
 export interface ApiProps {
   corsAllowOrigin: string;
+  /** What happens to the access log group when the stack is deleted; DESTROY unless given. */
+  logRemovalPolicy?: RemovalPolicy;
   /**
    * The stage throttle and the default usage plan; {@link STAGE_THROTTLE} and {@link USAGE_PLAN} unless
    * given. Only the local cloud's throttling tests shrink them (test/integration/fixtures/throttle-app.ts).
@@ -86,6 +114,12 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
 
+    // Access logs (the trail's API part, docs/deploy.md): kept a month like the functions' logs.
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+
     this.restApi = new RestApi(this, 'RestApi', {
       restApiName: 'pictura',
       description: 'Pictura image-hosting API',
@@ -97,10 +131,13 @@ export class Api extends Construct {
       binaryMediaTypes: ['image/*'],
       apiKeySourceType: ApiKeySourceType.HEADER,
       // Execution logging would need the account-wide API Gateway CloudWatch role, which one stack must
-      // not own; the functions log every request themselves.
+      // not own; the functions log every request themselves. Access logs need no such role (they are
+      // written through the CloudWatch Logs service-linked role).
       cloudWatchRole: false,
       deployOptions: {
         stageName: STAGE_NAME,
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
         throttlingRateLimit: (props.limits?.stageThrottle ?? STAGE_THROTTLE).rateLimit,
         throttlingBurstLimit: (props.limits?.stageThrottle ?? STAGE_THROTTLE).burstLimit,
       },
@@ -142,6 +179,43 @@ export class Api extends Construct {
     this.usagePlan.addApiKey(this.apiKey);
 
     this.addProblemResponses(props.corsAllowOrigin);
+    this.addNagSuppressions();
+  }
+
+  /**
+   * The API's cdk-nag (AwsSolutions) findings that are decisions, each with its evidence. Applied to the
+   * REST API and everything under it, so routes added later are covered by the same reasons.
+   */
+  private addNagSuppressions(): void {
+    NagSuppressions.addResourceSuppressions(
+      this.restApi,
+      [
+        {
+          id: 'AwsSolutions-APIG2',
+          reason:
+            "No request validator: the functions validate every request and answer in the contract's " +
+            'problem format with its codes (413, 415, 400 INVALID_BODY); a validator would answer a bare ' +
+            '400 first and duplicate rules the functions keep for the local cloud (see the comment in ' +
+            'infra/constructs/api.ts).',
+        },
+        {
+          id: 'AwsSolutions-APIG3',
+          reason:
+            'The web ACL (per-IP rate rule, AWS managed rules) is on the CloudFront distribution, and the ' +
+            "stage answers only requests carrying the CDN's origin secret (shared/http/origin-verify.ts), " +
+            'so every request that reaches the stage has passed that ACL; a second, regional ACL would ' +
+            'bill each request twice.',
+        },
+        {
+          id: 'AwsSolutions-APIG6',
+          reason:
+            'Execution logging needs the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account), ' +
+            'which one stack must not own (deleting it would break other APIs in the account); the stage ' +
+            'has JSON access logs, and every function logs each request with its API Gateway request id.',
+        },
+      ],
+      true,
+    );
   }
 
   /** Adds the `/v1` routes, each a Lambda proxy integration. */
@@ -170,6 +244,28 @@ export class Api extends Construct {
     // constant time against the stored hash. Bounded by the stage throttle and the CDN's per-IP rule.
     imageResource.addResource('token').addMethod('DELETE', remove);
     v1.addResource('health').addMethod('GET', images);
+    // After the routes: a suppression applies to the children that exist when it is added.
+    NagSuppressions.addResourceSuppressions(
+      this.restApi,
+      [
+        {
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'Authorization is API keys checked by API Gateway (apiKeyRequired on upload, list and the ' +
+            "owner's delete; a disabled or deleted key is refused) plus, in the functions, ownership of the " +
+            'image and the delete token (Authorization: Bearer, compared in constant time with its stored ' +
+            'hash). GET /v1/images/{id} and /v1/health are public by design (unguessable 128-bit ids). No ' +
+            'Lambda authorizer: it would add a cold start to every request (SECURITY.md).',
+        },
+        {
+          id: 'AwsSolutions-COG4',
+          reason:
+            'Pictura has no user accounts and no Cognito user pool: its clients are applications holding ' +
+            'API keys, and token holders hold a per-image delete token (see AwsSolutions-APIG4).',
+        },
+      ],
+      true,
+    );
   }
 
   /**

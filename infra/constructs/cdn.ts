@@ -1,5 +1,6 @@
 import { Aws, Duration } from 'aws-cdk-lib';
 import type { IRestApi } from 'aws-cdk-lib/aws-apigateway';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import {
   AllowedMethods,
   CacheCookieBehavior,
@@ -22,12 +23,16 @@ import {
   ResponseHeadersPolicy,
   type ResponseSecurityHeadersBehavior,
   S3OriginAccessControl,
+  SecurityPolicyProtocol,
   Signing,
+  SSLMethod,
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { VARIANTS_PREFIX } from './storage.ts';
 
@@ -36,9 +41,39 @@ export interface CdnProps {
   restApi: IRestApi;
   /** The API's stage, which becomes the API origin's path. */
   stageName: string;
+  /** Where CloudFront's standard logs go (under `cloudfront/`). */
+  logBucket: IBucket;
+  /**
+   * A custom domain and its ACM certificate (in us-east-1), both or neither (settings `cdnDomainName`,
+   * `cdnCertificateArn`). Only with a certificate of its own does a distribution enforce TLS 1.2.
+   */
+  customDomain?: { domainName: string; certificateArn: string };
   /** The AWS WAF web ACL (scope CLOUDFRONT) in front of the distribution: its ARN, or none. */
   webAclId?: string;
 }
+
+/**
+ * The header CloudFront adds to every request it sends the API origin, carrying {@link Cdn.originSecret};
+ * the API functions refuse a request without it (shared/http/origin-verify.ts), so execute-api is only
+ * useful through the CDN (its WAF rule, its cache). CloudFront overwrites a viewer's header of that name.
+ */
+export const ORIGIN_SECRET_HEADER = 'x-origin-verify';
+
+/**
+ * How long the CDN keeps `GET /v1/images/{id}`: the minimum, default and maximum TTL alike, so that it
+ * holds even though the API answers `Cache-Control: no-store` (meant for browsers and other shared
+ * caches). Ten seconds turn a flood of reads of one image into one origin request per edge per 10 s,
+ * while a status change (processing → ready) shows at most 10 s late; a delete invalidates the path.
+ */
+export const API_READ_TTL = Duration.seconds(10);
+
+/**
+ * The origin path of the distribution's default behaviour: a prefix inside `variants/` that holds nothing
+ * (image ids are 22 characters), so every request outside `/variants/*` (`/originals/<id>` included) asks
+ * S3 for a key the distribution may read but that does not exist, and gets 404 whether or not an
+ * original of that name exists.
+ */
+export const NOTHING_ORIGIN_PATH = '/variants/none';
 
 /**
  * Security headers on every CDN response. The CSP forbids everything because nothing served here is a
@@ -69,6 +104,13 @@ export class Cdn extends Construct {
   readonly distribution: Distribution;
   /** `https://<distribution domain>`: the base of every variant URL. */
   readonly baseUrl: string;
+  /**
+   * The origin secret, as a Secrets Manager dynamic reference (`{{resolve:secretsmanager:…}}`) that
+   * CloudFormation resolves at deploy into the origin header and the API functions' environment: the
+   * value is generated once per stack by Secrets Manager and never appears in the template or the
+   * cloud assembly.
+   */
+  readonly originSecret: string;
 
   constructor(scope: Construct, id: string, props: CdnProps) {
     super(scope, id);
@@ -108,6 +150,25 @@ export class Cdn extends Construct {
       securityHeadersBehavior: SECURITY_HEADERS,
     });
 
+    // Secrets Manager rather than a value generated at synth: the template, the snapshot and the cloud
+    // assembly stay free of it, and it costs $0.40 a month with no API call at run time (CloudFormation
+    // resolves the reference at deploy). Rotating it: put a new value, then redeploy with a changed
+    // description so that CloudFormation resolves it again (docs/deploy.md).
+    const secret = new Secret(this, 'OriginSecret', {
+      description: 'Pictura: header CloudFront sends the API origin; the API refuses requests without it',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    this.originSecret = secret.secretValue.unsafeUnwrap();
+    NagSuppressions.addResourceSuppressions(secret, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'The origin secret is read by CloudFormation at deploy (dynamic reference), not by code at run ' +
+          'time: an automatic rotation would not reach CloudFront or the functions until the next deploy ' +
+          'and would lock the CDN out of the API meanwhile. It is rotated with a deploy (docs/deploy.md).',
+      },
+    ]);
+
     const accessControl = new S3OriginAccessControl(this, 'VariantsAccess', {
       description: 'Pictura CDN reads variants',
       signing: Signing.SIGV4_ALWAYS,
@@ -121,34 +182,77 @@ export class Cdn extends Construct {
       {
         originPath: `/${props.stageName}`,
         protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY,
+        customHeaders: { [ORIGIN_SECRET_HEADER]: this.originSecret },
       },
     );
+    // Reads of one image: cached per API key (an owner's document carries more than the public one, and
+    // keys must never share an entry) and per query string, so that nothing keyed can be served to
+    // another caller. The listing (`/v1/images`) does not match `/v1/images/*` and is never cached.
+    const imageReads = new CachePolicy(this, 'ImageReads', {
+      comment: 'Pictura GET /v1/images/{id}: cached briefly, per API key',
+      defaultTtl: API_READ_TTL,
+      maxTtl: API_READ_TTL,
+      minTtl: API_READ_TTL,
+      queryStringBehavior: CacheQueryStringBehavior.all(),
+      headerBehavior: CacheHeaderBehavior.allowList('x-api-key'),
+      cookieBehavior: CacheCookieBehavior.none(),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+    });
+    const apiBehavior = {
+      origin: apiOrigin,
+      // No redirect: a redirected POST or DELETE loses its body or method in many clients.
+      viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
+      allowedMethods: AllowedMethods.ALLOW_ALL,
+      // Everything the viewer sent (x-api-key, Authorization, query strings, body) except Host, which
+      // must name the execute-api domain for API Gateway to route the request.
+      originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      responseHeadersPolicy: apiHeaders,
+      compress: true,
+    };
+    const variantsOrigin = new VariantsOrigin(bucket, accessControl, '');
+    const variantsBehavior = {
+      viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
+      cachedMethods: CachedMethods.CACHE_GET_HEAD,
+      cachePolicy: immutable,
+      responseHeadersPolicy: variantHeaders,
+      compress: false,
+    };
+    const domain = props.customDomain;
 
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'Pictura: variants and API',
+      // Anything outside `/variants/*` and `/v1/*` reads an empty prefix of the bucket: 404 (see
+      // NOTHING_ORIGIN_PATH), with the variants' headers and caching.
       defaultBehavior: {
-        origin: new VariantsOrigin(bucket, accessControl),
-        viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-        allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
-        cachedMethods: CachedMethods.CACHE_GET_HEAD,
-        cachePolicy: immutable,
-        responseHeadersPolicy: variantHeaders,
-        compress: false,
+        origin: new VariantsOrigin(bucket, accessControl, NOTHING_ORIGIN_PATH),
+        ...variantsBehavior,
       },
       additionalBehaviors: {
-        '/v1/*': {
-          origin: apiOrigin,
-          // No redirect: a redirected POST or DELETE loses its body or method in many clients.
-          viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
-          allowedMethods: AllowedMethods.ALLOW_ALL,
-          cachePolicy: CachePolicy.CACHING_DISABLED,
-          // Everything the viewer sent (x-api-key, Authorization, query strings, body) except Host, which
-          // must name the execute-api domain for API Gateway to route the request.
-          originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-          responseHeadersPolicy: apiHeaders,
-          compress: true,
+        // First match wins: the image reads before the rest of the API.
+        '/v1/images/*': {
+          ...apiBehavior,
+          cachePolicy: imageReads,
+          cachedMethods: CachedMethods.CACHE_GET_HEAD,
         },
+        '/v1/*': { ...apiBehavior, cachePolicy: CachePolicy.CACHING_DISABLED },
+        '/variants/*': { origin: variantsOrigin, ...variantsBehavior },
       },
+      // CloudFront standard logs (legacy logging to S3): every viewer request with its IP, method, path,
+      // status and edge result. Free apart from storage (docs/deploy.md, "Trail").
+      enableLogging: true,
+      logBucket: props.logBucket,
+      logFilePrefix: 'cloudfront/',
+      logIncludesCookies: false,
+      ...(domain
+        ? {
+            domainNames: [domain.domainName],
+            certificate: Certificate.fromCertificateArn(this, 'Certificate', domain.certificateArn),
+            minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021,
+            sslSupportMethod: SSLMethod.SNI,
+          }
+        : {}),
       // A request for `/` would otherwise reach the bucket's root, which S3 answers with a listing of
       // keys (the distribution may list, see below). Any object name works; none exists.
       defaultRootObject: 'index.html',
@@ -158,7 +262,11 @@ export class Cdn extends Construct {
       enableIpv6: true,
       ...(props.webAclId !== undefined ? { webAclId: props.webAclId } : {}),
     });
-    this.baseUrl = `https://${this.distribution.distributionDomainName}`;
+    this.baseUrl = `https://${domain ? domain.domainName : this.distribution.distributionDomainName}`;
+    NagSuppressions.addResourceSuppressions(
+      this.distribution,
+      distributionSuppressions(domain !== undefined),
+    );
 
     // The distribution may read variants and nothing else: originals stay private.
     const fromThisDistribution = {
@@ -190,6 +298,31 @@ export class Cdn extends Construct {
   }
 }
 
+/** The distribution's cdk-nag (AwsSolutions) findings that are decisions, each with its evidence. */
+function distributionSuppressions(hasCertificate: boolean) {
+  return [
+    {
+      id: 'AwsSolutions-CFR1',
+      reason:
+        'No geo restriction: Pictura serves shared images to anyone, anywhere; abuse is limited per IP by ' +
+        'the web ACL, not by country.',
+    },
+    ...(hasCertificate
+      ? []
+      : [
+          {
+            id: 'AwsSolutions-CFR4',
+            reason:
+              'Without a custom domain the distribution uses the default *.cloudfront.net certificate, with ' +
+              'which CloudFront always allows TLSv1 whatever MinimumProtocolVersion says (CloudFront ' +
+              'Developer Guide, secure-connections-supported-viewer-protocols-ciphers.html). Setting ' +
+              '-c cdnDomainName and -c cdnCertificateArn gives the distribution its own certificate and ' +
+              'TLSv1.2_2021, and this suppression is then not applied (docs/deploy.md).',
+          },
+        ]),
+  ];
+}
+
 /**
  * The bucket as a CloudFront origin, signed by Origin Access Control. CDK's `S3BucketOrigin` would also
  * write the bucket policy, but for every object (`bucket/*`); here the policy is written by {@link Cdn}
@@ -198,8 +331,8 @@ export class Cdn extends Construct {
 class VariantsOrigin extends OriginBase implements IOrigin {
   private readonly accessControlId: string;
 
-  constructor(bucket: IBucket, accessControl: S3OriginAccessControl) {
-    super(bucket.bucketRegionalDomainName);
+  constructor(bucket: IBucket, accessControl: S3OriginAccessControl, originPath: string) {
+    super(bucket.bucketRegionalDomainName, originPath ? { originPath } : {});
     this.accessControlId = accessControl.originAccessControlId;
   }
 

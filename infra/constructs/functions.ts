@@ -2,12 +2,14 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { API_FUNCTION_NAMES, type FunctionName, PicturaFunction } from './pictura-function.ts';
 import type { Stage } from './pipeline.ts';
-import { ORIGINALS_PREFIX, TABLE_SCHEMA, VARIANTS_PREFIX } from './storage.ts';
+import { HEALTH_PROBE_PREFIX, ORIGINALS_PREFIX, TABLE_SCHEMA, VARIANTS_PREFIX } from './storage.ts';
 import { SWEEPER_SETTINGS } from './sweeper.ts';
 
 const MiB = 1024 * 1024;
@@ -58,6 +60,25 @@ export const FUNCTION_SIZING: Record<FunctionName, { memorySize: number; timeout
   sweeper: { memorySize: 256, timeout: Duration.seconds(60) },
 };
 
+/**
+ * Reserved concurrency of the API functions: each always has this many instances available, whatever the
+ * pipeline is doing, and never more (a flood is throttled by Lambda, which API Gateway answers 5xx/429,
+ * instead of taking the account's whole pool). Sized from the stage throttle (100 rps, burst 200) and warm
+ * latencies: reads and health take tens of ms, so 40 covers a full burst at about 200 ms each; an upload
+ * holds an instance for a whole direct upload (up to 4 MiB received and stored), hence 20; a delete is one
+ * read, one conditional write and one send. 70 in all, leaving 930 of the default 1,000 to the pipeline
+ * (at most 22 by the event sources' maxConcurrency) and the sweeper. An account still at a new account's
+ * lower concurrency quota cannot reserve this much: deploying needs the default quota (docs/deploy.md).
+ */
+export const API_RESERVED_CONCURRENCY: Record<'upload' | 'images' | 'delete', number> = {
+  upload: 20,
+  images: 40,
+  delete: 10,
+};
+
+/** Environment variable holding the CDN's origin secret (shared/http/origin-verify.ts reads it). */
+export const ORIGIN_SECRET_VARIABLE = 'CDN_ORIGIN_SECRET';
+
 export interface FunctionsProps {
   bucket: IBucket;
   table: ITable;
@@ -72,6 +93,11 @@ export interface FunctionsProps {
   corsAllowOrigin: string;
   /** Add the cold-start benchmark's baseline functions (settings `benchBaselines`). */
   benchBaselines?: boolean;
+  /**
+   * The secret CloudFront sends the API origin (a Secrets Manager dynamic reference, resolved by
+   * CloudFormation at deploy); the API functions refuse requests without it. Absent without a CDN.
+   */
+  originSecret?: string;
 }
 
 /** The benchmark's empty handler, relative to the repository root. */
@@ -149,9 +175,12 @@ export class Functions extends Construct {
       { CDN_BASE_URL: props.cdnBaseUrl, CORS_ALLOW_ORIGIN: props.corsAllowOrigin },
       false,
     );
-    // GetItem is also the health check's table probe; ListBucket is what its HeadBucket checks.
+    // GetItem is also the health check's table probe. The bucket probe lists one fixed, empty prefix
+    // (shared/health.ts): the condition lets this function list nothing else, so it learns no key.
     allow(this.images, ['dynamodb:GetItem', 'dynamodb:Query'], [table.tableArn, ownerIndex]);
-    allow(this.images, ['s3:ListBucket'], [bucket.bucketArn]);
+    allow(this.images, ['s3:ListBucket'], [bucket.bucketArn], {
+      StringEquals: { 's3:prefix': HEALTH_PROBE_PREFIX },
+    });
 
     // The API half of a delete: authorise, mark `deleting`, queue the purge. It touches no object, so it
     // loads neither S3 nor CloudFront (a faster cold start where a client waits) and may delete nothing.
@@ -245,6 +274,32 @@ export class Functions extends Construct {
       this.sweeper,
       ['sqs:SendMessage'],
       [queues.ingest.queueArn, queues.render.queueArn, queues.purge.queueArn],
+    );
+
+    for (const name of API_FUNCTION_NAMES) {
+      (this[name].node.defaultChild as CfnFunction).reservedConcurrentExecutions =
+        API_RESERVED_CONCURRENCY[name];
+      if (props.originSecret !== undefined) {
+        this[name].addEnvironment(ORIGIN_SECRET_VARIABLE, props.originSecret);
+      }
+    }
+
+    // The only wildcards in the roles are object-key prefixes (cdk-nag IAM5): objects are named
+    // `originals/<id>` and `variants/<id>/<name>` after ids created at run time, so the prefix is the
+    // narrowest resource an ARN can name; the actions are listed one by one, never `s3:*` or `s3:Get*`.
+    NagSuppressions.addResourceSuppressions(
+      this,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'Object-key prefixes only: Pictura names objects originals/<id> and variants/<id>/<name> after ' +
+            'ids made at run time, so <bucket>/originals/* and <bucket>/variants/* are the narrowest ' +
+            'resources; every action is listed explicitly (test/infra/iam.test.ts).',
+          appliesTo: [{ regex: '/^Resource::<[A-Za-z0-9]+\\.Arn>\\/(originals|variants)\\/\\*$/g' }],
+        },
+      ],
+      true,
     );
 
     if (props.benchBaselines) this.addBenchBaselines(environments, logRemovalPolicy);

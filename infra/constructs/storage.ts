@@ -7,11 +7,17 @@ import {
   HttpMethods,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 
 /** Key prefixes, as in `shared/keys.ts` (infra does not import product code: it is bundled separately). */
 export const ORIGINALS_PREFIX = 'originals/';
 export const VARIANTS_PREFIX = 'variants/';
+/**
+ * The health check's bucket probe lists this prefix (shared/health.ts), which holds no object; the images
+ * function may list it and nothing else.
+ */
+export const HEALTH_PROBE_PREFIX = 'health-check/';
 
 /** Table layout the repository (`shared/`) relies on. */
 export const TABLE_SCHEMA = {
@@ -34,20 +40,59 @@ export interface StorageProps {
   allowBrowserReads: boolean;
 }
 
-/** Where images and their records live: one private bucket and one table. */
+/** How long access logs (S3 server access logs, CloudFront standard logs) are kept. */
+export const ACCESS_LOG_RETENTION = Duration.days(90);
+
+/**
+ * Where images and their records live: one private bucket and one table; and the log bucket that
+ * receives the trail (the bucket's server access logs under `s3/`, CloudFront's standard logs under
+ * `cloudfront/`).
+ */
 export class Storage extends Construct {
   readonly bucket: Bucket;
   readonly table: Table;
+  readonly logBucket: Bucket;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
     const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    // The trail (docs/deploy.md, "Trail"). Private, TLS only, SSE-S3 (S3's log delivery cannot write to
+    // a bucket encrypted with a customer KMS key without extra grants, and SSE-KMS would bill each log
+    // object). ACLs stay possible (BUCKET_OWNER_PREFERRED) because CloudFront's standard logging writes
+    // with the awslogsdelivery account's ACL; S3 server access logs use the bucket policy CDK adds.
+    // Expired after ACCESS_LOG_RETENTION: enough to investigate an abuse report, and logs are paid by size.
+    this.logBucket = new Bucket(this, 'LogBucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      versioned: false,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: ACCESS_LOG_RETENTION }],
+      removalPolicy,
+    });
+    // The log bucket's own access would be logged into itself (a loop AWS advises against) or into a
+    // third bucket with the same question; its writers are AWS's log delivery services.
+    NagSuppressions.addResourceSuppressions(this.logBucket, [
+      {
+        id: 'AwsSolutions-S1',
+        reason:
+          'This is the access-log bucket itself: logging it into itself loops (AWS advises against it, ' +
+          'https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html) and its only writers ' +
+          'are the S3 and CloudFront log delivery services.',
+      },
+    ]);
 
     this.bucket = new Bucket(this, 'Bucket', {
       // Originals may carry GPS data and variants are served only through the CDN: nothing is public.
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
+      // Server access logs: who read, wrote or deleted which object, from which IP (best effort, within
+      // hours). S3 server access logs rather than CloudTrail data events ($0.10 per 100,000 events): they
+      // cost only their storage (docs/deploy.md, "Trail").
+      serverAccessLogsBucket: this.logBucket,
+      serverAccessLogsPrefix: 's3/',
       // SSE-S3 rather than SSE-KMS: CloudFront's OAC reads it without a key policy, and there is no
       // per-request KMS charge on every render and CDN miss.
       encryption: BucketEncryption.S3_MANAGED,

@@ -35,7 +35,9 @@ function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
  * Forwards a viewer request to the API origin (the local API server) as it came, streaming both ways, and
  * adds the behaviour's response headers policy; API responses are not cached (the API behaviour's policy
  * caches nothing). `target` is the request's URL on the API's origin (see `requestUrl`). The viewer's `Host`
- * is replaced by the origin's, as CloudFront does for a custom origin unless told to forward it. Once the
+ * is replaced by the origin's, as CloudFront does for a custom origin unless told to forward it, and the
+ * origin's custom headers (the API's origin secret) are added over any the viewer sent with those names,
+ * as CloudFront does (add-origin-custom-headers.html). Once the
  * origin has answered, a failure to send it the rest of the body (it answered early, e.g. 413, and closed)
  * no longer matters: its answer is relayed as it is.
  */
@@ -46,7 +48,11 @@ export function proxyToApi(
   target: URL,
   log: (line: string) => void,
 ): void {
-  const { host: _host, ...headers } = endToEnd(req.headers);
+  const { host: _host, ...viewerHeaders } = endToEnd(req.headers);
+  const headers = {
+    ...viewerHeaders,
+    ...(behavior.origin.kind === 'api' ? (behavior.origin.customHeaders ?? {}) : {}),
+  };
   let answered = false;
   const upstream = request(target, { method: req.method, headers }, (reply) => {
     answered = true;

@@ -3,7 +3,9 @@ import { type LocalWebAcl, webAclOf } from './wafv2.ts';
 
 export interface LocalCacheBehavior {
   pathPattern: string;
-  origin: { kind: 's3'; bucket: string; originPath: string } | { kind: 'api'; originPath: string };
+  origin:
+    | { kind: 's3'; bucket: string; originPath: string }
+    | { kind: 'api'; originPath: string; customHeaders?: Record<string, string> };
   defaultTtl: number;
   maxTtl: number;
   minTtl: number;
@@ -87,15 +89,36 @@ export function securityHeaders(policy: Properties): Record<string, string> {
 }
 
 /**
+ * An origin's `OriginCustomHeaders` (`[{ HeaderName, HeaderValue }]`), by lower-cased name: the headers
+ * CloudFront adds to every request it sends that origin, over any the viewer sent with the same name.
+ * See https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cloudfront-distribution-origincustomheader.html
+ */
+export function originCustomHeaders(origin: Properties): Record<string, string> {
+  const items = (origin.OriginCustomHeaders ?? []) as { HeaderName?: unknown; HeaderValue?: unknown }[];
+  const headers: Record<string, string> = {};
+  for (const item of Array.isArray(items) ? items : []) {
+    const name = str(item.HeaderName).toLowerCase();
+    if (name !== '') headers[name] = str(item.HeaderValue);
+  }
+  return headers;
+}
+
+/**
  * The origin a behaviour's `TargetOriginId` names: an S3 origin (an `S3OriginConfig`, or a domain like
- * `<bucket>.s3.<region>.amazonaws.com`) reads that bucket; any other is the local API. Both keep `OriginPath`.
+ * `<bucket>.s3.<region>.amazonaws.com`) reads that bucket; any other is the local API, with the origin's
+ * custom headers. Both keep `OriginPath`.
  * See https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cloudfront-distribution-origin.html
  */
 export function behaviorOrigin(origin: Properties): LocalCacheBehavior['origin'] {
   const domain = str(origin.DomainName);
   return origin.S3OriginConfig !== undefined || /\.s3[.-]/.test(domain)
     ? { kind: 's3', bucket: domain.split('.s3')[0] ?? '', originPath: str(origin.OriginPath) }
-    : { kind: 'api', originPath: str(origin.OriginPath) };
+    : { kind: 'api', originPath: str(origin.OriginPath), ...customHeadersOf(origin) };
+}
+
+function customHeadersOf(origin: Properties): { customHeaders?: Record<string, string> } {
+  const customHeaders = originCustomHeaders(origin);
+  return Object.keys(customHeaders).length > 0 ? { customHeaders } : {};
 }
 
 /**
