@@ -275,9 +275,13 @@ export class Api extends Construct {
    * "Missing Authentication Token").
    */
   private addProblemResponses(corsAllowOrigin: string): void {
+    // nosniff and no-store as on the functions' own responses (issue 12): API Gateway's errors are per
+    // request and must never be cached by the CDN or a browser, nor sniffed as another type.
     const headers = {
       'Content-Type': "'application/problem+json'",
       'Access-Control-Allow-Origin': `'${corsAllowOrigin}'`,
+      'X-Content-Type-Options': "'nosniff'",
+      'Cache-Control': "'no-store'",
     };
     const problem = (status: number | undefined, title: string, detail: string, code: string): string =>
       JSON.stringify({

@@ -173,9 +173,11 @@ describe('gateway errors in the API’s format', () => {
   ])('%s answers %s problem+json with code %s', (type, status, code) => {
     const response = responses()[type];
     expect(response.StatusCode).toBe(status);
-    expect(response.ResponseParameters).toEqual({
+    expect(response.ResponseParameters).toMatchObject({
       'gatewayresponse.header.Content-Type': "'application/problem+json'",
       'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
+      'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
+      'gatewayresponse.header.Cache-Control': "'no-store'",
     });
     expect(render(response.ResponseTemplates['application/json'])).toEqual({
       type: 'about:blank',
@@ -191,6 +193,11 @@ describe('gateway errors in the API’s format', () => {
     (type) => {
       const response = responses()[type];
       expect(response.StatusCode).toBeUndefined();
+      // Every gateway error, not only the listed ones, carries nosniff and no-store (issue 12).
+      expect(response.ResponseParameters).toMatchObject({
+        'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
+        'gatewayresponse.header.Cache-Control': "'no-store'",
+      });
       expect(render(response.ResponseTemplates['application/json'])).toMatchObject({
         code: 'TYPE',
         detail: 'message',
