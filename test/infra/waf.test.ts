@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STAGE_THROTTLE, USAGE_PLAN } from '#infra/constructs/api.ts';
 import { COMMON_RULES_COUNTED, WAF_RATE_LIMITS } from '#infra/constructs/waf.ts';
+import { buildStackModel } from '#local/template/stack-model.ts';
 import { type Json, resourcesOfType, type Synthesized, synthesize } from './synth.ts';
 
 // The distribution's web ACL. Property names and limits:
@@ -117,4 +119,49 @@ describe('-c wafWebAclArn', () => {
 
 it('LocalStack’s template has no distribution and no web ACL', () => {
   expect(webAcls(localstack)).toHaveLength(0);
+});
+
+it('the local cloud reads the production limits from this template (throttles, quota, rate rules)', () => {
+  const model = buildStackModel(
+    {
+      stackName: 'Pictura',
+      resources: aws.json.Resources,
+      outputs: {},
+      conditions: aws.json.Conditions ?? {},
+    },
+    {
+      region: 'us-east-1',
+      accountId: '000000000000',
+      awsEndpoint: 'http://l:1',
+      cdnHost: 'l:2',
+      apiHost: 'l:3',
+    },
+  );
+  expect(model.api?.throttling?.methodSettings).toEqual([
+    { httpMethod: '*', resourcePath: '/*', ...STAGE_THROTTLE },
+  ]);
+  expect(model.api?.throttling?.usagePlans).toMatchObject([
+    { throttle: USAGE_PLAN.throttle, quota: { limit: USAGE_PLAN.quota.limit, period: 'MONTH', offset: 0 } },
+  ]);
+  expect(model.distribution?.webAcl?.rateRules.map((r) => [r.name, r.limit, r.windowSec])).toEqual([
+    ['AnyPerIp', WAF_RATE_LIMITS.any.limit, WAF_RATE_LIMITS.any.windowSec],
+    ['AnonymousApiPerIp', WAF_RATE_LIMITS.anonymous.limit, WAF_RATE_LIMITS.anonymous.windowSec],
+  ]);
+  // Elsewhere than us-east-1 the ACL does not exist, and the local model finds none.
+  const inEurope = buildStackModel(
+    {
+      stackName: 'Pictura',
+      resources: aws.json.Resources,
+      outputs: {},
+      conditions: aws.json.Conditions ?? {},
+    },
+    {
+      region: 'eu-west-1',
+      accountId: '000000000000',
+      awsEndpoint: 'http://l:1',
+      cdnHost: 'l:2',
+      apiHost: 'l:3',
+    },
+  );
+  expect(inEurope.distribution?.webAcl).toBeUndefined();
 });

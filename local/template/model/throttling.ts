@@ -50,9 +50,14 @@ export function throttleOf(rate: unknown, burst: unknown): LocalThrottle | undef
   };
 }
 
+/** `/~1v1~1images` → `/v1/images` (the leading `/` is the setting's own; `/*` stays). */
+function resourcePathOf(path: string): string {
+  return path === '/*' ? path : path.slice(1).replaceAll('~1', '/');
+}
+
 /**
  * A stage's `MethodSettings` (or a deployment's `StageDescription.MethodSettings`) with a throttle; the
- * resource path's `~1` is unescaped to `/` (`/~1v1~1images` → `/v1/images`).
+ * resource path unescaped (`/~1v1~1images` → `/v1/images`: a leading `/`, then the path with `/` as `~1`).
  * See https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-apigateway-stage-methodsetting.html
  */
 export function methodThrottles(settings: unknown): LocalMethodThrottle[] {
@@ -62,7 +67,7 @@ export function methodThrottles(settings: unknown): LocalMethodThrottle[] {
     if (!throttle) continue;
     result.push({
       httpMethod: str(raw.HttpMethod, '*').toUpperCase(),
-      resourcePath: str(raw.ResourcePath, '/*').replaceAll('~1', '/'),
+      resourcePath: resourcePathOf(str(raw.ResourcePath, '/*')),
       ...throttle,
     });
   }
