@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type ApiKey, loadApiKeys } from './apigateway/api-keys.ts';
+import { type ApiKey, ApiKeyStore, loadApiKeys } from './apigateway/api-keys.ts';
+import { apiKeyManagementRoute } from './apigateway/key-management.ts';
 import { apiRequestHandler } from './apigateway/server.ts';
 import { type AwsEndpoint, type EdgeRoute, startAwsEndpoint } from './aws-endpoint.ts';
 import { createCdn } from './cloudfront/distribution.ts';
@@ -332,10 +333,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   endpoint.addRoute(lambdaApiRoute(runtime, log));
   endpoint.addRoute(redriveRoute(sqs));
   startNotifications(endpoint, model, s3, sqs, log, faults);
-  const apiKeys = loadApiKeys(
-    options.apiKeys,
-    options.dataDir ? join(options.dataDir, 'api-keys.json') : undefined,
-  );
+  const keyFile = options.dataDir ? join(options.dataDir, 'api-keys.json') : undefined;
+  const apiKeys = loadApiKeys(options.apiKeys, keyFile);
+  // Keys from PICTURA_LOCAL_API_KEYS are not written to the key file; changes to them last until exit.
+  const usagePlans = model.api?.throttling?.usagePlans ?? [];
+  const keyStore = new ApiKeyStore(apiKeys, {
+    usagePlanIds: usagePlans.map((plan) => plan.id),
+    ...(keyFile && !options.apiKeys?.trim() ? { stateFile: keyFile } : {}),
+  });
+  endpoint.addRoute(apiKeyManagementRoute(keyStore, usagePlans, log));
   const distribution = model.distribution && createCdn({ distribution: model.distribution, s3, apiUrl, log });
   if (distribution) endpoint.addRoute(distribution.invalidationRoute);
   const pollers = startPollers(model, sqs, runtime, options, faults);
@@ -347,7 +353,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     account: ACCOUNT,
     log,
   });
-  api.open(model.api ? apiRequestHandler({ api: model.api, runtime, keys: apiKeys, log }) : notFound);
+  api.open(model.api ? apiRequestHandler({ api: model.api, runtime, keys: keyStore, log }) : notFound);
   cdn.open(distribution?.handler ?? notFound);
   markReady();
 

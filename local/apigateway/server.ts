@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { BodyTooLargeError, readBody } from '../http-util.ts';
 import type { FunctionRuntime } from '../lambda/runtime/function-runtime.ts';
 import type { LocalApi, LocalRoute } from '../template/stack-model.ts';
-import type { ApiKey } from './api-keys.ts';
+import { type ApiKey, ApiKeyStore } from './api-keys.ts';
 import {
   newRequestIds,
   type RequestIds,
@@ -28,7 +28,8 @@ export const API_TIMEOUT_MS = 29_000;
 export interface ApiServerOptions {
   api: LocalApi;
   runtime: FunctionRuntime;
-  keys: ApiKey[];
+  /** The keys API Gateway accepts (a plain list: every key enabled, no usage plans to check). */
+  keys: ApiKey[] | ApiKeyStore;
   log: (line: string) => void;
   /** Integration timeout; API Gateway's is 29 s (tests shorten it). */
   timeoutMs?: number;
@@ -83,10 +84,13 @@ function routeRequest(req: IncomingMessage, api: LocalApi, ids: RequestIds): Rou
   return { ids, method, path: target.path, query: target.query, ...found, headers };
 }
 
-/** Step 2: the validated API key on key-required routes; `false` when it is missing or unknown. */
-function checkApiKey(request: RoutedRequest, keys: ReadonlyMap<string, ApiKey>): ApiKey | undefined | false {
+/**
+ * Step 2: the validated API key on key-required routes; `false` when it is missing, unknown, disabled, deleted
+ * or in no usage plan of the stage (API Gateway's INVALID_API_KEY, 403 unless the template reshapes it).
+ */
+function checkApiKey(request: RoutedRequest, keys: ApiKeyStore): ApiKey | undefined | false {
   if (!request.route.apiKeyRequired) return undefined;
-  return keys.get(lastHeaderValue(request.headers, 'x-api-key') ?? '') ?? false;
+  return keys.validate(lastHeaderValue(request.headers, 'x-api-key')) ?? false;
 }
 
 /** Step 3: the body, or `undefined` once a 413 has been sent for a body over 10 MB. */
@@ -182,7 +186,7 @@ export function apiRequestHandler(
   options: ApiServerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { api } = options;
-  const keyByValue = new Map(options.keys.map((key) => [key.value, key]));
+  const keys = options.keys instanceof ApiKeyStore ? options.keys : new ApiKeyStore(options.keys);
   const throttle = new ApiThrottle(api.throttling ?? { methodSettings: [], usagePlans: [] });
 
   const handle = async (req: IncomingMessage, res: ServerResponse, ids: RequestIds) => {
@@ -190,7 +194,7 @@ export function apiRequestHandler(
       return sendContentLengthExceeded(res, API_PAYLOAD_LIMIT);
     const request = routeRequest(req, api, ids);
     if (!request) return sendGatewayError(res, api, 'MISSING_AUTHENTICATION_TOKEN', ids);
-    const apiKey = checkApiKey(request, keyByValue);
+    const apiKey = checkApiKey(request, keys);
     if (apiKey === false) return sendGatewayError(res, api, 'INVALID_API_KEY', ids);
     const throttled = throttle.admit(request.route, apiKey ? apiKey.id : undefined);
     if (throttled) return sendGatewayError(res, api, throttled, ids);
