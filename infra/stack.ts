@@ -126,6 +126,8 @@ export class PicturaStack extends Stack {
       // LocalStack endpoint the clients use: `<localstackUrl>/<bucket>/variants/<id>/<name>.<ext>`.
       // LocalStack does not enforce the bucket's Block Public Access, so such a URL loads in a browser.
       cdnBaseUrl: cdn ? cdn.baseUrl : `${settings.localstackUrl}/${storage.bucket.bucketName}`,
+      // Links name the CDN, the API's only public door (the origin check refuses execute-api requests).
+      ...(cdn ? { apiPublicUrl: cdn.baseUrl } : {}),
       distribution: cdn?.distribution,
       retainData: settings.retainData,
       corsAllowOrigin: settings.corsAllowOrigin,

@@ -86,6 +86,11 @@ export interface FunctionsProps {
   deadLetterQueues: Record<Stage, IQueue>;
   /** Base URL of variant links (`${cdnBaseUrl}/variants/...`). */
   cdnBaseUrl: string;
+  /**
+   * Base URL of the API's own links (`links.self`, `Location`): the CDN's where there is one, since the API
+   * answers only through it. Absent: API Gateway's domain and stage (shared/http/request.ts).
+   */
+  apiPublicUrl?: string;
   /** The CDN whose cache delete invalidates; absent where there is none (LocalStack). */
   distribution: IDistribution | undefined;
   retainData: boolean;
@@ -154,6 +159,7 @@ export class Functions extends Construct {
     const variants = bucket.arnForObjects(`${VARIANTS_PREFIX}*`);
     const ownerIndex = `${table.tableArn}/index/${TABLE_SCHEMA.ownerIndex}`;
 
+    const apiLinks = props.apiPublicUrl ? { API_PUBLIC_URL: props.apiPublicUrl } : {};
     this.upload = make(
       'upload',
       'POST /v1/images: presigned POST or direct upload of an original',
@@ -161,6 +167,7 @@ export class Functions extends Construct {
         PRESIGNED_POST_EXPIRES_SECONDS: String(LIMITS.presignedPostExpiresSeconds),
         PENDING_UPLOAD_TTL_SECONDS: String(LIMITS.pendingUploadTtlSeconds),
         CORS_ALLOW_ORIGIN: props.corsAllowOrigin,
+        ...apiLinks,
       },
       false,
     );
@@ -172,7 +179,7 @@ export class Functions extends Construct {
     this.images = make(
       'images',
       'GET /v1/images, GET /v1/images/{id}, GET /v1/health',
-      { CDN_BASE_URL: props.cdnBaseUrl, CORS_ALLOW_ORIGIN: props.corsAllowOrigin },
+      { CDN_BASE_URL: props.cdnBaseUrl, CORS_ALLOW_ORIGIN: props.corsAllowOrigin, ...apiLinks },
       false,
     );
     // GetItem is also the health check's table probe. The bucket probe lists one fixed, empty prefix
