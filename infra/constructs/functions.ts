@@ -288,6 +288,8 @@ export class Functions extends Construct {
         API_RESERVED_CONCURRENCY[name];
       if (props.originSecret !== undefined) {
         this[name].addEnvironment(ORIGIN_SECRET_VARIABLE, props.originSecret);
+        // The benchmark's naive copies run with the same environment.
+        environments[name][ORIGIN_SECRET_VARIABLE] = props.originSecret;
       }
     }
 

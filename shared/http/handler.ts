@@ -6,6 +6,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { Logger } from '../logger.ts';
 import { bodyLimit, securityHeaders } from './guards.ts';
+import { originVerify } from './origin-verify.ts';
 import { problemDetails } from './problem-details.ts';
 
 /** Characters of a refusal's detail that reach the log. */
@@ -31,10 +32,13 @@ export type HttpRoute = (event: APIGatewayProxyEvent, context: Context) => Promi
 export interface HttpOptions {
   /** `Access-Control-Allow-Origin` for every response, errors included. */
   corsAllowOrigin: string;
+  /** The CDN's origin secret; requests without it are refused with 403 (absent: no check). */
+  cdnOriginSecret?: string | undefined;
 }
 
 /**
- * Wraps a route in the project's HTTP middleware stack: Powertools context in the logs, lower-cased headers,
+ * Wraps a route in the project's HTTP middleware stack: the CDN origin check (on AWS, origin-verify.ts),
+ * Powertools context in the logs, lower-cased headers,
  * CORS headers on every response, and errors rendered as problem+json (< 500 exposed, everything else hidden
  * behind a generic 500 and logged), bodies other than images capped before any route reads them, and
  * `nosniff`/`no-store` on every response. API Gateway answers preflights; the responses must carry CORS.
@@ -42,6 +46,8 @@ export interface HttpOptions {
 export function httpHandler(logger: Logger, options: HttpOptions, route: HttpRoute) {
   return (
     middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+      // First: a request that bypassed the CDN is refused before any work (origin-verify.ts).
+      .use(originVerify(options.cdnOriginSecret))
       .use(injectLambdaContext(logger, { resetKeys: true }))
       // after/onError run in reverse order of use: the security headers go on last, over every response.
       .use(securityHeaders())

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_LOG_FORMAT } from '#infra/constructs/api.ts';
 import { functionNamed, type Json, resourcesOfType, type Synthesized, single, synthesize } from './synth.ts';
 
 let aws: Synthesized;
@@ -124,6 +125,28 @@ describe('REST API', () => {
       expect(source).toContain(JSON.stringify({ Ref: apiId }));
       expect(source).toContain(JSON.stringify({ Ref: stageId }));
     }
+  });
+});
+
+describe('access logs (the trail)', () => {
+  it('writes one JSON line per request to a log group kept a month: who, what, outcome', () => {
+    const stage = resourcesOfType(aws.json, 'AWS::ApiGateway::Stage')[0]?.[1].Properties;
+    const [groupId, group] =
+      resourcesOfType(aws.json, 'AWS::Logs::LogGroup').find(([id]) => id.startsWith('ApiAccessLogs')) ?? [];
+    expect(group?.Properties.RetentionInDays).toBe(30);
+    expect(JSON.stringify(stage.AccessLogSetting.DestinationArn)).toContain(JSON.stringify(groupId));
+    const line = JSON.parse(stage.AccessLogSetting.Format);
+    expect(line).toEqual(ACCESS_LOG_FORMAT);
+    expect(line).toMatchObject({
+      sourceIp: '$context.identity.sourceIp',
+      apiKeyId: '$context.identity.apiKeyId',
+      status: '$context.status',
+      errorType: '$context.error.responseType',
+    });
+    // The key's id only: nothing in the format can carry the key itself.
+    expect(stage.AccessLogSetting.Format).not.toMatch(
+      /apiKey"|x-api-key|\$input|\$context\.identity\.apiKey[^I]/,
+    );
   });
 });
 

@@ -48,6 +48,35 @@ describe('settings (CDK context)', () => {
     expect(() => read({ localstackUrl: 'localhost:4566' })).toThrow(/localstackUrl/);
     expect(() => read({ alarmEmail: 'nobody' })).toThrow(/alarmEmail/);
     expect(() => read({ bundling: 'no' })).toThrow(/bundling/);
+    expect(() => read({ production: 'yes' })).toThrow(/production/);
+  });
+
+  it('refuses a production deploy that lets any origin call the API (CORS *), saying what to set', () => {
+    expect(() => read({ production: 'true' })).toThrow(/production=true.*corsAllowOrigin=https:\/\//);
+    expect(() => read({ production: true, corsAllowOrigin: '*' })).toThrow(/corsAllowOrigin/);
+    expect(read({ production: 'true', corsAllowOrigin: 'https://app.example' })).toMatchObject({
+      production: true,
+      corsAllowOrigin: 'https://app.example',
+    });
+    // A dev stack keeps the convenient default.
+    expect(read({}).corsAllowOrigin).toBe('*');
+  });
+
+  it('fails synth itself on a production deploy with CORS *', () => {
+    expect(() => createApp({ context: { bundling: false, production: 'true' } })).toThrow(/corsAllowOrigin/);
+  });
+
+  it('takes a CDN domain and its us-east-1 certificate together, or neither', () => {
+    const arn = 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-111122223333';
+    expect(read({ cdnDomainName: 'img.example.com', cdnCertificateArn: arn }).cdnDomain).toEqual({
+      domainName: 'img.example.com',
+      certificateArn: arn,
+    });
+    expect(() => read({ cdnDomainName: 'img.example.com' })).toThrow(/both or neither/);
+    expect(() => read({ cdnCertificateArn: arn })).toThrow(/both or neither/);
+    expect(() =>
+      read({ cdnDomainName: 'img.example.com', cdnCertificateArn: arn.replace('us-east-1', 'eu-west-1') }),
+    ).toThrow(/us-east-1/);
   });
 });
 

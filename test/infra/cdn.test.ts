@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES } from '#infra/constructs/pictura-function.ts';
+import { pathPatternMatches } from '#local/cloudfront/path-pattern.ts';
 import {
   COMMON_OUTPUTS,
   functionNamed,
@@ -64,11 +65,29 @@ function dependsOnTransitively(graph: Map<string, Set<string>>, from: string): S
   return seen;
 }
 
+/** The cache behaviour for a path pattern. */
+const behaviourFor = (pattern: string): Json =>
+  distribution().CacheBehaviors.find((b: Json) => b.PathPattern === pattern);
+/** The stack's cache policy whose comment starts with `prefix`. */
+const cachePolicy = (prefix: string): [string, Json] =>
+  only(
+    resourcesOfType(aws.json, 'AWS::CloudFront::CachePolicy').filter(([, p]) =>
+      String(p.Properties.CachePolicyConfig.Comment).startsWith(prefix),
+    ),
+  );
+/** The images bucket's policy (the log bucket has its own, for the log delivery service). */
+const imagesBucketPolicy = (): Json =>
+  only(
+    resourcesOfType(aws.json, 'AWS::S3::BucketPolicy').filter(([, p]) =>
+      JSON.stringify(p.Properties.Bucket).includes('StorageBucket'),
+    ),
+  )[1];
+
 describe('distribution', () => {
-  it('serves variants from S3 by default: OAC-signed, HTTPS, GET/HEAD, immutable cache policy', () => {
+  it('serves /variants/* from S3: OAC-signed, HTTPS, GET/HEAD, immutable cache policy', () => {
     const [oacId] = only(resourcesOfType(aws.json, 'AWS::CloudFront::OriginAccessControl'));
-    const [cachePolicyId] = only(resourcesOfType(aws.json, 'AWS::CloudFront::CachePolicy'));
-    const behaviour = distribution().DefaultCacheBehavior;
+    const [cachePolicyId] = cachePolicy('Pictura variants');
+    const behaviour = behaviourFor('/variants/*');
     expect(behaviour).toMatchObject({
       ViewerProtocolPolicy: 'redirect-to-https',
       AllowedMethods: ['GET', 'HEAD'],
@@ -78,6 +97,7 @@ describe('distribution', () => {
     expect(s3.DomainName).toEqual({ 'Fn::GetAtt': [expect.any(String), 'RegionalDomainName'] });
     expect(s3.OriginAccessControlId).toEqual({ 'Fn::GetAtt': [oacId, 'Id'] });
     expect(s3.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    expect(s3.OriginPath ?? '').toBe('');
     aws.template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
       OriginAccessControlConfig: {
         OriginAccessControlOriginType: 's3',
@@ -102,9 +122,24 @@ describe('distribution', () => {
     });
   });
 
+  it('answers 404 for anything outside /variants/* and /v1/*: the default reads an empty prefix', () => {
+    // originals/<id> must not be told apart from a missing key: the default behaviour's origin path is a
+    // prefix inside variants/ that holds nothing (ids are 22 characters), so S3 answers every such
+    // request NoSuchKey (404, with this distribution's ListBucket) whether an original exists or not.
+    const behaviour = distribution().DefaultCacheBehavior;
+    const s3 = origin(behaviour.TargetOriginId);
+    expect(s3.OriginPath).toBe('/variants/none');
+    expect(s3.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    expect(behaviour.AllowedMethods).toEqual(['GET', 'HEAD']);
+    expect(distribution().CacheBehaviors.map((b: Json) => b.PathPattern)).toEqual([
+      '/v1/images/*',
+      '/v1/*',
+      '/variants/*',
+    ]);
+  });
+
   it('sends /v1/* to the API: all methods, caching disabled, every viewer header but Host', () => {
-    const [behaviour] = distribution().CacheBehaviors;
-    expect(distribution().CacheBehaviors).toHaveLength(1);
+    const behaviour = behaviourFor('/v1/*');
     expect(behaviour).toMatchObject({
       PathPattern: '/v1/*',
       AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
@@ -114,9 +149,67 @@ describe('distribution', () => {
     });
   });
 
+  it('caches GET /v1/images/{id} for 10 s, keyed per API key and query string, never the listing', () => {
+    const behaviour = behaviourFor('/v1/images/*');
+    const [policyId, policy] = cachePolicy('Pictura GET /v1/images/{id}');
+    expect(behaviour).toMatchObject({
+      AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+      CachedMethods: ['GET', 'HEAD'],
+      CachePolicyId: { Ref: policyId },
+      OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
+      ViewerProtocolPolicy: 'https-only',
+      TargetOriginId: behaviourFor('/v1/*').TargetOriginId,
+    });
+    // Min = default = max: held even though the API answers Cache-Control: no-store.
+    expect(policy.Properties.CachePolicyConfig).toMatchObject({ MinTTL: 10, DefaultTTL: 10, MaxTTL: 10 });
+    const key = policy.Properties.CachePolicyConfig.ParametersInCacheKeyAndForwardedToOrigin;
+    expect(key.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: ['x-api-key'] });
+    expect(key.QueryStringsConfig).toEqual({ QueryStringBehavior: 'all' });
+    expect(key.CookiesConfig).toEqual({ CookieBehavior: 'none' });
+    // The listing is /v1/images, which only /v1/* matches, and /v1/* caches nothing.
+    expect(pathPatternMatches('/v1/images/*', '/v1/images')).toBe(false);
+    expect(pathPatternMatches('/v1/images/*', '/v1/images/abc')).toBe(true);
+  });
+
+  it('sends the API its origin secret, from Secrets Manager, to the API functions too', () => {
+    const [secretId, secret] = only(resourcesOfType(aws.json, 'AWS::SecretsManager::Secret'));
+    expect(secret.Properties.GenerateSecretString).toMatchObject({
+      PasswordLength: 48,
+      ExcludePunctuation: true,
+    });
+    const reference = {
+      'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretId }, ':SecretString:::}}']],
+    };
+    const api = origin(behaviourFor('/v1/*').TargetOriginId);
+    expect(api.OriginCustomHeaders).toEqual([{ HeaderName: 'x-origin-verify', HeaderValue: reference }]);
+    for (const name of ['upload', 'images', 'delete']) {
+      expect(functionNamed(aws.json, name)[1].Properties.Environment.Variables.CDN_ORIGIN_SECRET).toEqual(
+        reference,
+      );
+    }
+    // The pipeline is not behind the CDN and never sees it.
+    for (const name of ['metadata', 'thumbnail', 'purge', 'sweeper']) {
+      expect(
+        functionNamed(aws.json, name)[1].Properties.Environment.Variables.CDN_ORIGIN_SECRET,
+      ).toBeUndefined();
+    }
+    expect(JSON.stringify(aws.json)).not.toMatch(/"HeaderValue":"[A-Za-z0-9]{48}"/);
+  });
+
+  it('writes standard logs to the log bucket under cloudfront/', () => {
+    const logging = distribution().Logging;
+    expect(logging.Prefix).toBe('cloudfront/');
+    expect(logging.IncludeCookies).toBe(false);
+    expect(JSON.stringify(logging.Bucket)).toContain('StorageLogBucket');
+  });
+
+  it('uses the default certificate without a custom domain (TLSv1 allowed by CloudFront: see nag.test.ts)', () => {
+    expect(distribution().ViewerCertificate).toBeUndefined();
+  });
+
   it('reaches the API by id, region and stage, not through the deployment (no dependency cycle)', () => {
     const [apiId] = only(resourcesOfType(aws.json, 'AWS::ApiGateway::RestApi'));
-    const api = origin(distribution().CacheBehaviors[0].TargetOriginId);
+    const api = origin(behaviourFor('/v1/*').TargetOriginId);
     expect(api.OriginPath).toBe('/prod');
     expect(api.CustomOriginConfig.OriginProtocolPolicy).toBe('https-only');
     expect(api.DomainName).toEqual({
@@ -152,7 +245,7 @@ describe('distribution', () => {
     }
     const ids = [
       distribution().DefaultCacheBehavior.ResponseHeadersPolicyId,
-      distribution().CacheBehaviors[0].ResponseHeadersPolicyId,
+      ...distribution().CacheBehaviors.map((b: Json) => b.ResponseHeadersPolicyId),
     ];
     expect(new Set(ids.map((id: Json) => id.Ref))).toEqual(new Set(policies.map(([id]) => id)));
   });
@@ -160,7 +253,7 @@ describe('distribution', () => {
 
 describe('bucket access for the CDN', () => {
   const cdnStatements = (): Json[] =>
-    only(resourcesOfType(aws.json, 'AWS::S3::BucketPolicy'))[1].Properties.PolicyDocument.Statement.filter(
+    imagesBucketPolicy().Properties.PolicyDocument.Statement.filter(
       (s: Json) => s.Principal?.Service === 'cloudfront.amazonaws.com',
     );
 

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { API_RESERVED_CONCURRENCY } from '#infra/constructs/functions.ts';
 import { FUNCTION_NAMES } from '#infra/constructs/pictura-function.ts';
 import { bundleForHost } from '#local/lambda/build.ts';
 import { codeAssetHash, functionNamed, type Json, type Synthesized, synthesize } from './synth.ts';
@@ -30,10 +31,17 @@ const CONSUMER_ENV = [
   'RETRY_BACKOFF_MAX_SECONDS',
 ];
 const EXPECTED_ENV: Record<string, string[]> = {
+  // CDN_ORIGIN_SECRET: the API functions refuse requests that did not come through the CDN.
   // API_PUBLIC_URL: links name the CDN, the API's only public door (shared/http/request.ts apiBaseUrl).
-  upload: ['PRESIGNED_POST_EXPIRES_SECONDS', 'PENDING_UPLOAD_TTL_SECONDS', 'CORS_ALLOW_ORIGIN', 'API_PUBLIC_URL'],
-  images: ['CDN_BASE_URL', 'CORS_ALLOW_ORIGIN', 'API_PUBLIC_URL'],
-  delete: ['PURGE_QUEUE_URL', 'CORS_ALLOW_ORIGIN'],
+  upload: [
+    'PRESIGNED_POST_EXPIRES_SECONDS',
+    'PENDING_UPLOAD_TTL_SECONDS',
+    'CORS_ALLOW_ORIGIN',
+    'CDN_ORIGIN_SECRET',
+    'API_PUBLIC_URL',
+  ],
+  images: ['CDN_BASE_URL', 'CORS_ALLOW_ORIGIN', 'CDN_ORIGIN_SECRET', 'API_PUBLIC_URL'],
+  delete: ['PURGE_QUEUE_URL', 'CORS_ALLOW_ORIGIN', 'CDN_ORIGIN_SECRET'],
   purge: ['DEAD_LETTER_QUEUE_URL', 'CDN_DISTRIBUTION_ID', ...CONSUMER_ENV],
   metadata: ['RENDER_QUEUE_URL', 'DEAD_LETTER_QUEUE_URL', ...CONSUMER_ENV],
   thumbnail: ['CDN_BASE_URL', 'DEAD_LETTER_QUEUE_URL', ...CONSUMER_ENV],
@@ -83,6 +91,17 @@ describe('every function', () => {
     expect(Object.keys(variables).sort()).toEqual([...COMMON_ENV, ...(EXPECTED_ENV[name] ?? [])].sort());
     expect(variables.POWERTOOLS_SERVICE_NAME).toBe('pictura');
     expect(variables.POWERTOOLS_LOG_LEVEL).toBe('INFO');
+  });
+
+  it('reserves concurrency for the API functions only (API_RESERVED_CONCURRENCY)', () => {
+    for (const name of FUNCTION_NAMES) {
+      const reserved = fn(name).Properties.ReservedConcurrentExecutions;
+      if (name in API_RESERVED_CONCURRENCY) {
+        expect(reserved, name).toBe(API_RESERVED_CONCURRENCY[name as keyof typeof API_RESERVED_CONCURRENCY]);
+      } else expect(reserved, name).toBeUndefined();
+    }
+    // Far under the account's default 1,000, so the pipeline keeps most of the pool.
+    expect(Object.values(API_RESERVED_CONCURRENCY).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(100);
   });
 
   it('sizes memory for the work: image functions 1.5–2 GB, API functions 256–512 MB', () => {

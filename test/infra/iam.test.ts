@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES } from '#infra/constructs/pictura-function.ts';
+import { HEALTH_PROBE_PREFIX } from '#infra/constructs/storage.ts';
+import { HEALTH_PROBE_PREFIX as SHARED_HEALTH_PROBE_PREFIX } from '#shared/health.ts';
 import { functionNamed, type Json, resourcesOfType, type Synthesized, synthesize } from './synth.ts';
 
 let aws: Synthesized;
@@ -129,6 +131,13 @@ describe('each function may do exactly what it uses', () => {
     );
     const query = grantsOf('images', 'dynamodb:Query')[0]?.resources ?? [];
     expect(query.some((r) => r.includes('/index/byOwner'))).toBe(true);
+    // The health check lists one fixed, empty prefix and may list nothing else (issue 12, gap 7): no
+    // bucket-wide ListBucket on the function that serves public reads.
+    const lists = grantsOf('images', 's3:ListBucket');
+    expect(lists).toHaveLength(1);
+    expect(lists[0]?.condition).toEqual({ StringEquals: { 's3:prefix': HEALTH_PROBE_PREFIX } });
+    expect(HEALTH_PROBE_PREFIX).toBe(SHARED_HEALTH_PROBE_PREFIX);
+    expect(grantsOf('images', 's3:GetObject')).toEqual([]);
   });
 
   it('delete: read and mark records, queue the purge; no object and no CDN access', () => {

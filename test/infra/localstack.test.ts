@@ -3,10 +3,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   COMMON_OUTPUTS,
   functionNamed,
+  imagesBucket,
   type Json,
   resourcesOfType,
   type Synthesized,
-  single,
   synthesize,
 } from './synth.ts';
 
@@ -47,7 +47,7 @@ describe('-c target=localstack', () => {
   });
 
   it('points variant URLs at the object in LocalStack’s S3, path-style', () => {
-    const [bucketId] = single(local.json, 'AWS::S3::Bucket');
+    const [bucketId] = imagesBucket(local.json);
     const expected = { 'Fn::Join': ['', ['http://localhost:4566/', { Ref: bucketId }]] };
     for (const name of ['images', 'thumbnail']) {
       expect(functionNamed(local.json, name)[1].Properties.Environment.Variables.CDN_BASE_URL).toEqual(

@@ -1,6 +1,14 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { functionNamed, type Json, resourcesOfType, type Synthesized, single, synthesize } from './synth.ts';
+import {
+  functionNamed,
+  imagesBucket,
+  type Json,
+  resourcesOfType,
+  type Synthesized,
+  single,
+  synthesize,
+} from './synth.ts';
 
 let aws: Synthesized;
 beforeAll(async () => {
@@ -87,6 +95,14 @@ describe('event source mappings', () => {
     expect(mappingFor('purge').mapping.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 2 });
   });
 
+  it('caps every event source: ingest and render at 10 invocations at once (the API keeps its reserve)', () => {
+    expect(mappingFor('metadata').mapping.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 10 });
+    expect(mappingFor('thumbnail').mapping.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 10 });
+    for (const [, mapping] of resourcesOfType(aws.json, 'AWS::Lambda::EventSourceMapping')) {
+      expect(mapping.Properties.ScalingConfig?.MaximumConcurrency).toBeGreaterThanOrEqual(2);
+    }
+  });
+
   it('wires metadata→render and delete→purge as producers', () => {
     const render = mappingFor('thumbnail').queueId;
     const purge = mappingFor('purge').queueId;
@@ -102,7 +118,7 @@ describe('event source mappings', () => {
 describe('S3 notification', () => {
   it('sends ObjectCreated under originals/ to the ingest queue', () => {
     const ingest = mappingFor('metadata').queueId;
-    const [bucketId] = single(aws.json, 'AWS::S3::Bucket');
+    const [bucketId] = imagesBucket(aws.json);
     aws.template.hasResourceProperties('Custom::S3BucketNotifications', {
       BucketName: { Ref: bucketId },
       NotificationConfiguration: {
@@ -119,7 +135,7 @@ describe('S3 notification', () => {
 
   it('lets only this bucket’s S3 events into the ingest queue', () => {
     const ingest = mappingFor('metadata').queueId;
-    const [bucketId] = single(aws.json, 'AWS::S3::Bucket');
+    const [bucketId] = imagesBucket(aws.json);
     aws.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: ingest }],
       PolicyDocument: {
@@ -169,6 +185,19 @@ describe('alarms', () => {
 
   it('notifies one SNS topic from every alarm', () => {
     const [topicId] = single(aws.json, 'AWS::SNS::Topic');
+    // enforceSSL: publishing over plain HTTP is denied (cdk-nag SNS3).
+    aws.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
     expect(alarms()).toHaveLength(6);
     for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
   });

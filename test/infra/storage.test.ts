@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resourcesOfType, type Synthesized, single, synthesize } from './synth.ts';
+import { imagesBucket, type Json, resourcesOfType, type Synthesized, single, synthesize } from './synth.ts';
 
 let dev: Synthesized;
 let retained: Synthesized;
@@ -8,6 +8,51 @@ let retained: Synthesized;
 beforeAll(async () => {
   dev = await synthesize();
   retained = await synthesize({ retainData: 'true' });
+});
+
+describe('access-log bucket (the trail)', () => {
+  const logBucket = (): [string, Json] =>
+    single(
+      {
+        Resources: Object.fromEntries(
+          resourcesOfType(dev.json, 'AWS::S3::Bucket').filter(([id]) => id.startsWith('StorageLogBucket')),
+        ),
+      },
+      'AWS::S3::Bucket',
+    );
+
+  it('receives the images bucket’s server access logs under s3/', () => {
+    const [logId] = logBucket();
+    expect(imagesBucket(dev.json)[1].Properties.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: logId },
+      LogFilePrefix: 's3/',
+    });
+  });
+
+  it('is private, TLS only, SSE-S3, and expires logs after 90 days', () => {
+    const [logId, bucket] = logBucket();
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toMatchObject({
+      BlockPublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(
+      bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault
+        .SSEAlgorithm,
+    ).toBe('AES256');
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ ExpirationInDays: 90, Status: 'Enabled' }),
+    ]);
+    // CloudFront's standard logging writes with an ACL, so the log bucket keeps ACLs possible.
+    expect(bucket.Properties.OwnershipControls.Rules[0].ObjectOwnership).toBe('BucketOwnerPreferred');
+    dev.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
 });
 
 describe('bucket', () => {
@@ -58,7 +103,7 @@ describe('bucket', () => {
   });
 
   it('aborts incomplete multipart uploads after a day and expires nothing the app still needs', () => {
-    const [, bucket] = single(dev.json, 'AWS::S3::Bucket');
+    const [, bucket] = imagesBucket(dev.json);
     const rules = bucket.Properties.LifecycleConfiguration.Rules;
     expect(rules).toEqual([
       expect.objectContaining({

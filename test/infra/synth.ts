@@ -69,6 +69,18 @@ export function single(json: Json, type: string): [string, Json] {
   return found[0];
 }
 
+/**
+ * The images bucket (originals/ and variants/), as `[logicalId, resource]`: the stack's other bucket is
+ * the access-log bucket (`Storage/LogBucket`).
+ */
+export function imagesBucket(json: Json): [string, Json] {
+  const found = resourcesOfType(json, 'AWS::S3::Bucket').filter(([id]) =>
+    /^StorageBucket[0-9A-F]{8}$/.test(id),
+  );
+  if (found.length !== 1 || !found[0]) throw new Error(`Expected one images bucket, found ${found.length}`);
+  return found[0];
+}
+
 /** The Lambda function resource whose `pictura:name` metadata is `name`. */
 export function functionNamed(json: Json, name: string): [string, Json] {
   const found = resourcesOfType(json, 'AWS::Lambda::Function').find(
