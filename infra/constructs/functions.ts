@@ -159,7 +159,7 @@ export class Functions extends Construct {
     const variants = bucket.arnForObjects(`${VARIANTS_PREFIX}*`);
     const ownerIndex = `${table.tableArn}/index/${TABLE_SCHEMA.ownerIndex}`;
 
-    const apiLinks = props.apiPublicUrl ? { API_PUBLIC_URL: props.apiPublicUrl } : {};
+    const apiLinks: Record<string, string> = props.apiPublicUrl ? { API_PUBLIC_URL: props.apiPublicUrl } : {};
     this.upload = make(
       'upload',
       'POST /v1/images: presigned POST or direct upload of an original',
