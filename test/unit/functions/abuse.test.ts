@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { proxyEvent } from '#local/apigateway/proxy-event.ts';
 import { lambdaContext } from '#local/lambda/events.ts';
 import { objectCreatedEvent } from '#local/s3/events.ts';
+import { apiBaseUrl } from '#shared/http/request.ts';
 import { CAMERA, orientedJpeg } from '#test/support/images.ts';
 import { type Pipeline, startPipeline, withKey } from '#test/support/pipeline.ts';
 
@@ -161,7 +162,31 @@ describe('headers (issue 12, gap 9)', () => {
 });
 
 describe('host reflection (issue 12, gap 6)', () => {
-  it('builds links and Location from requestContext.domainName and stage, never from Host', async () => {
+  it('without a configured URL, takes requestContext.domainName and stage, never Host', () => {
+    const event = proxyEvent({
+      method: 'GET',
+      resource: '/v1/images',
+      path: '/v1/images',
+      headers: { host: 'abc123.execute-api.us-east-1.amazonaws.com' },
+    });
+    event.headers = { host: FORGED_HOST, 'x-forwarded-host': FORGED_HOST, 'x-forwarded-proto': 'gopher' };
+    expect(apiBaseUrl(event)).toBe('https://abc123.execute-api.us-east-1.amazonaws.com/prod');
+    // A custom domain without a base path: no prefix. The local API reports plain http.
+    const local = proxyEvent({
+      method: 'GET',
+      resource: '/v1/images',
+      path: '/v1/images',
+      basePath: '',
+      headers: { host: '127.0.0.1:3000', 'x-forwarded-proto': 'http' },
+    });
+    expect(apiBaseUrl(local)).toBe('http://127.0.0.1:3000');
+    // A domain that is not a host name (never from API Gateway) is not copied into a link.
+    event.requestContext.domainName = `${FORGED_HOST}/<script>`;
+    expect(apiBaseUrl(event)).toBe('https://localhost/prod');
+    expect(apiBaseUrl(event, 'https://cdn.example/')).toBe('https://cdn.example');
+  });
+
+  it('builds links and Location from the configured URL, never from Host', async () => {
     const event = proxyEvent({
       method: 'POST',
       resource: '/v1/images',
@@ -186,7 +211,8 @@ describe('host reflection (issue 12, gap 6)', () => {
     )) as APIGatewayProxyResult;
     expect(created.statusCode).toBe(201);
     const id = JSON.parse(created.body).id;
-    const expected = `https://abc123.execute-api.us-east-1.amazonaws.com/prod/v1/images/${id}`;
+    // The template gives the functions API_PUBLIC_URL, the CDN's URL (cdn.test here, on local http).
+    const expected = `http://cdn.test/v1/images/${id}`;
     expect(created.headers?.Location).toBe(expected);
     expect(JSON.parse(created.body).links.self).toBe(expected);
 

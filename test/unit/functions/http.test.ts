@@ -55,9 +55,10 @@ describe('POST /v1/images', () => {
     };
     expect(body.status).toBe('pending_upload');
     expect(body.deleteToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(body.links.self).toBe(`https://api.test/prod/v1/images/${body.id}`);
+    // The template's API_PUBLIC_URL (the CDN, cdn.test in these tests), never the Host header (api.test).
+    expect(body.links.self).toBe(`http://cdn.test/v1/images/${body.id}`);
     // The token holder's route: no API key needed there.
-    expect(body.links.delete).toBe(`https://api.test/prod/v1/images/${body.id}/token`);
+    expect(body.links.delete).toBe(`http://cdn.test/v1/images/${body.id}/token`);
     expect(body.upload.fields.key).toBe(`originals/${body.id}`);
     const policy = JSON.parse(Buffer.from(body.upload.fields.Policy ?? '', 'base64').toString('utf8'));
     expect(policy.conditions).toEqual(
