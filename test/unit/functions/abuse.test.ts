@@ -6,7 +6,7 @@ import { lambdaContext } from '#local/lambda/events.ts';
 import { objectCreatedEvent } from '#local/s3/events.ts';
 import { apiBaseUrl } from '#shared/http/request.ts';
 import { CAMERA, orientedJpeg } from '#test/support/images.ts';
-import { type Pipeline, startPipeline, withKey } from '#test/support/pipeline.ts';
+import { type Pipeline, startPipeline, TEST_KEY, withKey } from '#test/support/pipeline.ts';
 
 // A counting pass-through around the real inspection (decode, measure): the handlers import it, so the
 // tests can tell how often an original was inspected. Nothing is faked: every call runs the real function.
@@ -374,5 +374,55 @@ describe('replays (issue 12, gap 5)', () => {
     });
     expect(image.json.status).toBe('ready');
     expect(image.json.rejection).toBeUndefined();
+  });
+});
+
+describe('delete trail (issue 12, gap 8)', () => {
+  it('logs the auth method, the key id (never the key or token) and the source IP of every delete', async () => {
+    // A fresh delete function logging at INFO (the pipeline's are SILENT), its Powertools output captured.
+    vi.resetModules();
+    Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: 'INFO', PURGE_QUEUE_URL: cloud.queues.purge });
+    const { handler } = await import('../../../functions/delete/handler.ts');
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const tokens: string[] = [];
+    try {
+      for (const [method, resource] of [
+        ['key', '/v1/images/{id}'],
+        ['token', '/v1/images/{id}/token'],
+      ] as const) {
+        const accepted = await presign(JSON.stringify({ contentType: 'image/png', contentLength: 10 }));
+        const { id, deleteToken } = accepted.json as { id: string; deleteToken: string };
+        tokens.push(deleteToken);
+        const event = proxyEvent({
+          method: 'DELETE',
+          resource,
+          path: resource.replace('{id}', id),
+          pathParameters: { id },
+          sourceIp: method === 'key' ? '198.51.100.7' : '203.0.113.9',
+          ...(method === 'key' ? withKey() : { headers: { authorization: `Bearer ${deleteToken}` } }),
+        });
+        const response = (await handler(event, lambdaContext('delete', 30_000))) as APIGatewayProxyResult;
+        expect(response.statusCode).toBe(202);
+      }
+    } finally {
+      write.mockRestore();
+      process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    }
+    const accepted = lines
+      .filter((line) => line.includes('delete accepted'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(accepted).toEqual([
+      expect.objectContaining({ authMethod: 'key', apiKeyId: TEST_KEY.id, sourceIp: '198.51.100.7' }),
+      expect.objectContaining({ authMethod: 'token', sourceIp: '203.0.113.9' }),
+    ]);
+    expect(accepted[1]).not.toHaveProperty('apiKeyId');
+    for (const line of lines) {
+      expect(line).not.toContain(TEST_KEY.value);
+      for (const token of tokens) expect(line).not.toContain(token);
+    }
   });
 });
