@@ -10,9 +10,10 @@ import type { LocalNames } from './local-names.ts';
 export function refuseForeignHost(names: LocalNames, req: IncomingMessage, res: ServerResponse): boolean {
   if (names.isLocalHostHeader(req.headers.host)) return false;
   const message =
-    `The local cloud refused this request: Host '${String(req.headers.host).slice(0, 200)}' is not a name of ` +
-    'this machine (use localhost, 127.0.0.1, [::1] or the --host value). Requests under other names are ' +
-    'refused to protect against DNS rebinding.\n';
+    // The refused name is not quoted back: a response never reflects a Host it did not accept.
+    'The local cloud refused this request: its Host header is not a name of this machine (use localhost, ' +
+    '127.0.0.1, [::1] or the --host value). Requests under other names are refused to protect against DNS ' +
+    'rebinding.\n';
   res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
   res.end(message);
   return true;
