@@ -87,7 +87,11 @@ const cloud = await startLocalCloud({
 
 const key = cloud.apiKeys[0]?.value ?? '';
 const ready = ((performance.now() - t0) / 1000).toFixed(1);
-const bucket = cloud.model.buckets[0]?.name ?? '';
+// The images bucket, as the functions know it (the template also has a log bucket).
+const bucket =
+  cloud.model.functions.find((f) => f.label === 'upload')?.environment.BUCKET_NAME ??
+  cloud.model.buckets[0]?.name ??
+  '';
 const table = cloud.model.tables[0]?.name ?? '';
 const queue = cloud.model.queues.find((q) => !/dlq|dead/i.test(q.name))?.url ?? '';
 // The read function answers a health check without a key: an invocation that shows a real answer.

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PicturaClient } from '#test/support/api-client.ts';
 import { orientedJpeg, pngWithAlpha } from '#test/support/images.ts';
-import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
+import { imagesBucket, startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
 
 let cloud: TestCloud;
 let client: PicturaClient;
@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 async function keysUnder(prefix: string): Promise<string[]> {
-  const bucket = cloud.model.buckets[0]?.name ?? '';
+  const bucket = imagesBucket(cloud);
   const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
   return Contents.map((o) => o.Key ?? '');
 }

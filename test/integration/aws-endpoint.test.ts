@@ -20,7 +20,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PicturaClient } from '#test/support/api-client.ts';
 import { plainPng } from '#test/support/images.ts';
-import { startTestCloud, type TestCloud, waitFor } from '#test/support/local-cloud.ts';
+import { imagesBucket, startTestCloud, type TestCloud, waitFor } from '#test/support/local-cloud.ts';
 
 // The same calls the README shows with the AWS CLI (`aws --endpoint-url http://localhost:4566 …`), made
 // through the SDK against the local cloud's one endpoint.
@@ -135,9 +135,7 @@ describe('the AWS endpoint', () => {
     const upload = await client.uploadDirect(await plainPng(300, 200), 'image/png');
     expect((await client.waitUntilSettled(upload.body.id)).status).toBe('ready');
     const s3 = new S3Client({ ...clientConfig(), forcePathStyle: true });
-    const { Contents = [] } = await s3.send(
-      new ListObjectsV2Command({ Bucket: cloud.model.buckets[0]?.name }),
-    );
+    const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: imagesBucket(cloud) }));
     expect(Contents.map((o) => o.Key)).toContain(`originals/${upload.body.id}`);
     const dynamo = new DynamoDBClient(clientConfig());
     const { Items = [] } = await dynamo.send(new ScanCommand({ TableName: cloud.model.tables[0]?.name }));

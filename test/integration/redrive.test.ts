@@ -10,7 +10,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PicturaClient } from '#test/support/api-client.ts';
 import { orientedJpeg } from '#test/support/images.ts';
-import { ROOT, startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
+import { ROOT, startTestCloud, type TestCloud, waitFor } from '#test/support/local-cloud.ts';
 
 // Issue 11: "a message parked in a DLQ shows on the image and comes back with npm run redrive", end to end
 // through the local cloud: the render function is broken (its bucket renamed), so the render job fails on
@@ -71,7 +71,15 @@ describe('work that ends in a DLQ', () => {
     );
     expect(JSON.parse(moved.stdout)).toMatchObject({ queue: 'render', status: 'COMPLETED', moved: 1 });
 
-    const ready = await client.waitUntilSettled(upload.body.id, 60_000);
+    // `failed` is where a polling client stops, so wait for the redriven job to move the image on.
+    const ready = await waitFor(
+      async () => {
+        const { body } = await client.get(upload.body.id);
+        return body.status === 'failed' || body.status === 'processing' ? undefined : body;
+      },
+      60_000,
+      'the redriven render',
+    );
     expect(ready.status).toBe('ready');
     expect(ready.failure).toBeUndefined();
     expect(ready.variants.map((v) => v.name).sort()).toEqual(['small', 'thumb']);

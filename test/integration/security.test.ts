@@ -19,7 +19,7 @@ import { loadApiKeys } from '#local/apigateway/api-keys.ts';
 import { LocalNames } from '#local/security/local-names.ts';
 import { PicturaClient } from '#test/support/api-client.ts';
 import { rawRequest } from '#test/support/http.ts';
-import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
+import { imagesBucket, startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
 
 // The local cloud probed as an attacker on the same network, or behind a web page, would probe it
 // (issue 9, "Exposure found"): each attack is reproduced and shown refused.
@@ -79,7 +79,7 @@ beforeAll(async () => {
     started = true;
     await probing;
   }
-  bucket = cloud.model.buckets[0]?.name ?? '';
+  bucket = imagesBucket(cloud);
 });
 afterAll(async () => {
   await cloud?.stop();

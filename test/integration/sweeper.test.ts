@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startTestCloud, type TestCloud, waitFor } from '#test/support/local-cloud.ts';
+import { imagesBucket, ROOT, startTestCloud, type TestCloud, waitFor } from '#test/support/local-cloud.ts';
 
 const run = promisify(execFile);
 const invocations: { fn: string; event: unknown }[] = [];
@@ -109,7 +109,7 @@ describe('npm run redrive against the local cloud', () => {
       Records: [
         {
           eventName: 'ObjectCreated:Put',
-          s3: { bucket: { name: cloud.model.buckets[0]?.name }, object: { key: marker, size: 1 } },
+          s3: { bucket: { name: imagesBucket(cloud) }, object: { key: marker, size: 1 } },
         },
       ],
     });

@@ -55,3 +55,14 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * The images bucket (originals and variants), as the functions are configured with it: the template also
+ * has a log bucket, so "the first bucket" is not it.
+ */
+export function imagesBucket(cloud: Pick<LocalCloud, 'model'>): string {
+  const upload = cloud.model.functions.find((fn) => fn.label === 'upload');
+  const name = upload?.environment.BUCKET_NAME;
+  if (!name) throw new Error('the template has no upload function with a BUCKET_NAME');
+  return name;
+}
