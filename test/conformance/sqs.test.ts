@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CancelMessageMoveTaskCommand,
   ChangeMessageVisibilityCommand,
@@ -541,5 +544,98 @@ describe('message move tasks (DLQ redrive)', () => {
       name: 'InvalidParameterValue',
       message: 'Value for parameter TaskHandle is invalid.',
     });
+  });
+});
+
+describe('persisted state (a data folder, as `npm start` keeps it)', () => {
+  // fauxqs writes SQS messages through to SQLite only when it has a data folder (the other tests run in memory),
+  // so these run against their own endpoint started with one.
+  let folder: string;
+  let persisted: AwsEndpoint;
+  let client: SQSClient;
+
+  async function start(): Promise<void> {
+    persisted = await startAwsEndpoint({ port: 0, dataDir: folder });
+    client = new SQSClient({
+      region: 'us-east-1',
+      endpoint: persisted.url,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+  }
+  beforeAll(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'pictura-sqs-persist-'));
+    await start();
+  });
+  afterAll(async () => {
+    await persisted?.close();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  async function queue(name: string, attributes: Record<string, string> = {}) {
+    const { QueueUrl = '' } = await client.send(
+      new CreateQueueCommand({ QueueName: `persist-${process.pid}-${name}`, Attributes: attributes }),
+    );
+    const { Attributes = {} } = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    return { url: QueueUrl, arn: Attributes.QueueArn ?? '' };
+  }
+  const receive = (url: string) =>
+    client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 1,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+    );
+  const release = (url: string, receiptHandle: string | undefined) =>
+    client.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: url,
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
+
+  // "ChangeMessageVisibility … VisibilityTimeout 0 … the message is immediately visible to other consumers"
+  // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html);
+  // ApproximateReceiveCount is "the number of times a message has been received across all queues but not
+  // deleted" (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html).
+  // fauxqs 2.4.1 wrote NULL into the NOT NULL receive count here: an SQLite error, the message lost (patch 013).
+  it('ChangeMessageVisibility 0 releases a message, keeping its receive count, also across a restart', async () => {
+    const { url } = await queue('release', { VisibilityTimeout: '30' });
+    await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'once' }));
+    const first = (await receive(url)).Messages?.[0];
+    expect(first?.Attributes?.ApproximateReceiveCount).toBe('1');
+    await release(url, first?.ReceiptHandle);
+    const second = (await receive(url)).Messages?.[0];
+    expect(second?.MessageId).toBe(first?.MessageId);
+    expect(second?.Attributes?.ApproximateReceiveCount).toBe('2');
+    await release(url, second?.ReceiptHandle);
+
+    await persisted.close();
+    await start();
+    const third = (await receive(url)).Messages?.[0];
+    expect(third?.MessageId).toBe(first?.MessageId);
+    expect(third?.Attributes?.ApproximateReceiveCount).toBe('3');
+  });
+
+  // "When the ReceiveCount for a message exceeds the maxReceiveCount for a queue, Amazon SQS moves the message
+  // to the dead-letter-queue" (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html,
+  // RedrivePolicy). The consumer releases a record on its last receive so that it gets there at once.
+  it('a message released past maxReceiveCount reaches its DLQ', async () => {
+    const dlq = await queue('dlq');
+    const { url } = await queue('source', {
+      VisibilityTimeout: '30',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 }),
+    });
+    await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'poison' }));
+    const first = (await receive(url)).Messages?.[0];
+    await release(url, first?.ReceiptHandle);
+    expect((await receive(url)).Messages ?? []).toEqual([]);
+    const parked = (await receive(dlq.url)).Messages?.[0];
+    expect(parked?.MessageId).toBe(first?.MessageId);
+    expect(parked?.Body).toBe('poison');
   });
 });
