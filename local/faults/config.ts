@@ -90,7 +90,10 @@ function rule<const K extends readonly string[]>(kinds: K) {
 function serviceFaults<S extends EdgeService>(service: S) {
   const known = new Set(OPERATIONS[service]);
   return rule(EDGE_KINDS[service]).extend({
-    /** Per-operation rules, replacing the service's rule for that operation (rate 0 exempts it). */
+    /**
+     * Per-operation rules: their own `rate` (0 exempts the operation); `kinds` and `delayMs` are the service's
+     * unless the operation sets its own (see injector.ts `operationRule`).
+     */
     operations: z
       .record(z.string(), rule(EDGE_KINDS[service]))
       .superRefine((operations, ctx) => {

@@ -72,7 +72,7 @@ export class FaultInjector {
   edgeFault(service: EdgeService, operation: string): EdgeFault | undefined {
     const settings = this.config[service];
     if (!settings) return undefined;
-    const rule: FaultRule = settings.operations?.[operation] ?? settings;
+    const rule = operationRule(settings, settings.operations?.[operation]);
     this.#bump(this.#seen, service);
     const random = this.#random.edge;
     if (!random.chance(rule.rate)) return undefined;
@@ -177,6 +177,18 @@ export class FaultInjector {
   #bump(counters: Map<string, number>, key: string): void {
     counters.set(key, (counters.get(key) ?? 0) + 1);
   }
+}
+
+/**
+ * The rule for one operation: its own `rate`, and its own `kinds` and `delayMs` where it sets them, else the
+ * service's (so `{"kinds": {"InternalError": 1}, "operations": {"DeleteObject": {"rate": 1}}}` answers
+ * DeleteObject with InternalError, not every kind). No operation rule: the service's.
+ */
+export function operationRule(service: FaultRule, operation: FaultRule | undefined): FaultRule {
+  if (!operation) return service;
+  const kinds = operation.kinds ?? service.kinds;
+  const delayMs = operation.delayMs ?? service.delayMs;
+  return { rate: operation.rate, ...(kinds ? { kinds } : {}), ...(delayMs ? { delayMs } : {}) };
 }
 
 function evenly(kinds: readonly string[]): Record<string, number> {

@@ -125,6 +125,60 @@ describe('seeded randomness', () => {
   });
 });
 
+describe('per-operation rules', () => {
+  /** The kinds and delays of `calls` faults the injector gives `operation` under `config`. */
+  const faults = (config: FaultConfig, service: 's3' | 'sqs', operation: string, calls = 200) => {
+    const injector = new FaultInjector({ seed: 5, ...config }, { consumers: [] });
+    return Array.from({ length: calls }, () => injector.edgeFault(service, operation)).filter(
+      (f) => f !== undefined,
+    );
+  };
+
+  it('inherit kinds and delayMs from their service unless they set their own', () => {
+    const inherited = faults(
+      { s3: { rate: 0, kinds: { InternalError: 1 }, operations: { DeleteObject: { rate: 1 } } } },
+      's3',
+      'DeleteObject',
+    );
+    expect(inherited).toHaveLength(200);
+    expect(new Set(inherited.map((f) => f.kind))).toEqual(new Set(['InternalError']));
+
+    const delays = faults(
+      { sqs: { rate: 0, kinds: { delay: 1 }, delayMs: [5, 9], operations: { SendMessage: { rate: 1 } } } },
+      'sqs',
+      'SendMessage',
+    );
+    expect(delays.every((f) => f.kind === 'delay' && f.delayMs >= 5 && f.delayMs <= 9)).toBe(true);
+
+    const own = faults(
+      {
+        sqs: {
+          rate: 0,
+          kinds: { InternalError: 1 },
+          delayMs: [5, 9],
+          operations: { SendMessage: { rate: 1, kinds: { delay: 1 }, delayMs: [20, 30] } },
+        },
+      },
+      'sqs',
+      'SendMessage',
+    );
+    expect(own.every((f) => f.kind === 'delay' && f.delayMs >= 20 && f.delayMs <= 30)).toBe(true);
+  });
+
+  it('take their own rate (0 exempts the operation), and other operations keep the service rule', () => {
+    const config: FaultConfig = {
+      s3: { rate: 1, kinds: { SlowDown: 1 }, operations: { GetObject: { rate: 0 } } },
+    };
+    expect(faults(config, 's3', 'GetObject')).toEqual([]);
+    expect(new Set(faults(config, 's3', 'PutObject').map((f) => f.kind))).toEqual(new Set(['SlowDown']));
+  });
+
+  it('without kinds anywhere pick among all of the service’s kinds', () => {
+    const kinds = faults({ s3: { rate: 0, operations: { PutObject: { rate: 1 } } } }, 's3', 'PutObject');
+    expect(new Set(kinds.map((f) => f.kind))).toEqual(new Set(['SlowDown', 'InternalError', 'delay']));
+  });
+});
+
 // The injected answers as the SDK sees them: the error it throws, and how its retry strategy classifies it
 // (@smithy/core/retry: THROTTLING before TRANSIENT, as getRetryErrorType orders them).
 describe('edge faults, through the AWS SDK', () => {
