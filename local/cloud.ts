@@ -315,6 +315,20 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     apiHost: `${publicHost}:${api.port}`,
     cdnHost: `${publicHost}:${cdn.port}`,
   });
+  // Made before provisioning: the fault settings may name only the template's functions (a typo stops the start).
+  let faults: FaultInjector | undefined;
+  try {
+    faults = options.faults
+      ? new FaultInjector(options.faults, {
+          consumers: model.mappings.map((m) => m.functionName),
+          functions: model.functions.flatMap((f) => [f.name, f.label]),
+        })
+      : undefined;
+  } catch (error) {
+    for (const server of [api.server, cdn.server]) server.close();
+    await endpoint.close();
+    throw error;
+  }
   const common = { region: REGION, endpoint: endpoint.url, credentials: OWN_CREDENTIALS };
   const s3 = new S3Client({ ...common, forcePathStyle: true });
   const sqs = new SQSClient(common);
@@ -324,9 +338,6 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     { visibilityScale: options.visibilityScale ?? 1 },
   );
 
-  const faults = options.faults
-    ? new FaultInjector(options.faults, { consumers: model.mappings.map((m) => m.functionName) })
-    : undefined;
   endpoint.addRoute(faultsStatusRoute(faults));
   if (faults) endpoint.intercept(faultInterceptor(faults));
   const runtime = await startFunctions(model, root, options, awsUrl, faults);

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalCloud } from './cloud.ts';
-import { type FaultConfig, loadFaultConfig } from './faults/index.ts';
+import { type FaultConfig, FaultConfigError, loadFaultConfig } from './faults/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -81,6 +81,11 @@ const cloud = await startLocalCloud({
   scheduleScale: Number(values['schedule-scale']),
   faults,
 }).catch((error: Error) => {
+  // A fault configuration naming functions the template does not have is a usage error, like a bad --faults.
+  if (error instanceof FaultConfigError) {
+    console.error(`local cloud not started: ${error.message}`);
+    process.exit(2);
+  }
   console.error(`local cloud failed to start: ${error.message}`);
   process.exit(1);
 });

@@ -140,6 +140,31 @@ export class FaultConfigError extends Error {
   override name = 'FaultConfigError';
 }
 
+/**
+ * Refuses `invocations.functions` entries that name none of `known` (the stack's function names and logical
+ * names, known once the template is read): a typo would otherwise inject nothing, silently. Throws
+ * `FaultConfigError` naming each unknown entry by its path (`invocations.functions[0]`) and a few known names.
+ */
+export function checkFaultTargets(config: FaultConfig, known: readonly string[]): void {
+  const names = new Set(known);
+  const unknown = (config.invocations?.functions ?? [])
+    .map((name, index) => ({ name, index }))
+    .filter(({ name }) => !names.has(name));
+  if (unknown.length === 0) return;
+  const problems = unknown.map(
+    ({ name, index }) =>
+      `  invocations.functions[${index}]: ${JSON.stringify(name)} is not a function of the stack`,
+  );
+  // Shortest first: the logical names (`thumbnail`) before the generated ones.
+  const some = [...names]
+    .sort((a, b) => a.length - b.length || a.localeCompare(b))
+    .slice(0, 8)
+    .join(', ');
+  throw new FaultConfigError(
+    `faults:\n${problems.join('\n')}\n  (its functions: ${some}${names.size > 8 ? ', …' : ''})`,
+  );
+}
+
 /** Largest configuration accepted: a real one is a few hundred bytes. */
 const MAX_CONFIG_BYTES = 64 * 1024;
 

@@ -4,7 +4,14 @@
  * `GET /_pictura/faults` on the AWS endpoint.
  */
 import { randomInt } from 'node:crypto';
-import { EDGE_KINDS, type EdgeKind, type EdgeService, type FaultConfig, type FaultRule } from './config.ts';
+import {
+  checkFaultTargets,
+  EDGE_KINDS,
+  type EdgeKind,
+  type EdgeService,
+  type FaultConfig,
+  type FaultRule,
+} from './config.ts';
 import { SeededRandom, streamSeed } from './random.ts';
 
 /** Default `[min, max]` ms of a `delay` at the edge and of a delayed notification. */
@@ -43,6 +50,11 @@ export interface FaultSnapshot {
 export interface FaultInjectorOptions {
   /** Functions consumed from SQS (their names): the default target of invocation faults. */
   consumers: readonly string[];
+  /**
+   * Every function name and logical name of the stack: when given, `invocations.functions` may name only
+   * these (the constructor throws `FaultConfigError` otherwise, see config.ts `checkFaultTargets`).
+   */
+  functions?: readonly string[];
 }
 
 export class FaultInjector {
@@ -56,6 +68,7 @@ export class FaultInjector {
   #heldNotifications: Array<() => void> = [];
 
   constructor(config: FaultConfig, options: FaultInjectorOptions) {
+    if (options.functions) checkFaultTargets(config, options.functions);
     this.config = config;
     this.seed = config.seed ?? randomInt(0, 2 ** 32 - 1);
     const stream = (name: string) => new SeededRandom(streamSeed(this.seed, name));

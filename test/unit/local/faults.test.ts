@@ -91,6 +91,47 @@ describe('fault configuration', () => {
     expect(env.stderr).toContain('sqs.kinds');
   });
 
+  it('refuses invocation targets the stack has no function for, by path, and accepts names and logical names', () => {
+    const known = [
+      'Pictura-FunctionsThumbnailE290A21A',
+      'thumbnail',
+      'Pictura-FunctionsUpload1AEECC4B',
+      'upload',
+    ];
+    const injector = (functions: string[]) =>
+      new FaultInjector({ invocations: { rate: 0.1, functions } }, { consumers: [], functions: known });
+    expect(() => injector(['thumbnail', 'Pictura-FunctionsUpload1AEECC4B'])).not.toThrow();
+    expect(() => injector(['thumbnail', 'nope'])).toThrow(FaultConfigError);
+    expect(() => injector(['thumbnail', 'nope'])).toThrow(
+      'invocations.functions[1]: "nope" is not a function',
+    );
+    expect(() => injector(['Thumbnail'])).toThrow('invocations.functions[0]');
+    // Without the stack's names (unit tests of the runtime), nothing is checked.
+    expect(
+      () => new FaultInjector({ invocations: { rate: 0.1, functions: ['nope'] } }, { consumers: [] }),
+    ).not.toThrow();
+  });
+
+  it('stops npm start with exit 2 when invocations name a function the template does not have', () => {
+    const started = spawnSync(
+      process.execPath,
+      ['local/main.ts', '--in-memory', '--aws-port', '0', '--api-port', '0', '--cdn-port', '0'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH ?? '',
+          PICTURA_LOCAL_FAULTS: '{"invocations": {"rate": 0.1, "functions": ["thumbnail", "nope"]}}',
+        },
+        timeout: 60_000,
+      },
+    );
+    expect(started.status).toBe(2);
+    expect(started.stderr).toContain('invocations.functions[1]: "nope" is not a function of the stack');
+    expect(started.stderr).not.toContain('functions[0]');
+    expect(started.stdout).not.toContain('ready in');
+  });
+
   it('refuses an oversized configuration before parsing it', () => {
     const huge = `{"seed": 1, "pad": "${'x'.repeat(70_000)}"}`;
     expect(() => loadFaultConfig(huge)).toThrow('larger than');
