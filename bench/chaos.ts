@@ -4,14 +4,17 @@
  *
  *   npm run bench:chaos -- --uploads 500 --faults bench/faults/ten-percent.json [--concurrency 20]
  *       [--visibility-scale 0.02] [--rates 0,0.05,0.1,0.2] [--sweep-uploads 100] [--no-sweep] [--inputs photo|small]
+ *       [--save | --out DIR]
  *
  * The main run uses the file as it is; the sweep repeats a smaller run with every fault rate of the file set
  * to each of `--rates`, for the chart of time to settle and retries against the fault rate. Writes
- * bench/results/chaos.{json,md,svg}; progress goes to stderr. Exit code 1 when the goal is missed.
+ * chaos.{json,md,svg} to bench/results (the committed results) only with `--save`, to DIR with `--out DIR`,
+ * else to a new temporary folder, so that a quick run never overwrites the committed one; the folder is
+ * printed. Progress goes to stderr. Exit code 1 when the goal is missed.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadFaultConfig } from '#local/faults/config.ts';
@@ -32,6 +35,8 @@ const { values: args } = parseArgs({
     'no-sweep': { type: 'boolean', default: false },
     inputs: { type: 'string', default: 'photo' },
     'hostile-every': { type: 'string', default: '25' },
+    save: { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -42,6 +47,9 @@ const RATES = (args.rates ?? '').split(',').map(Number);
 if (!Number.isInteger(UPLOADS) || UPLOADS < 1) throw new Error('--uploads must be a positive integer');
 if (RATES.some((r) => !(r >= 0 && r <= 1))) throw new Error('--rates must be numbers between 0 and 1');
 if (args.inputs !== 'photo' && args.inputs !== 'small') throw new Error('--inputs must be photo or small');
+if (args.save && args.out !== undefined)
+  throw new Error('--save writes to bench/results: give --save or --out DIR');
+if (args.out === '') throw new Error('--out needs a folder');
 
 /** Whether a run met the goal: every id terminal, nothing lost, orphaned or stuck, every DLQ entry explained. */
 export function goalMet(r: ChaosReport): boolean {
@@ -84,28 +92,41 @@ async function main(): Promise<void> {
         });
       }
     }
-    write(main, sweep);
+    const results = resultsFolder();
+    write(results, main, sweep);
     console.log(summary(main));
+    console.log(`  results in ${results}${args.save ? '' : ' (bench/results is written only with --save)'}`);
     if (!goalMet(main)) process.exitCode = 1;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
 }
 
+/** `--out DIR`, bench/results with `--save`, else a new temporary folder. */
+function resultsFolder(): string {
+  if (args.save) return RESULTS;
+  if (args.out === undefined) return mkdtempSync(join(tmpdir(), 'pictura-chaos-results-'));
+  const folder = resolve(args.out);
+  mkdirSync(folder, { recursive: true });
+  return folder;
+}
+
+/** The command that reproduces the run (`--out DIR` left out: where results go does not change them). */
 function command(): string {
-  const extra = process.argv
-    .slice(2)
+  const given = process.argv.slice(2);
+  const extra = given
+    .filter((a, i) => !(a === '--out' || given[i - 1] === '--out' || a.startsWith('--out=')))
     .filter((a) => !['--uploads', '--faults', String(UPLOADS), args.faults].includes(a));
   return `npm run bench:chaos -- --uploads ${UPLOADS} --faults ${args.faults}${extra.length ? ` ${extra.join(' ')}` : ''}`;
 }
 
-function write(main: ChaosReport, sweep: Array<{ rate: number; report: ChaosReport }>): void {
+function write(folder: string, main: ChaosReport, sweep: Array<{ rate: number; report: ChaosReport }>): void {
   const meta = { command: command(), date: new Date().toISOString(), machine: describeMachine() };
   const json = { ...meta, goal: goalMet(main) ? 'met' : 'MISSED', main, sweep };
-  writeFileSync(join(RESULTS, 'chaos.json'), `${JSON.stringify(json, null, 2)}\n`);
-  writeFileSync(join(RESULTS, 'chaos.md'), markdown(meta, main, sweep));
+  writeFileSync(join(folder, 'chaos.json'), `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(join(folder, 'chaos.md'), markdown(meta, main, sweep));
   writeFileSync(
-    join(RESULTS, 'chaos.svg'),
+    join(folder, 'chaos.svg'),
     stackCharts([
       barChart(
         `Time to settle (p50, p95 marker) against fault rate, ${SWEEP_UPLOADS} uploads`,
