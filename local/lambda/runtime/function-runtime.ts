@@ -252,6 +252,13 @@ export class FunctionRuntime {
     timeOut: () => void,
     instance: Instance,
   ): void {
+    // A crash is the instance dying as the invocation starts: killed now, not on a timer, so that a quick
+    // handler cannot answer first (which made the fault a no-op under load).
+    if (fault.kind === 'crash') {
+      fault.fired();
+      instance.child.kill('SIGKILL');
+      return;
+    }
     timers.push(
       setTimeout(() => {
         fault.fired();
