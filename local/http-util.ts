@@ -16,6 +16,22 @@ export function requestUrl(req: IncomingMessage, origin = 'http://localhost'): U
   }
 }
 
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1, and the older Keep-Alive, Proxy-Connection): they describe one
+ * connection, so a gateway or proxy never passes them on. Headers named in `Connection` are hop-by-hop too.
+ */
+export const HOP_BY_HOP_HEADERS: readonly string[] = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+
 /** Thrown when a request body is over the limit; the server answers 413. */
 export class BodyTooLargeError extends Error {}
 

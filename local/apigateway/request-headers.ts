@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { HOP_BY_HOP_HEADERS } from '../http-util.ts';
 
 /** The connection a request came in on, for the `X-Forwarded-*` headers API Gateway adds. */
 export interface ClientConnection {
@@ -19,15 +20,7 @@ export interface ClientConnection {
  * Content-Length even with a body.
  */
 const DROPPED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
+  ...HOP_BY_HOP_HEADERS,
   'content-length',
   'content-md5',
   'expect',

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { request } from 'node:http';
+import { HOP_BY_HOP_HEADERS } from '../http-util.ts';
 import type { LocalCacheBehavior } from '../template/stack-model.ts';
 
 /**
@@ -8,18 +9,10 @@ import type { LocalCacheBehavior } from '../template/stack-model.ts';
  * headers and CloudFront behavior", RequestAndResponseBehaviorCustomOrigin.html) because it answers
  * `100-continue` to the viewer itself. Forwarding `Expect` made the API answer a too-large body before the
  * proxy had sent it, and the proxy's write then failed (EPIPE) and turned the API's 413 into a 502.
+ * `Transfer-Encoding` is the exception: CloudFront forwards it (same table), and Node sets it on the origin
+ * request itself when it streams a body of unknown length.
  */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-]);
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_HEADERS.filter((name) => name !== 'transfer-encoding'), 'expect']);
 
 /** `headers` without hop-by-hop ones, including those the `Connection` header names. */
 function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
