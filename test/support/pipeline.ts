@@ -275,3 +275,40 @@ export function withKey(
 ): Pick<ProxyRequest, 'apiKeyId'> & { headers: Record<string, string> } {
   return { apiKeyId: key.id, headers: { 'x-api-key': key.value } };
 }
+
+/**
+ * POST /v1/images as a key holder sends it: `body` bytes go up directly (binary, base64 in the event, as API
+ * Gateway delivers binary media types); a string is the JSON asking for a presigned POST. `headers` add to or
+ * override the key and content type.
+ */
+export function uploadRequest(
+  contentType: string,
+  body: Buffer | string,
+  headers: Record<string, string> = {},
+): ProxyRequest {
+  return {
+    method: 'POST',
+    resource: '/v1/images',
+    path: '/v1/images',
+    ...withKey(),
+    headers: { ...withKey().headers, 'content-type': contentType, ...headers },
+    body,
+    ...(Buffer.isBuffer(body) ? { binary: true } : {}),
+  };
+}
+
+/** The JSON upload request (`{ contentType, contentLength }`) that answers with a presigned POST form. */
+export function presignRequest(contentType: string, contentLength: number): ProxyRequest {
+  return uploadRequest('application/json', JSON.stringify({ contentType, contentLength }));
+}
+
+/** DELETE /v1/images/{id}/token with the delete token the upload returned (no API key: the token is the proof). */
+export function tokenDeleteRequest(id: string, token: string): ProxyRequest {
+  return {
+    method: 'DELETE',
+    resource: '/v1/images/{id}/token',
+    path: `/v1/images/${id}/token`,
+    pathParameters: { id },
+    headers: { authorization: `Bearer ${token}` },
+  };
+}

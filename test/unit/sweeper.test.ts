@@ -9,7 +9,13 @@ import { parsePurgeJob, parseRenderJob, parseS3Notification } from '#shared/queu
 import { ImageRepository, type StatusKey } from '#shared/repository.ts';
 import { type SweeperDeps, sweep } from '#shared/sweeper.ts';
 import { plainPng } from '#test/support/images.ts';
-import { type Pipeline, startPipeline, withKey } from '#test/support/pipeline.ts';
+import {
+  type Pipeline,
+  presignRequest,
+  startPipeline,
+  uploadRequest,
+  withKey,
+} from '#test/support/pipeline.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -95,14 +101,7 @@ async function exists(key: string): Promise<boolean> {
 /** A presigned upload form (the record waits in `pending_upload`); `post` uses it, with no S3 event sent. */
 async function presign() {
   const png = await plainPng(32, 24);
-  const response = await cloud.http('upload', {
-    method: 'POST',
-    resource: '/v1/images',
-    path: '/v1/images',
-    ...withKey(),
-    headers: { ...withKey().headers, 'content-type': 'application/json' },
-    body: JSON.stringify({ contentType: 'image/png', contentLength: png.length }),
-  });
+  const response = await cloud.http('upload', presignRequest('image/png', png.length));
   expect(response.statusCode).toBe(201);
   const { id, upload } = response.json as {
     id: string;
@@ -118,15 +117,7 @@ async function presign() {
 }
 
 async function directUpload(): Promise<string> {
-  const response = await cloud.http('upload', {
-    method: 'POST',
-    resource: '/v1/images',
-    path: '/v1/images',
-    ...withKey(),
-    headers: { ...withKey().headers, 'content-type': 'image/png' },
-    body: await plainPng(40, 30),
-    binary: true,
-  });
+  const response = await cloud.http('upload', uploadRequest('image/png', await plainPng(40, 30)));
   expect(response.statusCode).toBe(202);
   return (response.json as { id: string }).id;
 }

@@ -6,7 +6,7 @@ import { lambdaContext } from '#local/lambda/events.ts';
 import { objectCreatedEvent } from '#local/s3/events.ts';
 import { apiBaseUrl } from '#shared/http/request.ts';
 import { CAMERA, orientedJpeg } from '#test/support/images.ts';
-import { type Pipeline, startPipeline, TEST_KEY, withKey } from '#test/support/pipeline.ts';
+import { type Pipeline, startPipeline, TEST_KEY, uploadRequest, withKey } from '#test/support/pipeline.ts';
 
 // A counting pass-through around the real inspection (decode, measure): the handlers import it, so the
 // tests can tell how often an original was inspected. Nothing is faked: every call runs the real function.
@@ -36,14 +36,7 @@ const FORGED_HOST = 'evil.attacker.example';
 
 /** `POST /v1/images` with a JSON body. */
 const presign = (body: string, headers: Record<string, string> = {}) =>
-  cloud.http('upload', {
-    method: 'POST',
-    resource: '/v1/images',
-    path: '/v1/images',
-    ...withKey(),
-    headers: { ...withKey().headers, 'content-type': 'application/json', ...headers },
-    body,
-  });
+  cloud.http('upload', uploadRequest('application/json', body, headers));
 
 function expectSecurityHeaders(response: APIGatewayProxyResult, cacheControl = 'no-store') {
   expect(response.headers?.['X-Content-Type-Options']).toBe('nosniff');
@@ -69,14 +62,7 @@ describe('amplification (issue 12, gap 4)', () => {
       const body = JSON.stringify({ contentType: 'image/png', contentLength: 10, ...fields });
       expect(body.length).toBeGreaterThan(MB);
       response = await handler(
-        proxyEvent({
-          method: 'POST',
-          resource: '/v1/images',
-          path: '/v1/images',
-          ...withKey(),
-          headers: { ...withKey().headers, host: 'api.test', 'content-type': 'application/json' },
-          body,
-        }),
+        proxyEvent(uploadRequest('application/json', body, { host: 'api.test' })),
         lambdaContext('upload', 30_000),
       );
     } finally {
@@ -96,15 +82,10 @@ describe('amplification (issue 12, gap 4)', () => {
   });
 
   it('also caps a base64-delivered body by its decoded size', async () => {
-    const response = await cloud.http('upload', {
-      method: 'POST',
-      resource: '/v1/images',
-      path: '/v1/images',
-      ...withKey(),
-      headers: { ...withKey().headers, 'content-type': 'application/octet-stream' },
-      body: Buffer.alloc(20_000),
-      binary: true,
-    });
+    const response = await cloud.http(
+      'upload',
+      uploadRequest('application/octet-stream', Buffer.alloc(20_000)),
+    );
     expect(response.statusCode).toBe(413);
     expect(response.json.code).toBe('BODY_TOO_LARGE');
   });
@@ -187,18 +168,11 @@ describe('host reflection (issue 12, gap 6)', () => {
   });
 
   it('builds links and Location from the configured URL, never from Host', async () => {
-    const event = proxyEvent({
-      method: 'POST',
-      resource: '/v1/images',
-      path: '/v1/images',
-      ...withKey(),
-      headers: {
-        ...withKey().headers,
+    const event = proxyEvent(
+      uploadRequest('application/json', JSON.stringify({ contentType: 'image/png', contentLength: 10 }), {
         host: 'abc123.execute-api.us-east-1.amazonaws.com',
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ contentType: 'image/png', contentLength: 10 }),
-    });
+      }),
+    );
     // The Host header differs from the domain API Gateway reports (a client, or a proxy, sent another).
     event.headers.Host = FORGED_HOST;
     event.headers.host = FORGED_HOST;

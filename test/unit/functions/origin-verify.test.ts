@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORIGIN_SECRET_HEADER, originCheckEnabled, originSecretMatches } from '#shared/http/origin-verify.ts';
-import { type Pipeline, startPipeline, withKey } from '#test/support/pipeline.ts';
+import { type Pipeline, presignRequest, startPipeline, tokenDeleteRequest } from '#test/support/pipeline.ts';
 
 /**
  * The API reachable only through CloudFront: CloudFront adds an origin custom header carrying the
@@ -51,25 +51,12 @@ describe('API functions behind the CDN (CDN_ORIGIN_SECRET set)', () => {
   });
 
   it('refuse before any other check: an upload with a valid key but no secret is 403, not 201', async () => {
-    const response = await cloud.http('upload', {
-      method: 'POST',
-      resource: '/v1/images',
-      path: '/v1/images',
-      ...withKey(),
-      headers: { ...withKey().headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ contentType: 'image/png', contentLength: 10 }),
-    });
+    const response = await cloud.http('upload', presignRequest('image/png', 10));
     expectRefused(response);
   });
 
   it('refuse a delete without the secret (token route)', async () => {
-    const response = await cloud.http('delete', {
-      method: 'DELETE',
-      resource: '/v1/images/{id}/token',
-      path: '/v1/images/AAAAAAAAAAAAAAAAAAAAAA/token',
-      pathParameters: { id: 'AAAAAAAAAAAAAAAAAAAAAA' },
-      headers: { authorization: 'Bearer x' },
-    });
+    const response = await cloud.http('delete', tokenDeleteRequest('AAAAAAAAAAAAAAAAAAAAAA', 'x'));
     expectRefused(response);
   });
 });

@@ -31,7 +31,13 @@ import {
   truncatedJpeg,
   zeroBytes,
 } from '#test/support/images.ts';
-import { type Pipeline, startPipeline, withKey } from '#test/support/pipeline.ts';
+import {
+  type Pipeline,
+  presignRequest,
+  startPipeline,
+  tokenDeleteRequest,
+  uploadRequest,
+} from '#test/support/pipeline.ts';
 
 const MAX_UPLOAD_BYTES = 300_000;
 let cloud: Pipeline;
@@ -54,14 +60,7 @@ async function presign(
   contentType: string,
   declaredLength: number,
 ): Promise<Accepted & { post(bytes: Buffer): Promise<void> }> {
-  const response = await cloud.http('upload', {
-    method: 'POST',
-    resource: '/v1/images',
-    path: '/v1/images',
-    ...withKey(),
-    headers: { ...withKey().headers, 'content-type': 'application/json' },
-    body: JSON.stringify({ contentType, contentLength: declaredLength }),
-  });
+  const response = await cloud.http('upload', presignRequest(contentType, declaredLength));
   expect(response.statusCode).toBe(201);
   const accepted = response.json as unknown as Accepted;
   const post = async (bytes: Buffer) => {
@@ -85,15 +84,7 @@ async function presignedUpload(
 }
 
 async function directUpload(bytes: Buffer, contentType: string): Promise<Accepted> {
-  const response = await cloud.http('upload', {
-    method: 'POST',
-    resource: '/v1/images',
-    path: '/v1/images',
-    ...withKey(),
-    headers: { ...withKey().headers, 'content-type': contentType },
-    body: bytes,
-    binary: true,
-  });
+  const response = await cloud.http('upload', uploadRequest(contentType, bytes));
   expect(response.statusCode).toBe(202);
   return response.json as unknown as Accepted;
 }
@@ -496,14 +487,7 @@ describe('malformed messages are parked in the DLQ at once', () => {
 });
 
 describe('delete', () => {
-  const remove = (id: string, token: string) =>
-    cloud.http('delete', {
-      method: 'DELETE',
-      resource: '/v1/images/{id}/token',
-      path: `/v1/images/${id}/token`,
-      pathParameters: { id },
-      headers: { authorization: `Bearer ${token}` },
-    });
+  const remove = (id: string, token: string) => cloud.http('delete', tokenDeleteRequest(id, token));
 
   it('removes the original, every variant and the record', async () => {
     const { id, deleteToken } = await directUpload(await plainPng(1200, 900), 'image/png');

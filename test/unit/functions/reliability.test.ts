@@ -12,7 +12,14 @@ import { processingFailure } from '#shared/model.ts';
 import { FAIL_FAST_AFTER } from '#shared/queue/consumer.ts';
 import { ImageRepository } from '#shared/repository.ts';
 import { plainPng } from '#test/support/images.ts';
-import { type Pipeline, startPipeline, withKey } from '#test/support/pipeline.ts';
+import {
+  type Pipeline,
+  presignRequest,
+  startPipeline,
+  tokenDeleteRequest,
+  uploadRequest,
+  withKey,
+} from '#test/support/pipeline.ts';
 
 /**
  * The pipeline against what a distributed system meets: dependencies failing (through a fault proxy
@@ -45,15 +52,7 @@ const proxy = () => {
 const callsSince = (mark: number) => proxy().calls.slice(mark);
 
 async function directUpload(width = 600, height = 400): Promise<{ id: string; deleteToken: string }> {
-  const response = await cloud.http('upload', {
-    method: 'POST',
-    resource: '/v1/images',
-    path: '/v1/images',
-    ...withKey(),
-    headers: { ...withKey().headers, 'content-type': 'image/png' },
-    body: await plainPng(width, height),
-    binary: true,
-  });
+  const response = await cloud.http('upload', uploadRequest('image/png', await plainPng(width, height)));
   expect(response.statusCode).toBe(202);
   return response.json as unknown as { id: string; deleteToken: string };
 }
@@ -73,14 +72,7 @@ async function document(id: string) {
   };
 }
 
-const remove = (id: string, token: string) =>
-  cloud.http('delete', {
-    method: 'DELETE',
-    resource: '/v1/images/{id}/token',
-    path: `/v1/images/${id}/token`,
-    pathParameters: { id },
-    headers: { authorization: `Bearer ${token}` },
-  });
+const remove = (id: string, token: string) => cloud.http('delete', tokenDeleteRequest(id, token));
 
 /** Delivers from `queue` once a message is visible again (after its backoff), within `withinMs`. */
 async function deliverWhenVisible(
@@ -292,14 +284,7 @@ describe('deletes', () => {
   });
 
   it('deleting during pending_upload: no orphan when the bytes come later, no record resurrected', async () => {
-    const response = await cloud.http('upload', {
-      method: 'POST',
-      resource: '/v1/images',
-      path: '/v1/images',
-      ...withKey(),
-      headers: { ...withKey().headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ contentType: 'image/png', contentLength: 500 }),
-    });
+    const response = await cloud.http('upload', presignRequest('image/png', 500));
     const { id, deleteToken } = response.json as { id: string; deleteToken: string };
     expect((await images.get(id))?.status).toBe('pending_upload');
     expect((await remove(id, deleteToken)).statusCode).toBe(202);
