@@ -32,6 +32,20 @@ export const HOP_BY_HOP_HEADERS: readonly string[] = [
   'upgrade',
 ];
 
+/**
+ * A refusal by an emulated AWS API: the HTTP status and the error type its protocol names (`x-amzn-ErrorType`,
+ * `__type` or a query-protocol code), with the message. Each service's router turns it into its wire format.
+ */
+export class AwsApiError extends Error {
+  readonly status: number;
+  readonly errorType: string;
+  constructor(status: number, errorType: string, message: string) {
+    super(message);
+    this.status = status;
+    this.errorType = errorType;
+  }
+}
+
 /** Thrown when a request body is over the limit; the server answers 413. */
 export class BodyTooLargeError extends Error {}
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EdgeRoute } from '../aws-endpoint.ts';
-import { BodyTooLargeError, readBody, requestUrl, sendJson } from '../http-util.ts';
+import { AwsApiError, BodyTooLargeError, readBody, requestUrl, sendJson } from '../http-util.ts';
 import { type ApiKey, type ApiKeyStore, MIN_API_KEY_LENGTH } from './api-keys.ts';
 
 /** A usage plan as the template declares it (https://docs.aws.amazon.com/apigateway/latest/api/API_UsagePlan.html). */
@@ -13,15 +13,7 @@ export interface ManagedUsagePlan {
 }
 
 /** An API Gateway error: its type goes in `x-amzn-ErrorType`, its message in the body's `message`. */
-export class ApiGatewayError extends Error {
-  readonly status: number;
-  readonly errorType: string;
-  constructor(status: number, errorType: string, message: string) {
-    super(message);
-    this.status = status;
-    this.errorType = errorType;
-  }
-}
+export class ApiGatewayError extends AwsApiError {}
 
 // Messages as API Gateway words them (as moto reproduces them: getmoto/moto moto/apigateway/exceptions.py).
 const keyNotFound = () =>

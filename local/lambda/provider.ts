@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { BodyTooLargeError, readBody } from '../http-util.ts';
+import { AwsApiError, BodyTooLargeError, readBody } from '../http-util.ts';
 import type { LocalFunction } from '../template/stack-model.ts';
 import { checkEnvironment } from './environment.ts';
 import { configuration, deployedRecords, type FunctionRecord, lastModified } from './models.ts';
@@ -21,15 +21,7 @@ export interface LambdaResponse {
 }
 
 /** A refusal in the Lambda API's terms; the router sends it (see `sendError` in api.ts). */
-export class LambdaApiError extends Error {
-  readonly status: number;
-  readonly errorType: string;
-  constructor(status: number, errorType: string, message: string) {
-    super(message);
-    this.status = status;
-    this.errorType = errorType;
-  }
-}
+export class LambdaApiError extends AwsApiError {}
 
 /** Tail of a log as Lambda returns it: the last 4 KB, base64. */
 export function logTail(log: string): string {

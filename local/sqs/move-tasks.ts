@@ -10,31 +10,24 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { EdgeRoute } from '../aws-endpoint.ts';
-import { readBody, sendJson } from '../http-util.ts';
+import { AwsApiError, readBody, sendJson } from '../http-util.ts';
 import { type MoveTask, MoveTasks, newMoveTask } from './move-task-models.ts';
 
-/** An SQS error in the JSON protocol, with the query-compatible code clients read from `x-amzn-query-error`. */
-class SqsApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+/** An SQS error in the JSON protocol; its `errorType` is the query-compatible code clients read from `x-amzn-query-error`. */
+class SqsApiError extends AwsApiError {}
 
 /**
  * AWS names InvalidParameterValue `InvalidParameterValueException` in the JSON body and `InvalidParameterValue`
  * in the query-compatible header (QueryErrorCode in LocalStack's AWS-recorded test_sqs_move_task.snapshot.json).
  */
 function sendError(res: ServerResponse, error: SqsApiError): void {
-  const type = error.code === 'InvalidParameterValue' ? 'InvalidParameterValueException' : error.code;
+  const type =
+    error.errorType === 'InvalidParameterValue' ? 'InvalidParameterValueException' : error.errorType;
   sendJson(
     res,
     error.status,
     { __type: `com.amazonaws.sqs#${type}`, message: error.message },
-    { 'x-amzn-query-error': `${error.code};Sender` },
+    { 'x-amzn-query-error': `${error.errorType};Sender` },
   );
 }
 
