@@ -85,6 +85,9 @@ async function aws(...args: string[]) {
   const run = await awsCli(['apigateway', ...args], { endpoint: awsUrl, maxAttempts: 1 });
   return { ...run, json: run.code === 0 && run.stdout.trim() ? JSON.parse(run.stdout) : {} };
 }
+/** CreateUsagePlanKey (API_CreateUsagePlanKey.html): puts an API key in a usage plan (the stack's by default). */
+const createUsagePlanKey = (keyId: string, planId = PLAN.id) =>
+  aws('create-usage-plan-key', '--usage-plan-id', planId, '--key-id', keyId, '--key-type', 'API_KEY');
 const gateway = (key: string) => fetch(`${apiUrl}/keyed`, { headers: { 'x-api-key': key } });
 
 describe('CreateApiKey (https://docs.aws.amazon.com/apigateway/latest/api/API_CreateApiKey.html)', () => {
@@ -148,7 +151,7 @@ describe('UpdateApiKey (API_UpdateApiKey.html, PatchOperation)', () => {
       (await aws('create-api-key', '--name', 'flip', '--value', 'pk_flip_key_0123456789ab', '--enabled')).json
         .id,
     );
-    await aws('create-usage-plan-key', '--usage-plan-id', PLAN.id, '--key-id', id, '--key-type', 'API_KEY');
+    await createUsagePlanKey(id);
     expect((await gateway('pk_flip_key_0123456789ab')).status).toBe(200);
     const updated = await aws(
       'update-api-key',
@@ -200,26 +203,10 @@ describe('usage plans (API_GetUsagePlans.html, API_CreateUsagePlanKey.html)', ()
     const value = 'pk_planless_0123456789ab';
     const id = String((await aws('create-api-key', '--value', value, '--enabled')).json.id);
     expect((await gateway(value)).status).toBe(403);
-    const added = await aws(
-      'create-usage-plan-key',
-      '--usage-plan-id',
-      PLAN.id,
-      '--key-id',
-      id,
-      '--key-type',
-      'API_KEY',
-    );
+    const added = await createUsagePlanKey(id);
     expect(added.json).toEqual({ id, type: 'API_KEY', value, name: id });
     expect((await gateway(value)).status).toBe(200);
-    const again = await aws(
-      'create-usage-plan-key',
-      '--usage-plan-id',
-      PLAN.id,
-      '--key-id',
-      id,
-      '--key-type',
-      'API_KEY',
-    );
+    const again = await createUsagePlanKey(id);
     expect(again.stderr).toContain('(ConflictException)');
     const keys = await aws('get-usage-plan-keys', '--usage-plan-id', PLAN.id);
     expect(keys.json.items.map((k: { id: string }) => k.id)).toEqual(
@@ -228,25 +215,9 @@ describe('usage plans (API_GetUsagePlans.html, API_CreateUsagePlanKey.html)', ()
   });
 
   it('an unknown plan or key is NotFoundException', async () => {
-    const noPlan = await aws(
-      'create-usage-plan-key',
-      '--usage-plan-id',
-      'nope',
-      '--key-id',
-      TEMPLATE_KEY.id,
-      '--key-type',
-      'API_KEY',
-    );
+    const noPlan = await createUsagePlanKey(TEMPLATE_KEY.id, 'nope');
     expect(noPlan.stderr).toContain('Invalid Usage Plan ID specified');
-    const noKey = await aws(
-      'create-usage-plan-key',
-      '--usage-plan-id',
-      PLAN.id,
-      '--key-id',
-      'nope',
-      '--key-type',
-      'API_KEY',
-    );
+    const noKey = await createUsagePlanKey('nope');
     expect(noKey.stderr).toContain('Invalid API Key identifier specified');
   });
 });
@@ -255,7 +226,7 @@ describe('DeleteApiKey (API_DeleteApiKey.html)', () => {
   it('is 202; the key is refused at once and gone from the list; again is NotFoundException', async () => {
     const value = 'pk_deleted_key_0123456789';
     const id = String((await aws('create-api-key', '--value', value, '--enabled')).json.id);
-    await aws('create-usage-plan-key', '--usage-plan-id', PLAN.id, '--key-id', id, '--key-type', 'API_KEY');
+    await createUsagePlanKey(id);
     expect((await gateway(value)).status).toBe(200);
     expect((await aws('delete-api-key', '--api-key', id)).code).toBe(0);
     expect((await gateway(value)).status).toBe(403);
