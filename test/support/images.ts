@@ -388,7 +388,12 @@ export function isNear(pixel: Rgb, colour: Rgb, tolerance = 40): boolean {
 
 /* ---- Colour test set and real-world corpus (issue 10). ---- */
 
-/** A PNG chunk: length, type, data and the CRC of type and data (PNG spec, section 5.3). */
+/**
+ * A PNG chunk: length, type, data and the CRC of type and data (PNG spec, section 5.3). Written here from the
+ * spec on purpose, not imported from shared/image/source.ts (whose `pngWithProfile` frames chunks the same
+ * way): the colour test set's tagged inputs must not be built by the code they test, and the tests need chunks
+ * production never writes (gAMA, hostile iCCP).
+ */
 function pngChunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(8);
   head.writeUInt32BE(data.length, 0);
