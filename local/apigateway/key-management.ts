@@ -10,6 +10,8 @@ export interface ManagedUsagePlan {
   name: string;
   throttle?: { rateLimit: number; burstLimit: number };
   quota?: { limit: number; period: string; offset: number };
+  /** The API stages the plan covers (`ApiStages` of the template's `AWS::ApiGateway::UsagePlan`). */
+  apiStages?: readonly { apiId: string; stage: string }[];
 }
 
 /** An API Gateway error: its type goes in `x-amzn-ErrorType`, its message in the body's `message`. */
@@ -227,11 +229,12 @@ function updateKey(store: ApiKeyStore, id: string, body: Record<string, unknown>
   return key;
 }
 
+/** The UsagePlan resource (https://docs.aws.amazon.com/apigateway/latest/api/API_UsagePlan.html). */
 function planShape(plan: ManagedUsagePlan) {
   return {
     id: plan.id,
     name: plan.name,
-    apiStages: [],
+    apiStages: (plan.apiStages ?? []).map(({ apiId, stage }) => ({ apiId, stage })),
     ...(plan.throttle ? { throttle: plan.throttle } : {}),
     ...(plan.quota ? { quota: plan.quota } : {}),
   };

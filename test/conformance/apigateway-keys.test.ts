@@ -25,6 +25,7 @@ const PLAN: ManagedUsagePlan = {
   name: 'default',
   throttle: { rateLimit: 25, burstLimit: 50 },
   quota: { limit: 1000, period: 'MONTH', offset: 0 },
+  apiStages: [{ apiId: 'a1b2c3d4e5', stage: 'prod' }],
 };
 const TEMPLATE_KEY = { id: 'local-template', value: 'pk_template_key_0123456789' };
 const api: LocalApi = {
@@ -187,6 +188,19 @@ describe('UpdateApiKey (API_UpdateApiKey.html, PatchOperation)', () => {
 });
 
 describe('usage plans (API_GetUsagePlans.html, API_CreateUsagePlanKey.html)', () => {
+  // GetUsagePlans returns each UsagePlan with `apiStages`, "the associated API stages of a usage plan", each
+  // an ApiStage `{apiId, stage}` (https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlans.html,
+  // https://docs.aws.amazon.com/apigateway/latest/api/API_UsagePlan.html, API_ApiStage.html).
+  it('lists the stages each plan covers, as {apiId, stage}', async () => {
+    const plans = await aws('get-usage-plans');
+    expect(plans.json.items).toEqual([
+      expect.objectContaining({ apiStages: [{ apiId: 'a1b2c3d4e5', stage: 'prod' }] }),
+    ]);
+    expect((await aws('get-usage-plan', '--usage-plan-id', PLAN.id)).json.apiStages).toEqual([
+      { apiId: 'a1b2c3d4e5', stage: 'prod' },
+    ]);
+  });
+
   it('lists the template plan with its throttle and quota, and by keyId', async () => {
     const plans = await aws('get-usage-plans');
     expect(plans.json.items).toEqual([

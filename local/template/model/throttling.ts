@@ -24,6 +24,8 @@ export interface LocalUsagePlan {
   quota?: LocalQuota;
   /** `Ref`s of the keys attached by `AWS::ApiGateway::UsagePlanKey`. */
   keyIds: string[];
+  /** The plan's `ApiStages` as GetUsagePlans lists them: API id and stage name (a stage `Ref` resolved to its name). */
+  apiStages: { apiId: string; stage: string }[];
 }
 
 /** A stage's method throttle setting (`MethodSettings[]`): `*` and `/*` match every method and path. */
@@ -91,7 +93,18 @@ export function usagePlan(id: string, p: Properties, stageRefs: string[]): Local
     const parsed = throttleOf(t.RateLimit, t.BurstLimit);
     if (parsed) methodThrottles[path] = parsed;
   }
-  const plan: LocalUsagePlan = { id, name: str(p.UsagePlanName, id), methodThrottles, keyIds: [] };
+  // stageRefs[0] is the stage's name; a Ref to its AWS::ApiGateway::Stage is listed by that name, as on AWS.
+  const stages = apiStages.map((s) => ({
+    apiId: str(s.ApiId),
+    stage: stageRefs.includes(str(s.Stage)) ? (stageRefs[0] ?? str(s.Stage)) : str(s.Stage),
+  }));
+  const plan: LocalUsagePlan = {
+    id,
+    name: str(p.UsagePlanName, id),
+    methodThrottles,
+    keyIds: [],
+    apiStages: stages,
+  };
   const planThrottle = throttle && throttleOf(throttle.RateLimit, throttle.BurstLimit);
   if (planThrottle) plan.throttle = planThrottle;
   if (quota?.Limit !== undefined) {

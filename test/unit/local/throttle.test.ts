@@ -64,6 +64,8 @@ describe('the template reader', () => {
       methodThrottles: { '/v1/images/POST': { rateLimit: 5, burstLimit: 6 } },
       quota: { limit: 3, period: 'DAY', offset: 0 },
       keyIds: [],
+      // GetUsagePlans lists the stage by name, not by the Stage resource's Ref.
+      apiStages: [{ apiId: '', stage: 'prod' }],
     });
     expect(plan({ ApiStages: [{ Stage: 'other' }] })).toBeUndefined();
     expect(() => plan({ Quota: { Limit: 3, Period: 'YEAR' } })).toThrow(/DAY, WEEK or MONTH/);
@@ -132,6 +134,7 @@ describe('the template reader', () => {
           methodThrottles: {},
           quota: { limit: 1000000, period: 'MONTH', offset: 0 },
           keyIds: ['Key'],
+          apiStages: [{ apiId: 'localce111709', stage: 'prod' }], // the API's Ref (its local id)
         },
       ],
     });
@@ -143,7 +146,7 @@ describe('ApiThrottle', () => {
     methodSettings: methodThrottles([
       { HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 1, ThrottlingBurstLimit: 3 },
     ]),
-    usagePlans: [plan() ?? { id: '', name: '', methodThrottles: {}, keyIds: [] }],
+    usagePlans: [plan() ?? { id: '', name: '', methodThrottles: {}, keyIds: [], apiStages: [] }],
   });
   const list = { resource: '/v1/images', method: 'GET' };
   const read = { resource: '/v1/images/{id}', method: 'GET' };
@@ -249,23 +252,58 @@ describe('the WAF rate rules', () => {
 
   it('evaluates scope-down statements; a missing header has size 0; unknown statements match', () => {
     const scope = wafStatement(anonymousApi);
-    expect(statementMatches(scope, { path: '/v1/health', headers: {} })).toBe(true);
-    expect(statementMatches(scope, { path: '/v1/health', headers: { 'x-api-key': 'k' } })).toBe(false);
-    expect(statementMatches(scope, { path: '/variants/a.webp', headers: {} })).toBe(false);
-    expect(statementMatches(wafStatement({ GeoMatchStatement: {} }), { path: '/', headers: {} })).toBe(true);
+    expect(statementMatches(scope, { method: 'GET', path: '/v1/health', headers: {} })).toBe(true);
+    expect(
+      statementMatches(scope, { method: 'GET', path: '/v1/health', headers: { 'x-api-key': 'k' } }),
+    ).toBe(false);
+    expect(statementMatches(scope, { method: 'GET', path: '/variants/a.webp', headers: {} })).toBe(false);
+    expect(
+      statementMatches(wafStatement({ GeoMatchStatement: {} }), { method: 'GET', path: '/', headers: {} }),
+    ).toBe(true);
+  });
+
+  it('matches the request method with a byte match, as sent (GET is not get)', () => {
+    // FieldToMatch Method: https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-fields-list.html
+    const getImage = wafStatement({
+      AndStatement: {
+        Statements: [
+          {
+            ByteMatchStatement: {
+              FieldToMatch: { Method: {} },
+              PositionalConstraint: 'EXACTLY',
+              SearchString: 'GET',
+            },
+          },
+          {
+            ByteMatchStatement: {
+              FieldToMatch: { UriPath: {} },
+              PositionalConstraint: 'STARTS_WITH',
+              SearchString: '/v1/images/',
+            },
+          },
+        ],
+      },
+    });
+    const request = (method: string, path: string) => ({ method, path, headers: { 'x-api-key': 'made-up' } });
+    expect(statementMatches(getImage, request('GET', '/v1/images/abc'))).toBe(true);
+    expect(statementMatches(getImage, request('POST', '/v1/images/abc'))).toBe(false);
+    expect(statementMatches(getImage, request('get', '/v1/images/abc'))).toBe(false);
+    expect(statementMatches(getImage, request('GET', '/v1/images'))).toBe(false);
   });
 
   it('blocks an IP over the limit within the window, others not, and lets it back after the window', () => {
     let now = 0;
     const waf = new WafRateLimiter({ name: 'acl', rateRules: rules }, () => now);
-    const anon = { path: '/v1/health', headers: {} };
+    const anon = { method: 'GET', path: '/v1/health', headers: {} };
     expect([waf.check('1.1.1.1', anon), waf.check('1.1.1.1', anon), waf.check('1.1.1.1', anon)]).toEqual([
       undefined,
       undefined,
       'Anon',
     ]);
     expect(waf.check('2.2.2.2', anon)).toBeUndefined();
-    expect(waf.check('1.1.1.1', { path: '/v1/images', headers: { 'x-api-key': 'k' } })).toBeUndefined();
+    expect(
+      waf.check('1.1.1.1', { method: 'GET', path: '/v1/images', headers: { 'x-api-key': 'k' } }),
+    ).toBeUndefined();
     now = 61_000;
     expect(waf.check('1.1.1.1', anon)).toBeUndefined();
   });
