@@ -7,12 +7,11 @@ import { Construct } from 'constructs';
  * the lowest `Limit` AWS accepts is 10). See
  * https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based.html
  *
- * - anonymous: requests under `/v1/` without an `x-api-key` (public reads, health, token deletes, which no
- *   usage plan covers): 300 a minute per IP, 5 rps on average, about what a person paging through a
+ * - anonymous: the public routes ({@link ANONYMOUS_API}: image reads, health, token deletes, which no usage
+ *   plan covers), with or without an `x-api-key`: 300 a minute per IP, 5 rps on average, about what a person paging through a
  *   gallery sends with room to spare; one client can take at most 5% of the stage's 100 rps.
  * - any: every request per IP, keyed or not, and variants too: 10,000 per 5 minutes (33 rps on average),
- *   above a server-side client at its usage plan's 25 rps, so it only stops floods (including requests that
- *   send a made-up `x-api-key` to dodge the anonymous limit).
+ *   above a server-side client at its usage plan's 25 rps, so it only stops floods.
  */
 export const WAF_RATE_LIMITS = {
   anonymous: { limit: 300, windowSec: 60 },
@@ -78,30 +77,48 @@ function managedRule(name: string, priority: number, countedRules: readonly stri
   };
 }
 
-/** Requests under `/v1/` that carry no `x-api-key` header (a missing header has size 0, or no match). */
-const ANONYMOUS_API: CfnWebACL.StatementProperty = {
-  andStatement: {
+const NONE = [{ priority: 0, type: 'NONE' }];
+
+/** A byte match on the request's method (`GET`, `DELETE`, …), which AWS WAF reads as sent, upper-case. */
+const methodIs = (method: string): CfnWebACL.StatementProperty => ({
+  byteMatchStatement: {
+    fieldToMatch: { method: {} },
+    positionalConstraint: 'EXACTLY',
+    searchString: method,
+    textTransformations: NONE,
+  },
+});
+
+/** A byte match on the URI path (no query string). */
+const pathMatches = (position: 'EXACTLY' | 'STARTS_WITH' | 'ENDS_WITH', search: string) => ({
+  byteMatchStatement: {
+    fieldToMatch: { uriPath: {} },
+    positionalConstraint: position,
+    searchString: search,
+    textTransformations: NONE,
+  },
+});
+
+/**
+ * The routes anyone may call without an API key, matched on method and path whatever headers the request
+ * carries (an absent-`x-api-key` test let any made-up key skip the limit): `GET /v1/images/{id}` (not the
+ * keyed listing `GET /v1/images`), `DELETE /v1/images/{id}/token` and `/v1/health`.
+ * See https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-fields-list.html
+ */
+export const ANONYMOUS_API: CfnWebACL.StatementProperty = {
+  orStatement: {
     statements: [
+      { andStatement: { statements: [methodIs('GET'), pathMatches('STARTS_WITH', '/v1/images/')] } },
       {
-        byteMatchStatement: {
-          fieldToMatch: { uriPath: {} },
-          positionalConstraint: 'STARTS_WITH',
-          searchString: '/v1/',
-          textTransformations: [{ priority: 0, type: 'NONE' }],
+        andStatement: {
+          statements: [
+            methodIs('DELETE'),
+            pathMatches('STARTS_WITH', '/v1/images/'),
+            pathMatches('ENDS_WITH', '/token'),
+          ],
         },
       },
-      {
-        notStatement: {
-          statement: {
-            sizeConstraintStatement: {
-              fieldToMatch: { singleHeader: { Name: 'x-api-key' } },
-              comparisonOperator: 'GT',
-              size: 0,
-              textTransformations: [{ priority: 0, type: 'NONE' }],
-            },
-          },
-        },
-      },
+      pathMatches('EXACTLY', '/v1/health'),
     ],
   },
 };

@@ -56,7 +56,11 @@ export function createCdn(options: CdnOptions): Cdn {
     const url = requestUrl(req, options.apiUrl);
     const viewerPath = url && decodedPath(url.pathname);
     if (!url || viewerPath === undefined) return answer(res, 400, 'Bad Request');
-    const blockedBy = waf?.check(viewerIp(req), { path: url.pathname, headers: req.headers });
+    const blockedBy = waf?.check(viewerIp(req), {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      headers: req.headers,
+    });
     if (blockedBy) {
       log(`cdn: ${viewerIp(req)} blocked by the web ACL's rule ${blockedBy}`);
       return sendWafBlocked(res);

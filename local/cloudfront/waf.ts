@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LocalRateRule, LocalWafStatement, LocalWebAcl } from '../template/model/wafv2.ts';
+import type { LocalRateRule, LocalWafStatement, LocalWebAcl, WafField } from '../template/model/wafv2.ts';
 
-/** What a statement inspects of a request: its URI path and its headers (lower-case names). */
+/** What a statement inspects of a request: its method (as sent), URI path and headers (lower-case names). */
 export interface WafRequest {
+  method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
 }
 
-function fieldValue(request: WafRequest, field: 'uriPath' | { header: string }): string | undefined {
+function fieldValue(request: WafRequest, field: WafField): string | undefined {
+  if (field === 'method') return request.method;
   if (field === 'uriPath') return request.path;
   const value = request.headers[field.header];
   return Array.isArray(value) ? value.join(',') : value;

@@ -1,16 +1,19 @@
 import { type ModelContext, type Properties, str } from './context.ts';
 
 /**
- * A rate-based rule's scope-down statement, as far as the local CDN evaluates it: URI path or single
+ * A rate-based rule's scope-down statement, as far as the local CDN evaluates it: method, URI path or single
  * header byte matches, header size constraints, and their AND / OR / NOT. Anything else is `unsupported`
  * (the rule then counts every request: stricter than AWS, never looser).
  */
 export type LocalWafStatement =
-  | { kind: 'byteMatch'; field: 'uriPath' | { header: string }; position: string; search: string }
+  | { kind: 'byteMatch'; field: WafField; position: string; search: string }
   | { kind: 'size'; field: { header: string }; operator: string; size: number }
   | { kind: 'and' | 'or'; statements: LocalWafStatement[] }
   | { kind: 'not'; statement: LocalWafStatement }
   | { kind: 'unsupported'; type: string };
+
+/** The parts of a request a statement can inspect locally (`FieldToMatch`: `Method`, `UriPath`, `SingleHeader`). */
+export type WafField = 'method' | 'uriPath' | { header: string };
 
 /** A rate-based rule: at most `limit` requests per IP within `windowSec`, over that the rule's action. */
 export interface LocalRateRule {
@@ -28,8 +31,9 @@ export interface LocalWebAcl {
   rateRules: LocalRateRule[];
 }
 
-function fieldOf(field: Properties): 'uriPath' | { header: string } | undefined {
+function fieldOf(field: Properties): WafField | undefined {
   if (field.UriPath !== undefined) return 'uriPath';
+  if (field.Method !== undefined) return 'method';
   const header = field.SingleHeader as Properties | undefined;
   return header ? { header: str(header.Name).toLowerCase() } : undefined;
 }
@@ -53,7 +57,7 @@ export function wafStatement(raw: Properties): LocalWafStatement {
     };
   }
   const size = raw.SizeConstraintStatement as Properties | undefined;
-  if (size && field && field !== 'uriPath') {
+  if (size && field && typeof field === 'object') {
     return { kind: 'size', field, operator: str(size.ComparisonOperator), size: Number(size.Size) };
   }
   for (const [key, kind] of [
