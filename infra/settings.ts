@@ -77,12 +77,7 @@ export function readSettings(context: ContextReader): Settings {
   }
   const production = flag(context('production'), 'production');
   const corsAllowOrigin = text(context('corsAllowOrigin')) ?? DEFAULT_SETTINGS.corsAllowOrigin;
-  if (production && corsAllowOrigin === '*') {
-    throw new Error(
-      'A production deploy (-c production=true) needs the browser origin allowed to call the API: ' +
-        'pass -c corsAllowOrigin=https://app.example.com (it is "*" by default, for dev stacks only)',
-    );
-  }
+  checkCorsAllowOrigin(corsAllowOrigin, production);
   const cdnDomainName = text(context('cdnDomainName'));
   const cdnCertificateArn = text(context('cdnCertificateArn'));
   if ((cdnDomainName === undefined) !== (cdnCertificateArn === undefined)) {
@@ -110,6 +105,33 @@ export function readSettings(context: ContextReader): Settings {
         ? { domainName: cdnDomainName, certificateArn: cdnCertificateArn }
         : undefined,
   };
+}
+
+// One serialized origin (https://fetch.spec.whatwg.org/#origin-header): scheme, lower-case host, optional port,
+// nothing after. Browsers compare Access-Control-Allow-Origin to their Origin byte for byte, so a path, a
+// trailing slash or upper case would make every request fail CORS; plain http only for a local front end.
+const PRODUCTION_ORIGIN =
+  /^(https:\/\/[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|http:\/\/localhost)(?::\d{1,5})?$/;
+
+/**
+ * Refuses a `corsAllowOrigin` that would be unsafe or malformed. The value is written inside a single-quoted
+ * gateway-response header template (`'<origin>'`, infra/constructs/api.ts), so a quote, comma or line break
+ * is refused everywhere. A production deploy needs exactly one origin (`https://host[:port]`, or
+ * `http://localhost[:port]`): not `*`, not `null` (which sandboxed pages and `file:` URLs send), no wildcard,
+ * no list. Throws an Error naming the value.
+ */
+function checkCorsAllowOrigin(origin: string, production: boolean): void {
+  if (/['",\r\n\\]/.test(origin)) {
+    throw new Error(
+      `Context "corsAllowOrigin" must be one origin without quotes, commas or line breaks, got ${JSON.stringify(origin)}`,
+    );
+  }
+  if (!production || PRODUCTION_ORIGIN.test(origin)) return;
+  throw new Error(
+    `A production deploy (-c production=true) needs exactly one browser origin allowed to call the API, ` +
+      `such as -c corsAllowOrigin=https://app.example.com (https://, lower-case host, optional port, no path, ` +
+      `no wildcard; "*" is the default, for dev stacks only), got ${JSON.stringify(origin)}`,
+  );
 }
 
 function text(value: unknown): string | undefined {

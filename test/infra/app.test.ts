@@ -62,6 +62,55 @@ describe('settings (CDK context)', () => {
     expect(read({}).corsAllowOrigin).toBe('*');
   });
 
+  it.each([
+    'null',
+    'https://*',
+    'https://*.example.com',
+    'https://a.example, *',
+    'https://a.example,https://b.example',
+    'https://a.example https://b.example',
+    "https://a.example'",
+    'https://a.example/',
+    'https://a.example/app',
+    'https://A.example',
+    'http://app.example',
+    'app.example',
+    'https://',
+    'https://a.example:',
+  ])('refuses a production corsAllowOrigin of %j, naming it', (origin) => {
+    const expected = new RegExp(
+      `corsAllowOrigin.*${JSON.stringify(origin).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+    );
+    expect(() => read({ production: 'true', corsAllowOrigin: origin })).toThrow(expected);
+  });
+
+  it('takes one https origin with a port, or http only for localhost, in production', () => {
+    for (const origin of [
+      'https://app.example.com',
+      'https://app.example.com:8443',
+      'http://localhost:5173',
+    ]) {
+      expect(read({ production: 'true', corsAllowOrigin: origin }).corsAllowOrigin).toBe(origin);
+    }
+  });
+
+  it.each([
+    "*'",
+    'https://a.example, *',
+    'https://a.example"',
+    'https://a.example\nX-Injected: 1',
+    'https://a.example\\',
+  ])('refuses a quote, comma, backslash or line break in a dev corsAllowOrigin too (%j)', (origin) => {
+    expect(() => read({ corsAllowOrigin: origin })).toThrow(/corsAllowOrigin.*quotes, commas or line breaks/);
+  });
+
+  it('keeps * and any single origin allowed outside production', () => {
+    expect(read({ corsAllowOrigin: '*' }).corsAllowOrigin).toBe('*');
+    expect(read({ corsAllowOrigin: 'http://dev.example:8080' }).corsAllowOrigin).toBe(
+      'http://dev.example:8080',
+    );
+  });
+
   it('fails synth itself on a production deploy with CORS *', () => {
     expect(() => createApp({ context: { bundling: false, production: 'true' } })).toThrow(/corsAllowOrigin/);
   });
