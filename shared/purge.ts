@@ -37,7 +37,7 @@ export async function purgeImage(deps: PurgeDeps, id: string): Promise<void> {
   // already removed from the bucket.
   //
   // The image's document too: the CDN keeps `GET /v1/images/{id}` for a few seconds (infra/constructs/
-  // cdn.ts, API_READ_TTL), and one path invalidates every cached version of it, whatever API key keyed it.
+  // cdn.ts, API_READ_TTL), under one cache entry per path (no key or query string in its cache key).
   const paths = [
     imageDocumentPath(id),
     ...new Set([...(record?.variants ?? []).map((v) => v.key), ...variants].map((key) => `/${key}`)),

@@ -60,10 +60,12 @@ export interface CdnProps {
 export const ORIGIN_SECRET_HEADER = 'x-origin-verify';
 
 /**
- * How long the CDN keeps `GET /v1/images/{id}`: the minimum, default and maximum TTL alike, so that it
- * holds even though the API answers `Cache-Control: no-store` (meant for browsers and other shared
- * caches). Ten seconds turn a flood of reads of one image into one origin request per edge per 10 s,
- * while a status change (processing → ready) shows at most 10 s late; a delete invalidates the path.
+ * The longest the CDN keeps `GET /v1/images/{id}` (its `MaxTTL`); `MinTTL` and `DefaultTTL` are 0, so the
+ * origin's `Cache-Control` decides: a ready image's document says `public, max-age=10`
+ * (functions/images/handler.ts, READY_CACHE_CONTROL) and is held 10 s, while pending, processing or failed
+ * documents and errors (404, …) say `no-store` and are never cached. Ten seconds turn a flood of reads of
+ * one ready image into one origin request per edge per 10 s; a delete invalidates the path.
+ * See https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html
  */
 export const API_READ_TTL = Duration.seconds(10);
 
@@ -185,16 +187,18 @@ export class Cdn extends Construct {
         customHeaders: { [ORIGIN_SECRET_HEADER]: this.originSecret },
       },
     );
-    // Reads of one image: cached per API key (an owner's document carries more than the public one, and
-    // keys must never share an entry) and per query string, so that nothing keyed can be served to
-    // another caller. The listing (`/v1/images`) does not match `/v1/images/*` and is never cached.
+    // Reads of one image: the route answers the same public document whatever the caller sends, so the
+    // cache key holds neither x-api-key nor query strings (a made-up key or `?x=N` must not miss the
+    // cache). They still reach the API: the origin request policy (ALL_VIEWER_EXCEPT_HOST_HEADER below)
+    // forwards every viewer header and query string, which the keyed methods of `/v1/images/*` need.
+    // The listing (`/v1/images`) does not match `/v1/images/*` and is never cached.
     const imageReads = new CachePolicy(this, 'ImageReads', {
-      comment: 'Pictura GET /v1/images/{id}: cached briefly, per API key',
-      defaultTtl: API_READ_TTL,
+      comment: 'Pictura GET /v1/images/{id}: public document, cached as its Cache-Control says, up to 10 s',
+      defaultTtl: Duration.seconds(0),
       maxTtl: API_READ_TTL,
-      minTtl: API_READ_TTL,
-      queryStringBehavior: CacheQueryStringBehavior.all(),
-      headerBehavior: CacheHeaderBehavior.allowList('x-api-key'),
+      minTtl: Duration.seconds(0),
+      queryStringBehavior: CacheQueryStringBehavior.none(),
+      headerBehavior: CacheHeaderBehavior.none(),
       cookieBehavior: CacheCookieBehavior.none(),
       enableAcceptEncodingGzip: true,
       enableAcceptEncodingBrotli: true,

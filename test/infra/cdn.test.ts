@@ -149,7 +149,7 @@ describe('distribution', () => {
     });
   });
 
-  it('caches GET /v1/images/{id} for 10 s, keyed per API key and query string, never the listing', () => {
+  it('caches GET /v1/images/{id} as the origin says, up to 10 s, one entry per path, never the listing', () => {
     const behaviour = behaviourFor('/v1/images/*');
     const [policyId, policy] = cachePolicy('Pictura GET /v1/images/{id}');
     expect(behaviour).toMatchObject({
@@ -160,11 +160,14 @@ describe('distribution', () => {
       ViewerProtocolPolicy: 'https-only',
       TargetOriginId: behaviourFor('/v1/*').TargetOriginId,
     });
-    // Min = default = max: held even though the API answers Cache-Control: no-store.
-    expect(policy.Properties.CachePolicyConfig).toMatchObject({ MinTTL: 10, DefaultTTL: 10, MaxTTL: 10 });
+    // MinTTL 0: a `no-store` answer (pending document, 404) is not cached; DefaultTTL 0: nor one without
+    // Cache-Control; MaxTTL 10 caps `public, max-age=10`. CloudFront holds an object
+    // max(MinTTL, min(max-age, MaxTTL)): https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html
+    expect(policy.Properties.CachePolicyConfig).toMatchObject({ MinTTL: 0, DefaultTTL: 0, MaxTTL: 10 });
+    // The public document is the same for every caller: a made-up key or `?x=N` must not miss the cache.
     const key = policy.Properties.CachePolicyConfig.ParametersInCacheKeyAndForwardedToOrigin;
-    expect(key.HeadersConfig).toEqual({ HeaderBehavior: 'whitelist', Headers: ['x-api-key'] });
-    expect(key.QueryStringsConfig).toEqual({ QueryStringBehavior: 'all' });
+    expect(key.HeadersConfig).toEqual({ HeaderBehavior: 'none' });
+    expect(key.QueryStringsConfig).toEqual({ QueryStringBehavior: 'none' });
     expect(key.CookiesConfig).toEqual({ CookieBehavior: 'none' });
     // The listing is /v1/images, which only /v1/* matches, and /v1/* caches nothing.
     expect(pathPatternMatches('/v1/images/*', '/v1/images')).toBe(false);
