@@ -7,6 +7,7 @@ import {
   type IApiKey,
   LambdaIntegration,
   LogGroupLogDestination,
+  type Method,
   Period,
   ResponseType,
   RestApi,
@@ -183,8 +184,9 @@ export class Api extends Construct {
   }
 
   /**
-   * The API's cdk-nag (AwsSolutions) findings that are decisions, each with its evidence. Applied to the
-   * REST API and everything under it, so routes added later are covered by the same reasons.
+   * The API's cdk-nag (AwsSolutions) findings that are decisions, each with its evidence: request
+   * validation and execution logging on the REST API and everything under it; the missing regional web
+   * ACL on the stage. Authorization findings are suppressed per method (suppressMethodFindings).
    */
   private addNagSuppressions(): void {
     NagSuppressions.addResourceSuppressions(
@@ -199,14 +201,6 @@ export class Api extends Construct {
             'infra/constructs/api.ts).',
         },
         {
-          id: 'AwsSolutions-APIG3',
-          reason:
-            'The web ACL (per-IP rate rule, AWS managed rules) is on the CloudFront distribution, and the ' +
-            "stage answers only requests carrying the CDN's origin secret (shared/http/origin-verify.ts), " +
-            'so every request that reaches the stage has passed that ACL; a second, regional ACL would ' +
-            'bill each request twice.',
-        },
-        {
           id: 'AwsSolutions-APIG6',
           reason:
             'Execution logging needs the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account), ' +
@@ -216,6 +210,19 @@ export class Api extends Construct {
       ],
       true,
     );
+    // On the stage only, where the rule looks for a regional web ACL association.
+    NagSuppressions.addResourceSuppressions(this.restApi.deploymentStage, [
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'No regional web ACL on the stage. The CloudFront web ACL (per-IP rate rules, AWS managed rules) ' +
+          'exists only when the stack is deployed in us-east-1 or given -c wafWebAclArn (docs/deploy.md); ' +
+          'elsewhere the distribution has none. The functions refuse requests without the CDN origin ' +
+          "secret (shared/http/origin-verify.ts), but API Gateway's own answers (missing key, throttling, " +
+          'unknown route) come before that check, so direct callers reach those; the stage throttle and ' +
+          'usage plans bound them. A regional ACL would bill each request a second time.',
+      },
+    ]);
   }
 
   /** Adds the `/v1` routes, each a Lambda proxy integration. */
@@ -226,8 +233,8 @@ export class Api extends Construct {
 
     const v1 = this.restApi.root.addResource('v1');
     const imagesResource = v1.addResource('images');
-    imagesResource.addMethod('POST', upload, { apiKeyRequired: true });
-    imagesResource.addMethod('GET', images, {
+    const uploadMethod = imagesResource.addMethod('POST', upload, { apiKeyRequired: true });
+    const list = imagesResource.addMethod('GET', images, {
       apiKeyRequired: true,
       requestParameters: {
         'method.request.querystring.limit': false,
@@ -236,36 +243,50 @@ export class Api extends Construct {
     });
     const imageResource = imagesResource.addResource('{id}');
     // Public: ids are unguessable, and a published image is meant to be shared.
-    imageResource.addMethod('GET', images);
+    const read = imageResource.addMethod('GET', images);
     // The owner's delete needs the key, so API Gateway refuses a disabled or deleted key here as it does for
     // upload and list, and the usage plan counts it; the function then checks the key owns the image.
-    imageResource.addMethod('DELETE', remove, { apiKeyRequired: true });
+    const ownerDelete = imageResource.addMethod('DELETE', remove, { apiKeyRequired: true });
     // A delete-token holder has no key: `Authorization: Bearer <deleteToken>`, checked by the function in
     // constant time against the stored hash. Bounded by the stage throttle and the CDN's per-IP rule.
-    imageResource.addResource('token').addMethod('DELETE', remove);
-    v1.addResource('health').addMethod('GET', images);
-    // After the routes: a suppression applies to the children that exist when it is added.
-    NagSuppressions.addResourceSuppressions(
-      this.restApi,
-      [
-        {
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'Authorization is API keys checked by API Gateway (apiKeyRequired on upload, list and the ' +
-            "owner's delete; a disabled or deleted key is refused) plus, in the functions, ownership of the " +
-            'image and the delete token (Authorization: Bearer, compared in constant time with its stored ' +
-            'hash). GET /v1/images/{id} and /v1/health are public by design (unguessable 128-bit ids). No ' +
-            'Lambda authorizer: it would add a cold start to every request (SECURITY.md).',
-        },
-        {
-          id: 'AwsSolutions-COG4',
-          reason:
-            'Pictura has no user accounts and no Cognito user pool: its clients are applications holding ' +
-            'API keys, and token holders hold a per-image delete token (see AwsSolutions-APIG4).',
-        },
-      ],
-      true,
-    );
+    const tokenDelete = imageResource.addResource('token').addMethod('DELETE', remove);
+    const health = v1.addResource('health').addMethod('GET', images);
+    this.suppressMethodFindings({
+      keyed: [uploadMethod, list, ownerDelete],
+      public: [read, tokenDelete, health],
+    });
+  }
+
+  /**
+   * cdk-nag's AwsSolutions-APIG4 and -COG4 (no authorizer) on the methods named here only, each with its
+   * reason, so that any other method (a route added later and left without apiKeyRequired, say) is still
+   * reported.
+   */
+  private suppressMethodFindings(methods: { keyed: Method[]; public: Method[] }): void {
+    const noAccounts = 'Pictura has no user accounts and no Cognito user pool; ';
+    NagSuppressions.addResourceSuppressions(methods.keyed, [
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'apiKeyRequired: API Gateway refuses a missing, disabled or deleted API key before the function, ' +
+          'which then checks that the key owns the image. No Lambda authorizer: it would add a cold start ' +
+          'to every request (SECURITY.md).',
+      },
+      { id: 'AwsSolutions-COG4', reason: `${noAccounts}its clients are applications holding API keys.` },
+    ]);
+    NagSuppressions.addResourceSuppressions(methods.public, [
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Public by design: GET /v1/images/{id} (unguessable 128-bit ids, a published image is meant to be ' +
+          'shared), GET /v1/health, and DELETE /v1/images/{id}/token, whose caller proves a per-image delete ' +
+          'token (Authorization: Bearer, compared by the function in constant time with its stored hash).',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: `${noAccounts}these methods are public or take a per-image delete token.`,
+      },
+    ]);
   }
 
   /**

@@ -1,3 +1,5 @@
+import type { Stack } from 'aws-cdk-lib';
+import { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { AwsSolutionsChecks, type INagLogger } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#infra/pictura-app.ts';
@@ -15,7 +17,7 @@ interface NagRun {
   suppressed: { rule: string; path: string; reason: string }[];
 }
 
-function runNag(context: Record<string, unknown>): NagRun {
+function runNag(context: Record<string, unknown>, extend?: (stack: Stack) => void): NagRun {
   const run: NagRun = { findings: [], suppressed: [] };
   const logger: INagLogger = {
     onCompliance: () => {},
@@ -29,6 +31,7 @@ function runNag(context: Record<string, unknown>): NagRun {
   };
   // The template alone (no bundling): the rules read resources, not code.
   const { stack } = createApp({ context: { bundling: false, ...context } });
+  extend?.(stack);
   const nag = new AwsSolutionsChecks({ reports: false, additionalLoggers: [logger] });
   // The aspect visited by hand rather than through synthesis, which would stop at the first error
   // annotation: the test lists every finding at once.
@@ -95,5 +98,38 @@ describe('suppressions that are decisions, not leftovers', () => {
         expect(where.every((p) => p.includes('BucketNotificationsHandler'))).toBe(true);
       else expect(rules.has(fixed), fixed).toBe(false);
     }
+  });
+});
+
+describe('cdk-nag authorization findings on the API', () => {
+  it('are suppressed on the six routed methods only, so a new route without a key is reported', () => {
+    const run = runNag({}, (stack) => {
+      const api = stack.node.findAll().find((c): c is RestApi => c instanceof RestApi);
+      api?.root.getResource('v1')?.addResource('admin').addMethod('GET');
+    });
+    const admin = 'Pictura/Api/RestApi/Default/v1/admin/GET/Resource';
+    expect(run.findings).toEqual([
+      `Error AwsSolutions-APIG4  at ${admin}`,
+      `Error AwsSolutions-COG4  at ${admin}`,
+    ]);
+    const methods = (rule: string) =>
+      run.suppressed
+        .filter((s) => s.rule === rule)
+        .map((s) => s.path.replace('Pictura/Api/RestApi/Default', '').replace('/Resource', ''))
+        .sort();
+    const routed = [
+      '/v1/health/GET',
+      '/v1/images/GET',
+      '/v1/images/POST',
+      '/v1/images/{id}/DELETE',
+      '/v1/images/{id}/GET',
+      '/v1/images/{id}/token/DELETE',
+    ];
+    expect(methods('AwsSolutions-APIG4')).toEqual(routed);
+    expect(methods('AwsSolutions-COG4')).toEqual(routed);
+    // The missing regional ACL is suppressed on the stage alone, saying when the CloudFront ACL exists.
+    const apig3 = run.suppressed.filter((s) => s.rule === 'AwsSolutions-APIG3');
+    expect(apig3.map((s) => s.path)).toEqual(['Pictura/Api/RestApi/DeploymentStage.prod/Resource']);
+    expect(apig3[0]?.reason).toMatch(/us-east-1.*wafWebAclArn/);
   });
 });
