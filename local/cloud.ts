@@ -289,6 +289,100 @@ function scaleRetryBackoff(functions: StackModel['functions'], scale: number): S
   });
 }
 
+type Listeners = Awaited<ReturnType<typeof startListeners>>;
+
+/** Stops accepting requests: the API and CDN servers (open connections closed), then the AWS endpoint. */
+async function closeListeners({
+  endpoint,
+  api,
+  cdn,
+}: Pick<Listeners, 'endpoint' | 'api' | 'cdn'>): Promise<void> {
+  for (const server of [api.server, cdn.server]) {
+    server.closeAllConnections();
+    await new Promise<void>((done) => server.close(() => done()));
+  }
+  await endpoint.close();
+}
+
+/**
+ * The fault injector of `options.faults`, checked against the template's functions (an unknown name is a
+ * typo that stops the start, after the listeners are closed); `undefined` when faults are off.
+ */
+async function createFaults(
+  options: LocalCloudOptions,
+  model: StackModel,
+  listeners: Pick<Listeners, 'endpoint' | 'api' | 'cdn'>,
+): Promise<FaultInjector | undefined> {
+  if (!options.faults) return undefined;
+  try {
+    return new FaultInjector(options.faults, {
+      consumers: model.mappings.map((m) => m.functionName),
+      functions: model.functions.flatMap((f) => [f.name, f.label]),
+    });
+  } catch (error) {
+    await closeListeners(listeners);
+    throw error;
+  }
+}
+
+/**
+ * The API keys (from `PICTURA_LOCAL_API_KEYS`, else the data folder's key file, else one generated) in a
+ * store the API Gateway key calls on the AWS endpoint manage. Keys from the environment are not written to
+ * the key file; changes to them last until exit.
+ */
+function startApiKeys(
+  options: LocalCloudOptions,
+  model: StackModel,
+  endpoint: AwsEndpoint,
+  log: (line: string) => void,
+) {
+  const keyFile = options.dataDir ? join(options.dataDir, 'api-keys.json') : undefined;
+  const apiKeys = loadApiKeys(options.apiKeys, keyFile);
+  const usagePlans = model.api?.throttling?.usagePlans ?? [];
+  const keyStore = new ApiKeyStore(apiKeys, {
+    usagePlanIds: usagePlans.map((plan) => plan.id),
+    ...(keyFile && !options.apiKeys?.trim() ? { stateFile: keyFile } : {}),
+  });
+  endpoint.addRoute(apiKeyManagementRoute(keyStore, usagePlans, log));
+  return { apiKeys, keyStore };
+}
+
+/** The local cloud's own URLs: the AWS endpoint, the API and the CDN, on the name clients should use. */
+function localUrls(publicHost: string, { endpoint, api, cdn }: Pick<Listeners, 'endpoint' | 'api' | 'cdn'>) {
+  return {
+    awsUrl: `http://${publicHost}:${endpoint.port}`,
+    apiUrl: `http://${publicHost}:${api.port}`,
+    cdnUrl: `http://${publicHost}:${cdn.port}`,
+  };
+}
+
+/** Creates the template's buckets, queues and tables in the emulators; returns the clients the cloud keeps. */
+async function provisionResources(model: StackModel, endpoint: AwsEndpoint, options: LocalCloudOptions) {
+  const common = { region: REGION, endpoint: endpoint.url, credentials: OWN_CREDENTIALS };
+  const s3 = new S3Client({ ...common, forcePathStyle: true });
+  const sqs = new SQSClient(common);
+  const dynamo = new DynamoDBClient(common);
+  await provision(model, { s3, sqs, dynamo }, { visibilityScale: options.visibilityScale ?? 1 });
+  return { s3, sqs };
+}
+
+/** Runs the template's EventBridge schedules against the functions (periods scaled by `scheduleScale`). */
+function startScheduleRunner(
+  model: StackModel,
+  runtime: FunctionRuntime,
+  options: LocalCloudOptions,
+  log: (line: string) => void,
+): ScheduleRunner {
+  return startSchedules({
+    schedules: model.schedules,
+    invoke: (name, event) => runtime.invoke(name, event),
+    scale: options.scheduleScale ?? 1,
+    region: REGION,
+    account: ACCOUNT,
+    log,
+  });
+}
+
 const notFound: RequestHandler = (_req, res) => void res.writeHead(404).end();
 
 /**
@@ -305,9 +399,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const { stack, synthMs } = await readStack(root, outdir, options, log);
 
   const { endpoint, api, cdn, markReady } = await startListeners(options, host);
-  const awsUrl = `http://${publicHost}:${endpoint.port}`;
-  const apiUrl = `http://${publicHost}:${api.port}`;
-  const cdnUrl = `http://${publicHost}:${cdn.port}`;
+  const { awsUrl, apiUrl, cdnUrl } = localUrls(publicHost, { endpoint, api, cdn });
   const model = buildStackModel(stack, {
     region: REGION,
     accountId: ACCOUNT,
@@ -316,27 +408,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     cdnHost: `${publicHost}:${cdn.port}`,
   });
   // Made before provisioning: the fault settings may name only the template's functions (a typo stops the start).
-  let faults: FaultInjector | undefined;
-  try {
-    faults = options.faults
-      ? new FaultInjector(options.faults, {
-          consumers: model.mappings.map((m) => m.functionName),
-          functions: model.functions.flatMap((f) => [f.name, f.label]),
-        })
-      : undefined;
-  } catch (error) {
-    for (const server of [api.server, cdn.server]) server.close();
-    await endpoint.close();
-    throw error;
-  }
-  const common = { region: REGION, endpoint: endpoint.url, credentials: OWN_CREDENTIALS };
-  const s3 = new S3Client({ ...common, forcePathStyle: true });
-  const sqs = new SQSClient(common);
-  await provision(
-    model,
-    { s3, sqs, dynamo: new DynamoDBClient(common) },
-    { visibilityScale: options.visibilityScale ?? 1 },
-  );
+  const faults = await createFaults(options, model, { endpoint, api, cdn });
+  const { s3, sqs } = await provisionResources(model, endpoint, options);
 
   endpoint.addRoute(faultsStatusRoute(faults));
   if (faults) endpoint.intercept(faultInterceptor(faults));
@@ -344,26 +417,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   endpoint.addRoute(lambdaApiRoute(runtime, log));
   endpoint.addRoute(redriveRoute(sqs));
   startNotifications(endpoint, model, s3, sqs, log, faults);
-  const keyFile = options.dataDir ? join(options.dataDir, 'api-keys.json') : undefined;
-  const apiKeys = loadApiKeys(options.apiKeys, keyFile);
-  // Keys from PICTURA_LOCAL_API_KEYS are not written to the key file; changes to them last until exit.
-  const usagePlans = model.api?.throttling?.usagePlans ?? [];
-  const keyStore = new ApiKeyStore(apiKeys, {
-    usagePlanIds: usagePlans.map((plan) => plan.id),
-    ...(keyFile && !options.apiKeys?.trim() ? { stateFile: keyFile } : {}),
-  });
-  endpoint.addRoute(apiKeyManagementRoute(keyStore, usagePlans, log));
+  const { apiKeys, keyStore } = startApiKeys(options, model, endpoint, log);
   const distribution = model.distribution && createCdn({ distribution: model.distribution, s3, apiUrl, log });
   if (distribution) endpoint.addRoute(distribution.invalidationRoute);
   const pollers = startPollers(model, sqs, runtime, options, faults);
-  const schedules = startSchedules({
-    schedules: model.schedules,
-    invoke: (name, event) => runtime.invoke(name, event),
-    scale: options.scheduleScale ?? 1,
-    region: REGION,
-    account: ACCOUNT,
-    log,
-  });
+  const schedules = startScheduleRunner(model, runtime, options, log);
+  const stop = async (drainMs: number) => {
+    await Promise.all([schedules.stop(), ...pollers.map((poller) => poller.stop())]);
+    await runtime.close(drainMs);
+    await closeListeners({ endpoint, api, cdn });
+  };
   api.open(model.api ? apiRequestHandler({ api: model.api, runtime, keys: keyStore, log }) : notFound);
   cdn.open(distribution?.handler ?? notFound);
   markReady();
@@ -378,14 +441,6 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     faults,
     schedules,
     timings: { synthMs, startMs: performance.now() - started - synthMs },
-    async close(drainMs = 30_000) {
-      await Promise.all([schedules.stop(), ...pollers.map((poller) => poller.stop())]);
-      await runtime.close(drainMs);
-      for (const server of [api.server, cdn.server]) {
-        server.closeAllConnections();
-        await new Promise<void>((done) => server.close(() => done()));
-      }
-      await endpoint.close();
-    },
+    close: (drainMs = 30_000) => stop(drainMs),
   };
 }
