@@ -3,6 +3,7 @@
  * fraction answers it with the service's own throttling or server error, or forwards it late.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody } from '../http-util.ts';
 import type { EdgeService } from './config.ts';
 import type { FaultInjector } from './injector.ts';
 import { type WireProtocol, writeFault } from './wire.ts';
@@ -98,21 +99,6 @@ export function classifyCall(req: IncomingMessage): EdgeCall {
 /** SQS query requests are small (a message is at most 1 MiB); a larger form is forwarded unread. */
 const MAX_QUERY_BODY = 2 * 1024 * 1024;
 
-/** Reads a whole request body (only SQS query forms, whose declared length was checked first). */
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_QUERY_BODY) return void req.destroy(new Error('form body too large'));
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks, size)));
-    req.on('error', reject);
-  });
-}
-
 /**
  * The interceptor the endpoint runs before forwarding a call to the emulators. Calls signed by the local
  * cloud itself go straight through; SQS query-protocol bodies are read (the operation is in them) and
@@ -131,7 +117,8 @@ export function faultInterceptor(injector: FaultInjector) {
       apply(injector, classifyCall(req), req, res, forward);
       return;
     }
-    readBody(req).then(
+    // Only SQS query forms are read here, their declared length checked above; a larger body drops the call.
+    readBody(req, MAX_QUERY_BODY).then(
       (body) => {
         const params = new URLSearchParams(
           req.method === 'POST' ? body.toString('utf8') : (req.url ?? '').split('?')[1],
