@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ForbiddenError } from '../errors.ts';
+import { hashSecret, secretMatches } from '../ids.ts';
 
 /**
  * The header CloudFront adds to every request it sends the API origin (an origin custom header, set in
@@ -21,14 +21,12 @@ export function originCheckEnabled(expected: string | undefined): expected is st
   return expected !== undefined && expected !== '' && !expected.startsWith('{{resolve:');
 }
 
-const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-
 /**
  * Whether `presented` equals `expected`, in time that does not depend on where they differ (both are
  * hashed first, so their lengths leak nothing either).
  */
 export function originSecretMatches(presented: string | undefined, expected: string): boolean {
-  return presented !== undefined && timingSafeEqual(digest(presented), digest(expected));
+  return presented !== undefined && secretMatches(presented, hashSecret(expected));
 }
 
 /** The header's value, whatever its case (this middleware runs before the header normalizer). */
