@@ -1,4 +1,6 @@
-import { BadRequestError, NotFoundError } from './errors.ts';
+import { LIMIT, ListQuery } from './api/schemas.ts';
+import { NotFoundError } from './errors.ts';
+import { parseOrThrow } from './http/validation.ts';
 import { isImageId } from './ids.ts';
 import { type ImageDocument, toImageDocument } from './model.ts';
 import type { ImageRepository } from './repository.ts';
@@ -21,14 +23,31 @@ export async function getImage(deps: QueryDeps, id: string, apiBaseUrl: string):
   return toImageDocument(record, deps.config.cdnBaseUrl, apiBaseUrl, 'public');
 }
 
-/** Parses `limit` (1–100, default 20). */
-export function parseLimit(value: string | undefined): number {
-  if (value === undefined) return 20;
-  const limit = Number(value);
-  if (!/^\d+$/.test(value) || limit < 1 || limit > 100) {
-    throw new BadRequestError('INVALID_LIMIT', 'limit must be an integer from 1 to 100');
-  }
-  return limit;
+/** Codes and details of a bad `GET /v1/images` query (400). */
+const LIST_QUERY_PROBLEM = {
+  code: { limit: 'INVALID_LIMIT', cursor: 'INVALID_CURSOR' },
+  fallback: 'the query string is not one this route reads',
+  details: {
+    limit: `limit must be an integer from ${LIMIT.min} to ${LIMIT.max}`,
+    cursor: 'cursor is not one this API returned',
+  },
+} as const;
+
+/**
+ * Parses the listing's query parameters with the API's `ListQuery` schema (shared/api/schemas.ts): `limit`
+ * 1–100 (default 20), else 400 `INVALID_LIMIT`; `cursor` of the shape this API hands out, else 400
+ * `INVALID_CURSOR` (the repository then checks it is a key of the caller's listing).
+ */
+export function parseListQuery(query: { limit?: string | undefined; cursor?: string | undefined }): {
+  limit: number;
+  cursor: string | undefined;
+} {
+  const { limit, cursor } = parseOrThrow(
+    ListQuery,
+    { limit: query.limit, cursor: query.cursor },
+    LIST_QUERY_PROBLEM,
+  );
+  return { limit: limit ?? LIMIT.default, cursor };
 }
 
 /** One page of the caller's images, newest first, in the owner's view (the route is key-required). */
@@ -38,10 +57,7 @@ export async function listImages(
   query: { limit?: string | undefined; cursor?: string | undefined },
   apiBaseUrl: string,
 ): Promise<{ items: ImageDocument[]; nextCursor: string | null }> {
-  const page = await deps.images.listByOwner(ownerId, {
-    limit: parseLimit(query.limit),
-    cursor: query.cursor,
-  });
+  const page = await deps.images.listByOwner(ownerId, parseListQuery(query));
   return {
     items: page.items.map((record) => toImageDocument(record, deps.config.cdnBaseUrl, apiBaseUrl, 'owner')),
     nextCursor: page.nextCursor ?? null,

@@ -1,7 +1,9 @@
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CONTENT_TYPE_MAX, FILENAME_MAX, PresignRequest as PresignRequestSchema } from './api/schemas.ts';
 import type { Config } from './config.ts';
 import { BadRequestError, echoNames, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.ts';
 import type { KeyHolder } from './http/request.ts';
+import { parseOrThrow } from './http/validation.ts';
 import { hashSecret, newDeleteToken, newImageId } from './ids.ts';
 import { ACCEPTED_CONTENT_TYPES, sniffImageFormat } from './image/sniff.ts';
 import { originalKey } from './keys.ts';
@@ -41,7 +43,6 @@ export interface UploadAccepted {
 }
 
 const ACCEPTED = new Set<string>(Object.values(ACCEPTED_CONTENT_TYPES));
-const FILENAME_MAX = 255;
 
 /** Normalises a media type (`IMAGE/PNG; charset=x` → `image/png`). */
 function mediaType(value: string): string {
@@ -59,30 +60,25 @@ function acceptedType(value: string): string {
   return type;
 }
 
+/** Details of a presign body that does not have the schema's shape (400 `INVALID_BODY`). */
+const PRESIGN_PROBLEM = {
+  code: 'INVALID_BODY',
+  fallback: 'the body must be a JSON object',
+  details: {
+    contentType: `contentType must be a non-empty string of at most ${CONTENT_TYPE_MAX} characters`,
+    contentLength: 'contentLength must be a positive integer (bytes)',
+    filename: `filename must be a string of at most ${FILENAME_MAX} characters`,
+  },
+} as const;
+
 /**
- * Validates the JSON body of a presign request: wrong types are 400, a size over the limit 413, a type the
- * service does not accept 415. Unknown fields are refused so typos do not pass silently.
+ * Validates the JSON body of a presign request against the API's `PresignRequest` schema
+ * (shared/api/schemas.ts, also the OpenAPI document's): a body of another shape, an unknown field included,
+ * is 400 `INVALID_BODY`; then a type the service does not accept is 415 `UNSUPPORTED_MEDIA_TYPE` and a size
+ * over `maxUploadBytes` 413 `FILE_TOO_LARGE`, in that order.
  */
 export function parsePresignRequest(body: unknown, maxUploadBytes: number): PresignRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new BadRequestError('INVALID_BODY', 'the body must be a JSON object');
-  }
-  const { contentType, contentLength, filename, ...rest } = body as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0)
-    throw new BadRequestError('INVALID_BODY', `unknown field(s): ${echoNames(unknown)}`);
-  if (typeof contentType !== 'string' || contentType.length === 0 || contentType.length > 100) {
-    throw new BadRequestError('INVALID_BODY', 'contentType must be a non-empty string');
-  }
-  if (typeof contentLength !== 'number' || !Number.isSafeInteger(contentLength) || contentLength < 1) {
-    throw new BadRequestError('INVALID_BODY', 'contentLength must be a positive integer (bytes)');
-  }
-  if (filename !== undefined && (typeof filename !== 'string' || filename.length > FILENAME_MAX)) {
-    throw new BadRequestError(
-      'INVALID_BODY',
-      `filename must be a string of at most ${FILENAME_MAX} characters`,
-    );
-  }
+  const { contentType, contentLength, filename } = parseOrThrow(PresignRequestSchema, body, PRESIGN_PROBLEM);
   const type = acceptedType(contentType);
   if (contentLength > maxUploadBytes) {
     throw new PayloadTooLargeError(
