@@ -140,6 +140,11 @@ export interface ImageRecord {
   /** SHA-256 of the one-time delete token; the token itself is never stored. */
   deleteTokenHash: string;
   uploadMode: 'presigned' | 'direct';
+  /**
+   * API Gateway's id of the request that created the image (`requestContext.requestId`): every log line
+   * about the image carries it, so one upload's lines are found from the request a client reports.
+   */
+  uploadRequestId?: string;
   declared: { contentType: string; contentLength: number; filename?: string };
   original?: OriginalInfo;
   placeholder?: string;

@@ -97,6 +97,7 @@ function newRecord(
   status: ImageStatus,
   mode: ImageRecord['uploadMode'],
   declared: ImageRecord['declared'],
+  uploadRequestId: string | undefined,
 ): { record: ImageRecord; deleteToken: string } {
   const now = (deps.now ?? (() => new Date()))();
   const deleteToken = newDeleteToken();
@@ -110,6 +111,7 @@ function newRecord(
     deleteTokenHash: hashSecret(deleteToken),
     uploadMode: mode,
     declared,
+    ...(uploadRequestId ? { uploadRequestId } : {}),
     // Until ingest sees the bytes the record expires on its own, so abandoned uploads leave nothing behind.
     expiresAt: Math.floor(now.getTime() / 1000) + deps.config.pendingUploadTtlSeconds,
   };
@@ -119,14 +121,23 @@ function newRecord(
 /**
  * Creates a `pending_upload` image and a presigned POST for its original. The policy pins the exact key,
  * the Content-Type and a content-length range, so S3 refuses anything else; ingest re-checks every limit
- * anyway, because emulators do not enforce POST policies.
+ * anyway, because emulators do not enforce POST policies. `uploadRequestId` (the API request's id) is stored
+ * on the record, so every later log line about the image names the request that created it.
  */
 export async function createPresignedUpload(
   deps: UploadDeps,
   owner: KeyHolder,
   request: PresignRequest,
+  uploadRequestId?: string,
 ): Promise<UploadAccepted> {
-  const { record, deleteToken } = newRecord(deps, owner, 'pending_upload', 'presigned', request);
+  const { record, deleteToken } = newRecord(
+    deps,
+    owner,
+    'pending_upload',
+    'presigned',
+    request,
+    uploadRequestId,
+  );
   const post = await createPresignedPost(deps.s3, {
     bucket: deps.config.bucketName,
     key: originalKey(record.id),
@@ -152,13 +163,14 @@ export async function createPresignedUpload(
 /**
  * Stores a raw-body upload as the original. The bytes are sniffed here too (cheap, no decoder): a body that
  * is no image at all gets a 415 now instead of a rejection later. The record is written first, with its
- * expiry, so the S3 event that follows always finds it.
+ * expiry, so the S3 event that follows always finds it. `uploadRequestId`: as for a presigned upload.
  */
 export async function createDirectUpload(
   deps: UploadDeps,
   owner: KeyHolder,
   declaredType: string,
   body: Buffer,
+  uploadRequestId?: string,
 ): Promise<UploadAccepted> {
   const contentType = acceptedType(declaredType);
   if (body.length === 0) throw new BadRequestError('EMPTY_BODY', 'the request body is empty');
@@ -172,10 +184,8 @@ export async function createDirectUpload(
   if (sniffImageFormat(body) === undefined) {
     throw new UnsupportedMediaTypeError('NOT_AN_IMAGE', 'the body is not an image in any accepted format');
   }
-  const { record, deleteToken } = newRecord(deps, owner, 'uploaded', 'direct', {
-    contentType,
-    contentLength: body.length,
-  });
+  const declared = { contentType, contentLength: body.length };
+  const { record, deleteToken } = newRecord(deps, owner, 'uploaded', 'direct', declared, uploadRequestId);
   await deps.images.create(record);
   const key = originalKey(record.id);
   try {
