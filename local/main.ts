@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalCloud } from './cloud.ts';
+import { discoveryPath, removeDiscovery, writeDiscovery } from './discovery.ts';
 import { type FaultConfig, FaultConfigError, loadFaultConfig } from './faults/index.ts';
 
 const { values } = parseArgs({
@@ -91,6 +92,19 @@ const cloud = await startLocalCloud({
 });
 
 const key = cloud.apiKeys[0]?.value ?? '';
+// The CLI (`pictura`) finds this cloud and its key here (0600; local/discovery.ts); removed on exit.
+const discovery = discoveryPath();
+if (cloud.urls.api) {
+  writeDiscovery({
+    api: cloud.urls.api,
+    cdn: cloud.urls.cdn,
+    aws: cloud.urls.aws,
+    apiKey: key,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+  });
+  process.on('exit', () => removeDiscovery(process.pid, discovery));
+}
 const ready = ((performance.now() - t0) / 1000).toFixed(1);
 // The images bucket, as the functions know it (the template also has a log bucket).
 const bucket =
@@ -128,6 +142,9 @@ console.log(`
     aws --endpoint-url ${cloud.urls.aws} lambda invoke --function-name ${fn} --log-type Tail \\
         --payload '${healthEvent}' out.json
         # AWS CLI v2: add --cli-binary-format raw-in-base64-out
+
+  Command-line client (finds this cloud through ${discovery}):
+    npx pictura upload photo.jpg --wait
 
   Ctrl-C stops (in-flight work finishes first).
 `);

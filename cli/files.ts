@@ -1,0 +1,81 @@
+/**
+ * The files an upload names: checked before anything is sent (a missing file or a folder is a usage
+ * error, exit 2, and nothing is uploaded), and given the content type to declare.
+ */
+
+import { openAsBlob } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { ACCEPTED_CONTENT_TYPES, SNIFF_BYTES, sniffImageFormat } from '#shared/image/sniff.ts';
+import { CliError, EXIT } from './errors.ts';
+
+export interface LocalFile {
+  /** As the user wrote it (messages and `--json` name files this way). */
+  path: string;
+  filename: string;
+  bytes: number;
+  contentType: string;
+}
+
+/** Extensions the API's accepted types are commonly saved under. */
+const BY_EXTENSION: Record<string, string> = {
+  '.jpg': ACCEPTED_CONTENT_TYPES.jpeg,
+  '.jpeg': ACCEPTED_CONTENT_TYPES.jpeg,
+  '.jfif': ACCEPTED_CONTENT_TYPES.jpeg,
+  '.png': ACCEPTED_CONTENT_TYPES.png,
+  '.webp': ACCEPTED_CONTENT_TYPES.webp,
+  '.gif': ACCEPTED_CONTENT_TYPES.gif,
+  '.avif': ACCEPTED_CONTENT_TYPES.avif,
+  '.tif': ACCEPTED_CONTENT_TYPES.tiff,
+  '.tiff': ACCEPTED_CONTENT_TYPES.tiff,
+};
+
+/**
+ * The content type to declare: the format the first bytes show (the same sniffer the service uses), else
+ * the extension's, else `application/octet-stream`, which the API refuses (415). The service sniffs again
+ * and decides; the CLI never refuses a file the service might accept.
+ */
+async function contentTypeOf(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const head = new Uint8Array(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
+    const format = sniffImageFormat(head.subarray(0, bytesRead));
+    if (format) return ACCEPTED_CONTENT_TYPES[format];
+  } finally {
+    await handle.close();
+  }
+  return BY_EXTENSION[extname(path).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** Checks one path: a readable regular file, or a usage error naming it. */
+async function checkFile(path: string): Promise<LocalFile> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code);
+    throw new CliError(`${path}: ${why}`, EXIT.usage);
+  }
+  if (info.isDirectory()) throw new CliError(`${path}: is a directory (name the files in it)`, EXIT.usage);
+  if (!info.isFile()) throw new CliError(`${path}: not a regular file`, EXIT.usage);
+  try {
+    return { path, filename: basename(path), bytes: info.size, contentType: await contentTypeOf(path) };
+  } catch (error) {
+    throw new CliError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code})`, EXIT.usage);
+  }
+}
+
+/** Every path checked (all of them, before any upload); the first bad one is the error. */
+export async function checkFiles(paths: string[]): Promise<LocalFile[]> {
+  const results = await Promise.allSettled(paths.map(checkFile));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return results.map((r) => (r as PromiseFulfilledResult<LocalFile>).value);
+}
+
+/** The file's bytes as a Blob read from disk as it is consumed (not loaded into memory). */
+export function fileBlob(file: LocalFile): Promise<Blob> {
+  return openAsBlob(file.path);
+}

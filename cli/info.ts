@@ -1,0 +1,33 @@
+/** `pictura info <id>`: one image (`GET /v1/images/{id}`, the public document). */
+
+import type { ApiClient, ImageDocument } from './client.ts';
+import { EXIT, type ExitCode } from './errors.ts';
+import { formatBytes } from './progress.ts';
+
+/** The document for people: status, original, variants with their URLs, rejection or failure. */
+function describe(image: ImageDocument): string {
+  const lines = [`id          ${image.id}`, `status      ${image.status}`];
+  if (image.createdAt) lines.push(`created     ${image.createdAt}`);
+  const o = image.original;
+  if (o) {
+    const dims = o.width ? ` ${o.width}×${o.height}` : '';
+    lines.push(`original    ${o.contentType}${dims}, ${formatBytes(o.bytes)}`);
+  }
+  for (const v of image.variants ?? [])
+    lines.push(
+      `${`variant`.padEnd(12)}${v.name.padEnd(8)} ${v.width}×${v.height} ${v.format} ${formatBytes(v.bytes)}  ${v.url}`,
+    );
+  const problem = image.rejection ?? image.failure;
+  if (problem) lines.push(`${image.status.padEnd(12)}${problem.code ?? ''}: ${problem.detail ?? ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function infoCommand(
+  client: ApiClient,
+  id: string,
+  options: { json: boolean },
+): Promise<ExitCode> {
+  const image = await client.getImage(id);
+  process.stdout.write(options.json ? `${JSON.stringify(image, null, 2)}\n` : describe(image));
+  return EXIT.ok;
+}

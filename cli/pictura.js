@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// The `pictura` command (package.json "bin"). Plain JavaScript that any Node.js can parse, so that an old
+// Node gets one clear line instead of a syntax or ERR_UNKNOWN_FILE_EXTENSION error; it then runs
+// cli/main.ts with Node's type stripping (on by default from 22.18 / 23.6; 22.12-22.17 need the flag, so
+// the CLI is started again with it).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  process.stderr.write(
+    `pictura: Node.js >= 22.12 is needed (this is ${process.version}); install it from https://nodejs.org ` +
+      'or with a version manager (nvm install 24)\n',
+  );
+  process.exit(2);
+}
+
+if (!process.features.typescript) {
+  const main = fileURLToPath(new URL('./pictura.js', import.meta.url));
+  const child = spawnSync(
+    process.execPath,
+    ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', main, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  process.exit(child.status ?? 1);
+}
+
+const { main } = await import('./main.ts');
+process.exitCode = await main(process.argv);

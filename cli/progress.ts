@@ -1,0 +1,73 @@
+/**
+ * Upload progress: one bar per file and one for all of them (cli-progress), on stderr and only when it is
+ * a terminal; otherwise (a pipe, CI, `--json`) nothing is drawn.
+ */
+
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+
+export interface Progress {
+  /** Bytes of the `index`th file sent so far. */
+  bytes(index: number, sent: number): void;
+  /** A new state for the `index`th file (`uploading`, `processing`, `ready`, `rejected: NOT_AN_IMAGE` …). */
+  state(index: number, state: string): void;
+  stop(): void;
+}
+
+/** Bytes for people: 1.2 MB, 340 KB (decimal units, as `ls -h --si`). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = -1;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+const silent: Progress = { bytes() {}, state() {}, stop() {} };
+
+/** Bars for `files` (name → size) when `enabled`, else a progress that draws nothing. */
+export function createProgress(files: { name: string; bytes: number }[], enabled: boolean): Progress {
+  if (!enabled || files.length === 0) return silent;
+  const width = Math.min(32, Math.max(...files.map((f) => f.name.length), 'all files'.length));
+  const multibar = new MultiBar(
+    {
+      stream: process.stderr,
+      format: ' {name} {bar} {percentage}% {sent}/{size} {state}',
+      hideCursor: true,
+      clearOnComplete: false,
+      autopadding: true,
+      barsize: 24,
+    },
+    Presets.shades_classic,
+  );
+  const label = (name: string) => (name.length > width ? `…${name.slice(-(width - 1))}` : name.padEnd(width));
+  const total = files.reduce((sum, f) => sum + f.bytes, 0);
+  const sentByFile = files.map(() => 0);
+  const payload = (name: string, sent: number, size: number, state: string) => ({
+    name: label(name),
+    sent: formatBytes(sent),
+    size: formatBytes(size),
+    state,
+  });
+  const bars: SingleBar[] = files.map((f) =>
+    multibar.create(Math.max(f.bytes, 1), 0, payload(f.name, 0, f.bytes, 'waiting')),
+  );
+  const overall = multibar.create(Math.max(total, 1), 0, payload('all files', 0, total, ''));
+  return {
+    bytes(index, sent) {
+      sentByFile[index] = sent;
+      bars[index]?.update(sent, { sent: formatBytes(sent) });
+      const all = sentByFile.reduce((a, b) => a + b, 0);
+      overall.update(all, { sent: formatBytes(all) });
+    },
+    state(index, state) {
+      bars[index]?.update({ state });
+    },
+    stop() {
+      multibar.stop();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Which API the CLI talks to and with which key, in this order:
+ *
+ * 1. `--endpoint` / `PICTURA_ENDPOINT` (the API's base URL), with `--api-key` / `PICTURA_API_KEY`;
+ * 2. `--stack` / `PICTURA_STACK`: a deployed stack's `ApiUrl` output (CloudFormation `DescribeStacks`,
+ *    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html). The key
+ *    is never fetched: it must come from `--api-key` / `PICTURA_API_KEY`, and the error says how to read it
+ *    (`aws apigateway get-api-key --api-key <ApiKeyId output> --include-value`);
+ * 3. a running local cloud (`npm start`), from its discovery file (local/discovery.ts), key included.
+ *
+ * The local cloud's key is only ever sent to the local cloud's own URLs, never to an endpoint given by hand.
+ */
+
+import { discoveryPath, readDiscovery } from '#local/discovery.ts';
+import { CliError, EXIT } from './errors.ts';
+
+export interface TargetOptions {
+  endpoint?: string | undefined;
+  apiKey?: string | undefined;
+  stack?: string | undefined;
+  region?: string | undefined;
+}
+
+export interface Target {
+  endpoint: URL;
+  apiKey: string | undefined;
+  /** Where the endpoint came from, for messages. */
+  source: string;
+  /** Appended to authentication errors: how to get a key for this endpoint. */
+  keyHint?: string;
+}
+
+/** Parses an endpoint URL (http or https only); anything else is a usage error. */
+export function parseEndpoint(text: string, from: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new CliError(
+      `${from}: ${JSON.stringify(text)} is not a URL (e.g. http://localhost:3000)`,
+      EXIT.usage,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new CliError(
+      `${from}: ${url.protocol} URLs are not supported; use http:// or https://`,
+      EXIT.usage,
+    );
+  if (url.username || url.password || url.search || url.hash)
+    throw new CliError(
+      `${from}: give the API's base URL only (no credentials, query or fragment)`,
+      EXIT.usage,
+    );
+  return url;
+}
+
+/** The stack's outputs by key (DescribeStacks), as CliErrors when the call fails. */
+async function stackOutputs(stack: string, region: string | undefined): Promise<Record<string, string>> {
+  // Loaded only when a stack is named: the SDK is most of the CLI's start-up time otherwise.
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const client = new CloudFormationClient(region ? { region } : {});
+  try {
+    const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stack }));
+    const outputs = Stacks?.[0]?.Outputs ?? [];
+    return Object.fromEntries(outputs.map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  } catch (error) {
+    const { name, message } = error as Error;
+    // DescribeStacks answers an unknown stack with ValidationError "Stack with id X does not exist".
+    if (name === 'ValidationError') throw new CliError(`stack ${stack}: ${message}`, EXIT.usage);
+    if (/Credential|ExpiredToken|AccessDenied|UnrecognizedClient|InvalidClientTokenId/i.test(name))
+      throw new CliError(`stack ${stack}: AWS refused the call (${name}: ${message})`, EXIT.auth);
+    if (/region/i.test(message)) throw new CliError(`stack ${stack}: ${message}; pass --region`, EXIT.usage);
+    throw new CliError(`stack ${stack}: cannot reach CloudFormation (${name}: ${message})`, EXIT.unreachable);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The endpoint and key, from flags, environment, a stack's outputs or a running local cloud (module doc). */
+export async function resolveTarget(
+  options: TargetOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Target> {
+  const givenKey = options.apiKey ?? (env.PICTURA_API_KEY || undefined);
+  const local = readDiscovery(discoveryPath(env));
+  const endpointText = options.endpoint ?? (env.PICTURA_ENDPOINT || undefined);
+  if (endpointText !== undefined) {
+    const endpoint = parseEndpoint(
+      endpointText,
+      options.endpoint !== undefined ? '--endpoint' : 'PICTURA_ENDPOINT',
+    );
+    // The local cloud's key goes to the local cloud's API or CDN only.
+    const isLocal = local && [local.api, local.cdn].some((u) => u && new URL(u).origin === endpoint.origin);
+    return { endpoint, apiKey: givenKey ?? (isLocal ? local.apiKey : undefined), source: 'given' };
+  }
+  const stack = options.stack ?? (env.PICTURA_STACK || undefined);
+  if (stack) {
+    const outputs = await stackOutputs(stack, options.region ?? env.AWS_REGION);
+    if (!outputs.ApiUrl) throw new CliError(`stack ${stack} has no ApiUrl output`, EXIT.usage);
+    const keyId = outputs.ApiKeyId ?? '<ApiKeyId output>';
+    return {
+      endpoint: parseEndpoint(outputs.ApiUrl, `stack ${stack} ApiUrl`),
+      apiKey: givenKey,
+      source: `stack ${stack}`,
+      keyHint: ` (read the stack's key with: aws apigateway get-api-key --api-key ${keyId} --include-value --query value --output text)`,
+    };
+  }
+  if (local) return { endpoint: new URL(local.api), apiKey: givenKey ?? local.apiKey, source: 'local cloud' };
+  throw new CliError(
+    'no endpoint: pass --endpoint URL (or set PICTURA_ENDPOINT), name a deployed stack with --stack, ' +
+      'or start the local cloud (npm start)',
+    EXIT.usage,
+  );
+}
