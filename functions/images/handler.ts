@@ -31,9 +31,18 @@ const loadHealth = () => {
  */
 export const READY_CACHE_CONTROL = 'public, max-age=10';
 
+/**
+ * The OpenAPI document (docs/openapi.json, `npm run openapi`) changes only with a deploy: five minutes in the
+ * CDN and browsers. It is imported when first asked for, so other cold starts do not parse it.
+ */
+export const OPENAPI_CACHE_CONTROL = 'public, max-age=300';
+
 const base = (event: Parameters<typeof apiBaseUrl>[0]) => apiBaseUrl(event, config.apiPublicUrl);
 
-/** The read side: `GET /v1/images/{id}` (public), `GET /v1/images` (the caller's), `GET /v1/health`. */
+/**
+ * The read side: `GET /v1/images/{id}` (public), `GET /v1/images` (the caller's), `GET /v1/health`,
+ * `GET /v1/openapi.json`.
+ */
 export const handler = httpHandler(logger, config, async (event) => {
   const route = `${event.httpMethod} ${event.resource}`;
   switch (route) {
@@ -53,6 +62,10 @@ export const handler = httpHandler(logger, config, async (event) => {
       const result = await check(healthDeps);
       return json(result.status === 'ok' ? 200 : 503, result);
     }
+    case 'GET /v1/openapi.json':
+      return json(200, (await import('../../docs/openapi.json', { with: { type: 'json' } })).default, {
+        'Cache-Control': OPENAPI_CACHE_CONTROL,
+      });
     default:
       throw new NotFoundError('ROUTE_NOT_FOUND', `no route for ${route}`);
   }

@@ -251,9 +251,13 @@ export class Api extends Construct {
     // constant time against the stored hash. Bounded by the stage throttle and the CDN's per-IP rule.
     const tokenDelete = imageResource.addResource('token').addMethod('DELETE', remove);
     const health = v1.addResource('health').addMethod('GET', images);
+    // The OpenAPI document (docs/openapi.json, bundled into the images function): a route on an existing
+    // read function costs no new function, and unlike a mock integration it needs nothing new from the
+    // local API Gateway emulator. Public, like any API description; the CDN may cache it (max-age=300).
+    const openApi = v1.addResource('openapi.json').addMethod('GET', images);
     this.suppressMethodFindings({
       keyed: [uploadMethod, list, ownerDelete],
-      public: [read, tokenDelete, health],
+      public: [read, tokenDelete, health, openApi],
     });
   }
 
@@ -279,7 +283,8 @@ export class Api extends Construct {
         id: 'AwsSolutions-APIG4',
         reason:
           'Public by design: GET /v1/images/{id} (unguessable 128-bit ids, a published image is meant to be ' +
-          'shared), GET /v1/health, and DELETE /v1/images/{id}/token, whose caller proves a per-image delete ' +
+          'shared), GET /v1/health, GET /v1/openapi.json (the API description), and DELETE ' +
+          '/v1/images/{id}/token, whose caller proves a per-image delete ' +
           'token (Authorization: Bearer, compared by the function in constant time with its stored hash).',
       },
       {

@@ -102,7 +102,7 @@ const pathMatches = (position: 'EXACTLY' | 'STARTS_WITH' | 'ENDS_WITH', search: 
 /**
  * The routes anyone may call without an API key, matched on method and path whatever headers the request
  * carries (an absent-`x-api-key` test let any made-up key skip the limit): `GET /v1/images/{id}` (not the
- * keyed listing `GET /v1/images`), `DELETE /v1/images/{id}/token` and `/v1/health`.
+ * keyed listing `GET /v1/images`), `DELETE /v1/images/{id}/token`, `/v1/health` and `/v1/openapi.json`.
  * See https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-fields-list.html
  */
 export const ANONYMOUS_API: CfnWebACL.StatementProperty = {
@@ -119,6 +119,7 @@ export const ANONYMOUS_API: CfnWebACL.StatementProperty = {
         },
       },
       pathMatches('EXACTLY', '/v1/health'),
+      pathMatches('EXACTLY', '/v1/openapi.json'),
     ],
   },
 };
