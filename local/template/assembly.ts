@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { TYPESCRIPT_CHILD_FLAGS } from '../node-flags.ts';
 
 /** Inputs whose change makes a synthesized template stale. */
 const SOURCES = ['infra', 'package.json', 'cdk.json'];
@@ -31,7 +32,7 @@ export async function synthesize(
   context: Record<string, unknown> = {},
   app = 'infra/app.ts',
 ): Promise<void> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', app], {
+  const child = spawn(process.execPath, [...TYPESCRIPT_CHILD_FLAGS, app], {
     cwd: root,
     env: {
       ...process.env,

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { FaultInjector, InvocationFault } from '../../faults/injector.ts';
+import { TYPESCRIPT_CHILD_FLAGS } from '../../node-flags.ts';
 import type { LocalFunction } from '../../template/stack-model.ts';
 import type {
   ChildMessage,
@@ -394,7 +395,7 @@ export class FunctionRuntime {
         AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${config.name}`,
       },
       execArgv: [
-        '--disable-warning=ExperimentalWarning',
+        ...TYPESCRIPT_CHILD_FLAGS,
         `--max-old-space-size=${Math.max(64, config.memoryMb)}`,
       ],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
