@@ -1,0 +1,270 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDiscovery } from '#local/discovery.ts';
+import { ROOT, startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
+
+// Issue 13: the `pictura` CLI run as a user runs it (a child process of `node cli/pictura.js`, the package's
+// bin), against the local cloud: uploads with --wait --json, ls, info, rm, and every documented exit code.
+
+const CLI = join(ROOT, 'cli', 'pictura.js');
+let cloud: TestCloud;
+let dir: string;
+/** A discovery path that does not exist: the developer's own running cloud must not leak into the tests. */
+let noDiscovery: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI with `args` (asynchronously: the cloud answering it lives in this process). */
+function pictura(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        PICTURA_LOCAL_DISCOVERY: noDiscovery,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The endpoint and key of the test cloud, as flags. */
+function target(): string[] {
+  return ['--endpoint', cloud.urls.api ?? '', '--api-key', cloud.apiKey];
+}
+
+/** One line on stderr: what a user reads when something goes wrong. */
+function expectOneLine(stderr: string): void {
+  expect(stderr.trim().split('\n')).toHaveLength(1);
+  expect(stderr).toMatch(/^pictura: /);
+}
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pictura-cli-'));
+  noDiscovery = join(dir, 'no-cloud', 'local-cloud.json');
+  cloud = await startTestCloud();
+  await sharp({ create: { width: 640, height: 480, channels: 3, background: '#3366cc' } })
+    .jpeg()
+    .toFile(join(dir, 'photo.jpg'));
+  await sharp({ create: { width: 300, height: 200, channels: 4, background: '#ff000080' } })
+    .png()
+    .toFile(join(dir, 'logo.png'));
+  // Named like a JPEG, declared as one (its first bytes match no format): the service sniffs and rejects it.
+  writeFileSync(join(dir, 'notes.jpg'), 'these are notes, not a picture\n'.repeat(20));
+  mkdirSync(join(dir, 'folder'));
+});
+afterAll(async () => {
+  await cloud?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('pictura upload', () => {
+  let uploaded: { file: string; status: string; id: string; image: Record<string, unknown> }[];
+
+  it('uploads several files with --wait --json: one JSON document, the rejection in it, exit 1', async () => {
+    const run = await pictura([
+      'upload',
+      'photo.jpg',
+      'logo.png',
+      'notes.jpg',
+      '--wait',
+      '--json',
+      '--concurrency',
+      '2',
+      ...target(),
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(1);
+    const document = JSON.parse(run.stdout);
+    uploaded = document.files;
+    expect(uploaded.map((f) => [f.file, f.status])).toEqual([
+      ['photo.jpg', 'ready'],
+      ['logo.png', 'ready'],
+      ['notes.jpg', 'rejected'],
+    ]);
+    expect(document.summary).toMatchObject({ ready: 2, rejected: 1, error: 0 });
+    const [photo, logo, notes] = document.files;
+    expect(photo.contentType).toBe('image/jpeg');
+    expect(photo.image.original).toMatchObject({ width: 640, height: 480, contentType: 'image/jpeg' });
+    expect(photo.image.variants.length).toBeGreaterThan(0);
+    expect(logo.contentType).toBe('image/png');
+    expect(typeof photo.deleteToken).toBe('string');
+    expect(notes.image.rejection.code).toBe('NOT_AN_IMAGE');
+  });
+
+  it('a file the API refuses (an unknown type, 415) is that file’s error; the others still upload', async () => {
+    writeFileSync(join(dir, 'readme.txt'), 'plain text');
+    const run = await pictura(['upload', 'photo.jpg', 'readme.txt', '--json', ...target()]);
+    expect(run.code).toBe(1);
+    const { files } = JSON.parse(run.stdout);
+    expect(files[0].status).toBe('uploaded');
+    expect(files[1]).toMatchObject({ status: 'error', contentType: 'application/octet-stream' });
+    expect(files[1].error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('exit 0 when every file is uploaded; without a terminal, one line per file and no bars', async () => {
+    const run = await pictura(['upload', 'logo.png', '--wait', ...target()]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^✓ logo\.png \S+ ready: 300×200 image\/png, \d+ variants\n$/);
+    expect(run.stderr).toBe('');
+  });
+
+  it('ls lists the uploads (JSON and lines); info shows one; rm deletes it (exit 0)', async () => {
+    const ls = await pictura(['ls', '--json', '--limit', '100', ...target()]);
+    expect(ls.code).toBe(0);
+    const ids = JSON.parse(ls.stdout).items.map((i: { id: string }) => i.id);
+    for (const f of uploaded) expect(ids).toContain(f.id);
+
+    const lines = await pictura(['ls', '--all', '--limit', '2', ...target()]);
+    expect(lines.code).toBe(0);
+    expect(lines.stdout.trim().split('\n')).toHaveLength(ids.length);
+
+    const photo = uploaded[0] as (typeof uploaded)[number];
+    const info = await pictura(['info', photo.id, '--json', ...target()]);
+    expect(info.code).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ id: photo.id, status: 'ready' });
+    const human = await pictura(['info', photo.id, ...target()]);
+    expect(human.stdout).toMatch(/^status +ready$/m);
+    expect(human.stdout).toMatch(/^variant +thumb .* http:\/\//m);
+
+    const rm = await pictura(['rm', photo.id, ...target()]);
+    expect(rm).toMatchObject({ code: 0, stdout: `${photo.id} deleting\n` });
+  });
+
+  it('info and rm of an unknown id: exit 1, the problem code on one stderr line', async () => {
+    const info = await pictura(['info', 'AAAAAAAAAAAAAAAAAAAAAAAA', ...target()]);
+    expect(info.code).toBe(1);
+    expectOneLine(info.stderr);
+    expect(info.stderr).toContain('IMAGE_NOT_FOUND');
+    const rm = await pictura(['rm', 'AAAAAAAAAAAAAAAAAAAAAAAA', '--json', ...target()]);
+    expect(rm.code).toBe(1);
+    expect(JSON.parse(rm.stdout).results[0].error.code).toBe('IMAGE_NOT_FOUND');
+  });
+});
+
+describe('pictura exit codes on hostile input', () => {
+  it.each([
+    ['an unknown flag', ['upload', 'photo.jpg', '--bogus'], /unknown option '--bogus'/],
+    ['an unknown command', ['uplaod', 'photo.jpg'], /unknown command 'uplaod'/],
+    ['no files', ['upload'], /missing required argument 'files'/],
+    ['--concurrency 0', ['upload', 'photo.jpg', '--concurrency', '0'], /whole number from 1 to 32/],
+    ['--concurrency abc', ['upload', 'photo.jpg', '--concurrency', 'abc'], /whole number from 1 to 32/],
+    ['--concurrency 1.5', ['upload', 'photo.jpg', '-c', '1.5'], /whole number from 1 to 32/],
+    ['--limit 101', ['ls', '--limit', '101'], /whole number from 1 to 100/],
+    ['a missing file', ['upload', 'photo.jpg', 'missing.jpg'], /missing\.jpg: no such file/],
+    ['a directory', ['upload', 'folder'], /folder: is a directory/],
+  ])('%s: exit 2, one line', async (_what, args, message) => {
+    const run = await pictura([...args, ...target()]);
+    expect(run.code).toBe(2);
+    expectOneLine(run.stderr);
+    expect(run.stderr).toMatch(message);
+    expect(run.stdout).toBe('');
+  });
+
+  it('a missing file among good ones uploads nothing', async () => {
+    const before = JSON.parse((await pictura(['ls', '--json', '--limit', '100', ...target()])).stdout).items
+      .length;
+    const run = await pictura(['upload', 'logo.png', 'missing.jpg', ...target()]);
+    expect(run.code).toBe(2);
+    const after = JSON.parse((await pictura(['ls', '--json', '--limit', '100', ...target()])).stdout).items
+      .length;
+    expect(after).toBe(before);
+  });
+
+  it.each([
+    ['not a URL', 'localhost:3000/v1', /not supported|not a URL/],
+    ['another scheme', 'ftp://localhost/', /ftp: URLs are not supported/],
+    ['garbage', 'http://', /not a URL/],
+    ['credentials in the URL', 'http://user:pw@localhost:3000', /base URL only/],
+  ])('a bad endpoint (%s): exit 2', async (_what, endpoint, message) => {
+    const run = await pictura(['ls', '--endpoint', endpoint, '--api-key', cloud.apiKey]);
+    expect(run.code).toBe(2);
+    expectOneLine(run.stderr);
+    expect(run.stderr).toMatch(message);
+  });
+
+  it('no endpoint anywhere (no flag, no env, no local cloud): exit 2 saying where to give one', async () => {
+    const run = await pictura(['ls']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/no endpoint: pass --endpoint/);
+  });
+
+  it('a wrong key: exit 3 with the API’s problem code, for upload, ls and rm', async () => {
+    const wrong = ['--endpoint', cloud.urls.api ?? '', '--api-key', 'not-a-key-of-this-api-0123456789'];
+    for (const args of [['upload', 'photo.jpg', '--json'], ['ls'], ['rm', 'AAAAAAAAAAAAAAAAAAAAAAAA']]) {
+      const run = await pictura([...args, ...wrong]);
+      expect(run.code, args.join(' ')).toBe(3);
+      expectOneLine(run.stderr);
+      expect(run.stderr).toMatch(/INVALID_API_KEY|API_KEY_REQUIRED|FORBIDDEN/);
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it('no key where one is needed: exit 3, saying how to give one', async () => {
+    const run = await pictura(['ls'], { PICTURA_ENDPOINT: cloud.urls.api ?? '' });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/no API key given: pass --api-key or set PICTURA_API_KEY/);
+  });
+
+  it('an unreachable endpoint (refused, unknown name): exit 4', async () => {
+    const refused = await pictura([
+      'upload',
+      'photo.jpg',
+      '--endpoint',
+      `http://127.0.0.1:${await closedPort()}`,
+    ]);
+    expect(refused.code).toBe(4);
+    expectOneLine(refused.stderr);
+    expect(refused.stderr).toMatch(/cannot reach .*ECONNREFUSED/);
+    const unknown = await pictura(['info', 'x', '--endpoint', 'http://pictura.invalid']);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toMatch(/cannot reach http:\/\/pictura\.invalid: .*(ENOTFOUND|EAI_AGAIN)/);
+  });
+});
+
+describe('pictura finds a running local cloud', () => {
+  it('from the discovery file npm start writes: endpoint and key with no flags or environment', async () => {
+    const discovery = join(dir, 'state', 'local-cloud.json');
+    writeDiscovery(
+      {
+        api: cloud.urls.api ?? '',
+        cdn: cloud.urls.cdn,
+        aws: cloud.urls.aws,
+        apiKey: cloud.apiKey,
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+      },
+      discovery,
+    );
+    const run = await pictura(['ls', '--json'], { PICTURA_LOCAL_DISCOVERY: discovery });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).items.length).toBeGreaterThan(0);
+  });
+});
