@@ -24,6 +24,7 @@ import { lambdaApiRoute } from './lambda/api.ts';
 import { buildForHost } from './lambda/build.ts';
 import { FunctionRuntime, type LogSink } from './lambda/runtime/function-runtime.ts';
 import { SqsPoller } from './lambda/sqs-poller.ts';
+import { type Observability, startObservability } from './observability.ts';
 import { createS3Notifier } from './s3/notifications.ts';
 import { LocalNames } from './security/local-names.ts';
 import { refuseForeignHost } from './security/request-guards.ts';
@@ -84,6 +85,8 @@ export interface LocalCloud {
   faults: FaultInjector | undefined;
   /** The scheduled rules being run (`fired` counts invocations per rule). */
   schedules: ScheduleRunner;
+  /** The functions' logs and EMF metrics, as CloudWatch keeps them (local/observability.ts). */
+  observability: Observability;
   timings: { synthMs: number; startMs: number };
   /** Stops pollers, lets in-flight invocations finish (up to `drainMs`), then stops everything. */
   close(drainMs?: number): Promise<void>;
@@ -201,6 +204,7 @@ async function startFunctions(
   options: LocalCloudOptions,
   awsUrl: string,
   faults: FaultInjector | undefined,
+  observability: Observability,
 ) {
   const scaled = scaleRetryBackoff(model.functions, options.visibilityScale ?? 1);
   const functions = options.code === 'source' ? scaled : await buildForHost(scaled, root);
@@ -208,6 +212,7 @@ async function startFunctions(
     root,
     faults,
     logSink: options.logSink ?? ((fn, line) => console.log(`${fn.padEnd(10).slice(0, 10)} │ ${line}`)),
+    logEvents: observability.logEvents,
     onInvoke: options.onInvoke,
     baseEnvironment: {
       AWS_REGION: REGION,
@@ -413,7 +418,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
   endpoint.addRoute(faultsStatusRoute(faults));
   if (faults) endpoint.intercept(faultInterceptor(faults));
-  const runtime = await startFunctions(model, root, options, awsUrl, faults);
+  const observability = startObservability(endpoint, {
+    region: REGION,
+    account: ACCOUNT,
+    dataDir: options.dataDir,
+    functionNames: model.functions.map((fn) => fn.name),
+  });
+  const runtime = await startFunctions(model, root, options, awsUrl, faults, observability);
   endpoint.addRoute(lambdaApiRoute(runtime, log));
   endpoint.addRoute(redriveRoute(sqs));
   startNotifications(endpoint, model, s3, sqs, log, faults);
@@ -425,6 +436,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const stop = async (drainMs: number) => {
     await Promise.all([schedules.stop(), ...pollers.map((poller) => poller.stop())]);
     await runtime.close(drainMs);
+    observability.close();
     await closeListeners({ endpoint, api, cdn });
   };
   api.open(model.api ? apiRequestHandler({ api: model.api, runtime, keys: keyStore, log }) : notFound);
@@ -440,6 +452,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     endpoint,
     faults,
     schedules,
+    observability,
     timings: { synthMs, startMs: performance.now() - started - synthMs },
     close: (drainMs = 30_000) => stop(drainMs),
   };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 /** The file that marks a folder as the local cloud's own data folder. */
 const MARKER = '.pictura-local-cloud';
 /** What the local cloud keeps in its data folder; a folder holding only these (older versions wrote no marker) is its own. */
-const OWN_ENTRIES = new Set([MARKER, 'state', 'api-keys.json']);
+const OWN_ENTRIES = new Set([MARKER, 'state', 'api-keys.json', 'logs']);
 
 /** Thrown when `--data-dir` names a folder the local cloud did not make and must not take over. */
 export class ForeignDataDirError extends Error {

@@ -5,6 +5,14 @@
  * caller's choosing.
  */
 
+/**
+ * Variables every local function gets after its own configuration, whatever the template or an update says:
+ * `POWERTOOLS_TRACE_ENABLED=false` turns Powertools Tracer off, since no X-Ray daemon runs here and the
+ * X-Ray SDK would otherwise try to send each segment to one (UDP 127.0.0.1:2000) and warn about the missing
+ * trace header on every invocation. The local timeline comes from the logs instead (`npm run trace`).
+ */
+export const LOCAL_ENVIRONMENT: Readonly<Record<string, string>> = { POWERTOOLS_TRACE_ENABLED: 'false' };
+
 /** The refusal, in the Lambda API's error terms. */
 export interface EnvironmentRefusal {
   status: number;

@@ -58,6 +58,9 @@ export function configuration(fn: LocalFunction, record: FunctionRecord) {
     // The default, the only size the local cloud reports (its functions use the host's /tmp; see provider.ts).
     EphemeralStorage: { Size: 512 },
     PackageType: 'Zip',
+    // Where the local cloud keeps the function's logs (FilterLogEvents on the AWS endpoint): Lambda's default
+    // group, in Lambda's default (plain text) format (API_LoggingConfig.html).
+    LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${fn.name}` },
     State: 'Active',
     RevisionId: record.revisionId,
     LastUpdateStatus: record.lastUpdateStatus,

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import type { FaultInjector, InvocationFault } from '../../faults/injector.ts';
 import { TYPESCRIPT_CHILD_FLAGS } from '../../node-flags.ts';
 import type { LocalFunction } from '../../template/stack-model.ts';
+import { LOCAL_ENVIRONMENT } from '../environment.ts';
 import type {
   ChildMessage,
   FunctionErrorShape,
@@ -15,7 +16,7 @@ import type {
   ReadyMessage,
   ResultMessage,
 } from './protocol.ts';
-import { completedInvocation, exitError, reportLine, timeoutError } from './report.ts';
+import { completedInvocation, exitError, logStreamName, reportLine, timeoutError } from './report.ts';
 
 const BOOTSTRAP = new URL('./bootstrap.ts', import.meta.url);
 /** Lambda gives a function's init 10 s before it fails the invocation. */
@@ -46,12 +47,26 @@ export interface Invocation {
 /** Receives every line a function prints, tagged with the function's name. */
 export type LogSink = (functionName: string, line: string) => void;
 
+/**
+ * One line of a function's log as Lambda sends it to CloudWatch Logs: the function's (physical) name, the
+ * instance's log stream, the time it was written (epoch ms) and the line, including the runtime's own
+ * `START`/`END`/`REPORT`/`INIT_REPORT` lines (which the `LogSink`, the console, does not get).
+ */
+export interface FunctionLogEvent {
+  functionName: string;
+  logStreamName: string;
+  timestamp: number;
+  message: string;
+}
+
 export interface RuntimeOptions {
   /** Project root: function entries in the template are relative to it. */
   root: string;
   /** Environment every instance gets besides the function's own (endpoint, credentials, region). */
   baseEnvironment: Record<string, string>;
   logSink: LogSink;
+  /** Receives every log line with its stream (the local CloudWatch Logs, local/logs). */
+  logEvents?: (event: FunctionLogEvent) => void;
   /** Concurrent instances per function (Lambda's reserved concurrency); extra invocations wait. */
   maxInstancesPerFunction?: number;
   /** Sees every event handed to a function, before the function runs (conformance tests capture them). */
@@ -65,12 +80,14 @@ class InitFailure extends Error {
   readonly error: FunctionErrorShape;
   readonly lines: string[];
   readonly initMs: number;
+  readonly logStreamName: string;
 
-  constructor(error: FunctionErrorShape, lines: string[], initMs: number) {
+  constructor(error: FunctionErrorShape, lines: string[], initMs: number, logStreamName: string) {
     super(`${error.errorType}: ${error.errorMessage}`);
     this.error = error;
     this.lines = lines;
     this.initMs = initMs;
+    this.logStreamName = logStreamName;
   }
 }
 
@@ -85,6 +102,8 @@ interface Instance {
   /** Settles when the process exits (one listener for the instance's life, not one per invocation). */
   exited: Promise<[number | null, NodeJS.Signals | null]>;
   lines: string[];
+  /** Lambda's log stream of this execution environment (`YYYY/MM/DD/[$LATEST]<id>`). */
+  logStreamName: string;
   pending?: { requestId: string; resolve: (message: ResultMessage) => void };
 }
 
@@ -192,11 +211,15 @@ export class FunctionRuntime {
     const { config } = state;
     const initMs = instance.pendingInitMs;
     instance.pendingInitMs = undefined;
-    instance.lines = [`START RequestId: ${requestId} Version: $LATEST`];
+    instance.lines = [];
+    this.#log(config, instance, `START RequestId: ${requestId} Version: $LATEST`, false);
     try {
       const result = await this.#run(state, config, instance, requestId, event);
-      if (result.logLine) this.#log(config, instance.lines, result.logLine);
-      return completedInvocation(config, requestId, result, instance.lines, initMs);
+      if (result.logLine) this.#log(config, instance, result.logLine);
+      const invocation = completedInvocation(config, requestId, result, instance.lines, initMs);
+      // END and REPORT, which completedInvocation appended, go to CloudWatch Logs too.
+      for (const line of instance.lines.slice(-2)) this.#emit(config, instance.logStreamName, line);
+      return invocation;
     } finally {
       this.#release(state, instance);
     }
@@ -307,13 +330,14 @@ export class FunctionRuntime {
     const initReport = `INIT_REPORT Init Duration: ${failure.initMs.toFixed(2)} ms\tPhase: init\tStatus: error\tError Type: ${errorType}`;
     this.#options.logSink(config.label, initReport);
     const report = { durationMs: 0, billedMs: 0, memoryMb: config.memoryMb, maxMemoryUsedMb: 0 };
-    const lines = [
-      ...failure.lines,
+    const runtimeLines = [
       initReport,
       `START RequestId: ${requestId} Version: $LATEST`,
       `END RequestId: ${requestId}`,
       reportLine(requestId, report, ['Status: error', `Error Type: ${errorType}`]),
     ];
+    for (const line of runtimeLines) this.#emit(config, failure.logStreamName, line);
+    const lines = [...failure.lines, ...runtimeLines];
     return {
       requestId,
       payload: failure.error,
@@ -324,9 +348,15 @@ export class FunctionRuntime {
     };
   }
 
-  #log(config: LocalFunction, lines: string[], line: string): void {
-    lines.push(line);
-    this.#options.logSink(config.label, line);
+  /** A line the runtime writes into an instance's log (to the console too, unless `toSink` is false). */
+  #log(config: LocalFunction, instance: Instance, line: string, toSink = true): void {
+    instance.lines.push(line);
+    if (toSink) this.#options.logSink(config.label, line);
+    this.#emit(config, instance.logStreamName, line);
+  }
+
+  #emit(config: LocalFunction, logStreamName: string, message: string): void {
+    this.#options.logEvents?.({ functionName: config.name, logStreamName, timestamp: Date.now(), message });
   }
 
   async #acquire(state: FunctionState, requestId: string): Promise<Instance> {
@@ -350,7 +380,8 @@ export class FunctionRuntime {
    */
   async #start(state: FunctionState, requestId: string): Promise<Instance> {
     const { config } = state;
-    const child = this.#fork(config);
+    const streamName = logStreamName();
+    const child = this.#fork(config, streamName);
     const instance: Instance = {
       child,
       busy: true,
@@ -359,6 +390,7 @@ export class FunctionRuntime {
       revision: state.revision,
       exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>,
       lines: [],
+      logStreamName: streamName,
     };
     state.instances.add(instance);
     this.#pipeOutput(config, instance);
@@ -380,7 +412,7 @@ export class FunctionRuntime {
   }
 
   /** A process running the bootstrap with the function's module, environment and memory limit (V8 heap). */
-  #fork(config: LocalFunction): ChildProcess {
+  #fork(config: LocalFunction, streamName: string): ChildProcess {
     const entry = pathToFileURL(resolve(this.#options.root, config.entry)).href;
     return fork(BOOTSTRAP, [entry, config.handlerExport, config.name, String(config.memoryMb)], {
       cwd: this.#options.root,
@@ -393,11 +425,11 @@ export class FunctionRuntime {
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
         AWS_EXECUTION_ENV: `AWS_Lambda_${config.runtime}`,
         AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${config.name}`,
+        AWS_LAMBDA_LOG_STREAM_NAME: streamName,
+        // After the function's own: what a local process must not do whatever the template says (tracing).
+        ...LOCAL_ENVIRONMENT,
       },
-      execArgv: [
-        ...TYPESCRIPT_CHILD_FLAGS,
-        `--max-old-space-size=${Math.max(64, config.memoryMb)}`,
-      ],
+      execArgv: [...TYPESCRIPT_CHILD_FLAGS, `--max-old-space-size=${Math.max(64, config.memoryMb)}`],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
@@ -408,8 +440,7 @@ export class FunctionRuntime {
     for (const stream of [instance.child.stdout, instance.child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
-        instance.lines.push(line);
-        this.#options.logSink(config.label, line);
+        this.#log(config, instance, line);
       });
     }
   }
@@ -423,14 +454,14 @@ export class FunctionRuntime {
     initMs: number,
   ): InitFailure {
     if (end.type === 'init-error') {
-      this.#log(config, instance.lines, end.logLine);
-      return new InitFailure(end.error, instance.lines, initMs);
+      this.#log(config, instance, end.logLine);
+      return new InitFailure(end.error, instance.lines, initMs, instance.logStreamName);
     }
     const error =
       end.type === 'timeout'
         ? timeoutError(requestId, INIT_TIMEOUT_MS / 1000)
         : exitError(requestId, ...end.status);
-    return new InitFailure(error, instance.lines, initMs);
+    return new InitFailure(error, instance.lines, initMs, instance.logStreamName);
   }
 
   #retire(state: FunctionState, instance: Instance): void {

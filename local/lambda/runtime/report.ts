@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { LocalFunction } from '../../template/stack-model.ts';
 import type { Invocation } from './function-runtime.ts';
 import type { FunctionErrorShape, ResultMessage } from './protocol.ts';
@@ -71,4 +72,14 @@ export function completedInvocation(
     log: `${lines.join('\n')}\n`,
     report,
   };
+}
+
+/**
+ * A new execution environment's log stream name, as Lambda names it: `YYYY/MM/DD/[$LATEST]` and 32 hex
+ * digits (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html: "the log stream
+ * name format is YYYY/MM/DD[Function version][Execution environment GUID]"), the date in UTC.
+ */
+export function logStreamName(now = new Date()): string {
+  const day = now.toISOString().slice(0, 10).replaceAll('-', '/');
+  return `${day}/[$LATEST]${randomBytes(16).toString('hex')}`;
 }

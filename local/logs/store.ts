@@ -1,0 +1,280 @@
+/**
+ * The local CloudWatch Logs: every line the functions write, kept per log group and stream as Lambda sends
+ * them to CloudWatch (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html), in
+ * memory and, with a data folder, in one private file per group. Bounded: each group keeps its newest
+ * `maxEventsPerGroup` events (the oldest are dropped, as a retention period would), each event at most
+ * `MAX_EVENT_BYTES`.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  appendFileSync,
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+
+/** One stored event, as `FilterLogEvents` returns it (`FilteredLogEvent`) plus the group it belongs to. */
+export interface LogEvent {
+  logGroupName: string;
+  logStreamName: string;
+  /** When it was written, epoch ms. */
+  timestamp: number;
+  /** When the store took it, epoch ms. */
+  ingestionTime: number;
+  message: string;
+  /** Unique, ordered within the group (the store's sequence number, zero-padded). */
+  eventId: string;
+}
+
+/** What one group holds and how much it has dropped. */
+export interface LogGroupSummary {
+  logGroupName: string;
+  creationTime: number;
+  storedEvents: number;
+  droppedEvents: number;
+  storedBytes: number;
+}
+
+/**
+ * A log event is at most 1,048,576 bytes including 26 bytes of overhead ("PutLogEvents quotas",
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html); Lambda
+ * splits a longer line, the store truncates it (one line stays one event, so a step line is never split).
+ */
+export const MAX_EVENT_BYTES = 1_048_576 - 26;
+
+export interface LogStoreOptions {
+  /** Newest events kept per group (default 20,000). */
+  maxEventsPerGroup?: number;
+  /** Folder for one file per group (0600, folder 0700); in memory only when absent. */
+  dir?: string | undefined;
+  /** Called with every event as it is stored (the metrics aggregator reads EMF lines from it). */
+  onEvent?: (event: LogEvent) => void;
+}
+
+interface Group {
+  name: string;
+  creationTime: number;
+  events: LogEvent[];
+  /** Index of the oldest live event in `events` (dropped ones are spliced off in chunks). */
+  head: number;
+  dropped: number;
+  bytes: number;
+  /** Lines appended to the group's file since it was last rewritten. */
+  appended: number;
+}
+
+/** Flushes pending writes this often: one append per group per interval, not one per line. */
+const FLUSH_MS = 250;
+
+/**
+ * The log groups and their events. `put` is what the runtime calls for each line; `events` reads a group
+ * in order. With `dir`, groups are loaded from it at construction and written to it in the background
+ * (`flush` writes now, `close` writes and stops).
+ */
+export class LogStore {
+  readonly #groups = new Map<string, Group>();
+  readonly #max: number;
+  readonly #dir: string | undefined;
+  readonly #onEvent: ((event: LogEvent) => void) | undefined;
+  readonly #pending = new Map<string, string[]>();
+  #timer: NodeJS.Timeout | undefined;
+  #sequence = 0;
+
+  constructor(options: LogStoreOptions = {}) {
+    this.#max = Math.max(1, options.maxEventsPerGroup ?? 20_000);
+    this.#dir = options.dir;
+    this.#onEvent = options.onEvent;
+    if (this.#dir) this.#load(this.#dir);
+  }
+
+  /** Stores one line of `logGroupName`/`logStreamName` written at `timestamp`; returns the stored event. */
+  put(logGroupName: string, logStreamName: string, timestamp: number, message: string): LogEvent {
+    const event: LogEvent = {
+      logGroupName,
+      logStreamName,
+      timestamp,
+      ingestionTime: Date.now(),
+      message: truncate(message),
+      eventId: this.#nextId(),
+    };
+    this.#add(event);
+    this.#persist(event);
+    this.#onEvent?.(event);
+    return event;
+  }
+
+  /** Creates an empty group, as a stack's `AWS::Logs::LogGroup` does before its function first logs. */
+  createGroup(logGroupName: string, creationTime = Date.now()): void {
+    if (!this.#groups.has(logGroupName)) this.#groups.set(logGroupName, newGroup(logGroupName, creationTime));
+  }
+
+  /** Whether the group exists (created, or has had an event). */
+  has(logGroupName: string): boolean {
+    return this.#groups.has(logGroupName);
+  }
+
+  /** The groups, by name. */
+  groups(): LogGroupSummary[] {
+    return [...this.#groups.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((g) => ({
+        logGroupName: g.name,
+        creationTime: g.creationTime,
+        storedEvents: g.events.length - g.head,
+        droppedEvents: g.dropped,
+        storedBytes: g.bytes,
+      }));
+  }
+
+  /** A group's stored events, oldest first (by time written, then by arrival); empty for an unknown group. */
+  events(logGroupName: string): LogEvent[] {
+    const group = this.#groups.get(logGroupName);
+    return group ? group.events.slice(group.head) : [];
+  }
+
+  /** Writes pending lines to the data folder now. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const dir = this.#dir;
+    if (!dir) return;
+    for (const [name, lines] of this.#pending) {
+      const group = this.#groups.get(name);
+      if (!group) continue;
+      if (group.appended > this.#max) this.#rewrite(dir, group);
+      else appendFileSync(fileOf(dir, name), lines.join(''), { mode: 0o600 });
+    }
+    this.#pending.clear();
+  }
+
+  /** Writes what is pending and stops the background writer. */
+  close(): void {
+    this.flush();
+  }
+
+  #nextId(): string {
+    this.#sequence += 1;
+    return String(this.#sequence).padStart(20, '0');
+  }
+
+  #add(event: LogEvent): void {
+    let group = this.#groups.get(event.logGroupName);
+    if (!group) {
+      group = {
+        name: event.logGroupName,
+        creationTime: event.timestamp,
+        events: [],
+        head: 0,
+        dropped: 0,
+        bytes: 0,
+        appended: 0,
+      };
+      this.#groups.set(group.name, group);
+    }
+    group.events.push(event);
+    group.bytes += Buffer.byteLength(event.message);
+    while (group.events.length - group.head > this.#max) {
+      const oldest = group.events[group.head];
+      group.head += 1;
+      group.dropped += 1;
+      group.bytes -= Buffer.byteLength(oldest?.message ?? '');
+    }
+    // Splice the dropped prefix off now and then, not on every event.
+    if (group.head > 1024 && group.head * 2 > group.events.length) {
+      group.events = group.events.slice(group.head);
+      group.head = 0;
+    }
+  }
+
+  #persist(event: LogEvent): void {
+    if (!this.#dir) return;
+    const group = this.#groups.get(event.logGroupName);
+    if (group) group.appended += 1;
+    const line = `${JSON.stringify({ s: event.logStreamName, t: event.timestamp, i: event.ingestionTime, m: event.message })}\n`;
+    const lines = this.#pending.get(event.logGroupName) ?? [];
+    lines.push(line);
+    this.#pending.set(event.logGroupName, lines);
+    this.#timer ??= setTimeout(() => this.flush(), FLUSH_MS).unref();
+  }
+
+  /** Replaces a group's file with its live events (written beside it, then renamed over it). */
+  #rewrite(dir: string, group: Group): void {
+    const file = fileOf(dir, group.name);
+    const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+    const text = group.events
+      .slice(group.head)
+      .map(
+        (e) =>
+          `${JSON.stringify({ s: e.logStreamName, t: e.timestamp, i: e.ingestionTime, m: e.message })}\n`,
+      )
+      .join('');
+    writeFileSync(temporary, text, { mode: 0o600 });
+    renameSync(temporary, file);
+    group.appended = 0;
+  }
+
+  /** Reads every group file of `dir` (made 0700 if new); a line that is not a stored event is skipped. */
+  #load(dir: string): void {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    for (const entry of readdirSync(dir)
+      .filter((name) => name.endsWith(FILE_SUFFIX))
+      .sort()) {
+      const logGroupName = decodeURIComponent(entry.slice(0, -FILE_SUFFIX.length));
+      for (const line of readFileSync(join(dir, entry), 'utf8').split('\n')) {
+        const stored = parseStored(line);
+        if (!stored) continue;
+        const event = { logGroupName, ...stored, eventId: this.#nextId() };
+        this.#add(event);
+        this.#onEvent?.(event);
+      }
+      const group = this.#groups.get(logGroupName);
+      // A file longer than the bound (a run with a larger one) is cut down on the next flush.
+      if (group) group.appended = group.events.length + group.dropped;
+    }
+  }
+}
+
+const FILE_SUFFIX = '.jsonl';
+
+function newGroup(name: string, creationTime: number): Group {
+  return { name, creationTime, events: [], head: 0, dropped: 0, bytes: 0, appended: 0 };
+}
+
+/** The group's file: its name percent-encoded (`/aws/lambda/x` has slashes), so it never leaves `dir`. */
+function fileOf(dir: string, logGroupName: string): string {
+  return join(dir, `${encodeURIComponent(logGroupName)}${FILE_SUFFIX}`);
+}
+
+function parseStored(
+  line: string,
+): Pick<LogEvent, 'logStreamName' | 'timestamp' | 'ingestionTime' | 'message'> | undefined {
+  if (!line) return undefined;
+  try {
+    const value = JSON.parse(line) as { s?: unknown; t?: unknown; i?: unknown; m?: unknown };
+    if (typeof value.s !== 'string' || typeof value.m !== 'string' || !Number.isFinite(value.t))
+      return undefined;
+    const timestamp = value.t as number;
+    return {
+      logStreamName: value.s,
+      timestamp,
+      ingestionTime: Number.isFinite(value.i) ? (value.i as number) : timestamp,
+      message: truncate(value.m),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** At most `MAX_EVENT_BYTES` of UTF-8 (cut on a character boundary). */
+function truncate(message: string): string {
+  if (message.length * 3 <= MAX_EVENT_BYTES || Buffer.byteLength(message) <= MAX_EVENT_BYTES) return message;
+  return Buffer.from(message)
+    .subarray(0, MAX_EVENT_BYTES)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+}
