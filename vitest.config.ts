@@ -33,6 +33,16 @@ export default defineConfig({
         },
       },
       {
+        // The upload page in Debian's Chromium (playwright-core), against a local cloud.
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
         extends: true,
         test: {
           name: 'conformance',

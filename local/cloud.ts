@@ -25,6 +25,7 @@ import { buildForHost } from './lambda/build.ts';
 import { FunctionRuntime, type LogSink } from './lambda/runtime/function-runtime.ts';
 import { SqsPoller } from './lambda/sqs-poller.ts';
 import { type Observability, startObservability } from './observability.ts';
+import { s3CorsRoute } from './s3/cors.ts';
 import { createS3Notifier } from './s3/notifications.ts';
 import { LocalNames } from './security/local-names.ts';
 import { refuseForeignHost } from './security/request-guards.ts';
@@ -416,6 +417,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const faults = await createFaults(options, model, { endpoint, api, cdn });
   const { s3, sqs } = await provisionResources(model, endpoint, options);
 
+  endpoint.addRoute(s3CorsRoute(model.buckets));
   endpoint.addRoute(faultsStatusRoute(faults));
   if (faults) endpoint.intercept(faultInterceptor(faults));
   const observability = startObservability(endpoint, {

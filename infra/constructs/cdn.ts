@@ -1,4 +1,4 @@
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { IRestApi } from 'aws-cdk-lib/aws-apigateway';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import {
@@ -34,6 +34,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { Site } from './site.ts';
 import { VARIANTS_PREFIX } from './storage.ts';
 
 export interface CdnProps {
@@ -70,17 +71,29 @@ export const ORIGIN_SECRET_HEADER = 'x-origin-verify';
 export const API_READ_TTL = Duration.seconds(10);
 
 /**
- * The origin path of the distribution's default behaviour: a prefix inside `variants/` that holds nothing
- * (image ids are 22 characters), so every request outside `/variants/*` (`/originals/<id>` included) asks
- * S3 for a key the distribution may read but that does not exist, and gets 404 whether or not an
- * original of that name exists.
+ * The upload page's Content-Security-Policy: its own script, styles and images (variants are served from
+ * this same domain; placeholders are `data:` PNGs drawn from the ThumbHash), the API on this same domain
+ * (`/v1/*`), and the presigned POST to the images bucket (`connect-src`, the URL the upload function signs:
+ * `https://<bucket>.s3.<region>.amazonaws.com`). No inline script or style, no forms posted, no frames.
+ * See https://developer.mozilla.org/en-US/docs/Web/HTTP/Reference/Headers/Content-Security-Policy
  */
-export const NOTHING_ORIGIN_PATH = '/variants/none';
+export function siteContentSecurityPolicy(bucketUploadUrl: string): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self' ${bucketUploadUrl}`,
+    "form-action 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 /**
- * Security headers on every CDN response. The CSP forbids everything because nothing served here is a
- * document: images and JSON must never run script or be framed, even if a browser is tricked into
- * rendering them.
+ * Security headers on every CDN response but the upload page's. The CSP forbids everything because
+ * nothing served under `/variants/*` or `/v1/*` is a document: images and JSON must never run script or be
+ * framed, even if a browser is tricked into rendering them.
  */
 const SECURITY_HEADERS: ResponseSecurityHeadersBehavior = {
   contentTypeOptions: { override: true },
@@ -98,9 +111,9 @@ const SECURITY_HEADERS: ResponseSecurityHeadersBehavior = {
 };
 
 /**
- * CloudFront in front of everything public: the variants (from S3, through Origin Access Control) and the
- * API under `/v1/*`. One domain for both, so a browser app needs no CORS to read variant URLs the API
- * returns.
+ * CloudFront in front of everything public: the upload page at `/` (site.ts), the variants (from S3,
+ * through Origin Access Control) and the API under `/v1/*`. One domain for all three, so the page (or any
+ * browser app served here) needs no CORS to call the API or read the variant URLs it returns.
  */
 export class Cdn extends Construct {
   readonly distribution: Distribution;
@@ -214,7 +227,7 @@ export class Cdn extends Construct {
       responseHeadersPolicy: apiHeaders,
       compress: true,
     };
-    const variantsOrigin = new VariantsOrigin(bucket, accessControl, '');
+    const variantsOrigin = new PrivateBucketOrigin(bucket, accessControl, '');
     const variantsBehavior = {
       viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
       allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
@@ -225,13 +238,32 @@ export class Cdn extends Construct {
     };
     const domain = props.customDomain;
 
+    // The upload page, from a bucket of its own that holds nothing else: anything outside `/variants/*` and
+    // `/v1/*` (`/originals/<id>` included) asks the site bucket, which answers 404 for what the page does
+    // not have; the images bucket is never asked for a key outside variants/.
+    const site = new Site(this, 'Site', { logBucket: props.logBucket, removalPolicy: RemovalPolicy.DESTROY });
+    const siteHeaders = new ResponseHeadersPolicy(this, 'SiteHeaders', {
+      comment: 'Pictura upload page: security headers, CSP for its own script, the API and S3 uploads',
+      securityHeadersBehavior: {
+        ...SECURITY_HEADERS,
+        contentSecurityPolicy: {
+          contentSecurityPolicy: siteContentSecurityPolicy(`https://${bucket.bucketRegionalDomainName}`),
+          override: true,
+        },
+      },
+    });
+
     this.distribution = new Distribution(this, 'Distribution', {
-      comment: 'Pictura: variants and API',
-      // Anything outside `/variants/*` and `/v1/*` reads an empty prefix of the bucket: 404 (see
-      // NOTHING_ORIGIN_PATH), with the variants' headers and caching.
+      comment: 'Pictura: upload page, variants and API',
       defaultBehavior: {
-        origin: new VariantsOrigin(bucket, accessControl, NOTHING_ORIGIN_PATH),
-        ...variantsBehavior,
+        origin: new PrivateBucketOrigin(site.bucket, accessControl, ''),
+        viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
+        cachedMethods: CachedMethods.CACHE_GET_HEAD,
+        // The files say how long (SITE_MAX_AGE); a deploy invalidates /*.
+        cachePolicy: CachePolicy.CACHING_OPTIMIZED,
+        responseHeadersPolicy: siteHeaders,
+        compress: true,
       },
       additionalBehaviors: {
         // First match wins: the image reads before the rest of the API.
@@ -257,8 +289,8 @@ export class Cdn extends Construct {
             sslSupportMethod: SSLMethod.SNI,
           }
         : {}),
-      // A request for `/` would otherwise reach the bucket's root, which S3 answers with a listing of
-      // keys (the distribution may list, see below). Any object name works; none exists.
+      // `/` is the upload page. Without a root object, `/` would reach the bucket's root, which S3 answers
+      // with a listing of keys (the distribution may list, see below).
       defaultRootObject: 'index.html',
       // North America and Europe edges only: the cheapest price class. Widen it for a global audience.
       priceClass: PriceClass.PRICE_CLASS_100,
@@ -299,6 +331,27 @@ export class Cdn extends Construct {
         conditions: fromThisDistribution,
       }),
     );
+    // The site bucket holds the page and nothing else: the distribution reads all of it, and lists it so
+    // that a missing file is 404 as for variants.
+    site.bucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CdnReadsSite',
+        principals: [new ServicePrincipal('cloudfront.amazonaws.com')],
+        actions: ['s3:GetObject'],
+        resources: [site.bucket.arnForObjects('*')],
+        conditions: fromThisDistribution,
+      }),
+    );
+    site.bucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CdnAnswers404ForMissingSiteFiles',
+        principals: [new ServicePrincipal('cloudfront.amazonaws.com')],
+        actions: ['s3:ListBucket'],
+        resources: [site.bucket.bucketArn],
+        conditions: fromThisDistribution,
+      }),
+    );
+    site.deploy(this.distribution);
   }
 }
 
@@ -328,11 +381,11 @@ function distributionSuppressions(hasCertificate: boolean) {
 }
 
 /**
- * The bucket as a CloudFront origin, signed by Origin Access Control. CDK's `S3BucketOrigin` would also
- * write the bucket policy, but for every object (`bucket/*`); here the policy is written by {@link Cdn}
- * and reaches only `variants/*`.
+ * A private bucket as a CloudFront origin, signed by Origin Access Control. CDK's `S3BucketOrigin` would
+ * also write the bucket policy, but for every object (`bucket/*`); here the policies are written by
+ * {@link Cdn}, and the images bucket's reaches only `variants/*`.
  */
-class VariantsOrigin extends OriginBase implements IOrigin {
+class PrivateBucketOrigin extends OriginBase implements IOrigin {
   private readonly accessControlId: string;
 
   constructor(bucket: IBucket, accessControl: S3OriginAccessControl, originPath: string) {

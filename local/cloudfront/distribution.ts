@@ -54,6 +54,11 @@ export function createCdn(options: CdnOptions): Cdn {
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     // On the API's origin, so that /v1/* goes there as it is, and only there (see requestUrl).
     const url = requestUrl(req, options.apiUrl);
+    // CloudFront serves the default root object for a request for `/` (and only for `/`, not for
+    // subfolders).
+    // See https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DefaultRootObject.html
+    if (url && url.pathname === '/' && distribution.defaultRootObject)
+      url.pathname = `/${distribution.defaultRootObject}`;
     const viewerPath = url && decodedPath(url.pathname);
     if (!url || viewerPath === undefined) return answer(res, 400, 'Bad Request');
     const blockedBy = waf?.check(viewerIp(req), {

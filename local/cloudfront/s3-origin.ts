@@ -36,13 +36,17 @@ function corsHeaders(behavior: LocalCacheBehavior, req: IncomingMessage): Record
 
 /**
  * The bucket key a decoded viewer path reads, or `undefined` when the distribution may not read it: only
- * under the prefixes the bucket policy grants it (never `originals/`), and never through `..`.
+ * under the prefixes that bucket's policy grants it (never the images bucket's `originals/`; a grant on
+ * the site bucket opens no other bucket), and never through `..`.
  */
 function originKey(context: S3OriginContext, behavior: LocalCacheBehavior, viewerPath: string) {
   if (behavior.origin.kind !== 's3') return undefined;
+  const { bucket } = behavior.origin;
   const key = `${behavior.origin.originPath.replace(/^\//, '')}${viewerPath.replace(/^\//, '')}`;
-  const readable = context.distribution.readablePrefixes.some((prefix) => key.startsWith(prefix));
-  return readable && !key.includes('..') ? { bucket: behavior.origin.bucket, key } : undefined;
+  const readable = context.distribution.readable.some(
+    (grant) => grant.bucket === bucket && key.startsWith(grant.prefix),
+  );
+  return readable && !key.includes('..') ? { bucket, key } : undefined;
 }
 
 /** Fetches an object from the bucket for the edge, or `undefined` when there is none. */

@@ -3,8 +3,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TYPESCRIPT_CHILD_FLAGS } from '../node-flags.ts';
 
-/** Inputs whose change makes a synthesized template stale. */
-const SOURCES = ['infra', 'package.json', 'cdk.json'];
+/** Inputs whose change makes a synthesized template stale (site/: the upload page's asset). */
+const SOURCES = ['infra', 'site', 'package.json', 'cdk.json'];
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;

@@ -1,7 +1,16 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname, join, relative, sep } from 'node:path';
 import { CreateTableCommand, type DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { StackModel } from './stack-model.ts';
+import type { LocalBucketDeployment, StackModel } from './stack-model.ts';
 
 export interface ProvisionClients {
   s3: S3Client;
@@ -20,12 +29,14 @@ export interface ProvisionOptions {
 /** What was created (or found already there, when state persisted from an earlier run). */
 export interface ProvisionReport {
   buckets: string[];
+  /** Keys written by bucket deployments. */
+  deployedKeys: string[];
   queues: string[];
   tables: string[];
 }
 
 /**
- * Creates the stack's buckets, queues (with their attributes, then their redrive policies once every DLQ
+ * Creates the stack's buckets (and copies in what its BucketDeployments hold), queues (with their attributes, then their redrive policies once every DLQ
  * exists) and tables (with their indexes) on the local endpoint. Idempotent, so a restart with saved state
  * provisions nothing twice.
  */
@@ -41,6 +52,11 @@ export async function provision(
       .then(() => true)
       .catch(() => false);
     if (!exists) await clients.s3.send(new CreateBucketCommand({ Bucket: bucket.name }));
+  }
+
+  const deployedKeys: string[] = [];
+  for (const deployment of model.bucketDeployments) {
+    deployedKeys.push(...(await deployFolders(clients.s3, deployment)));
   }
 
   for (const queue of model.queues) {
@@ -80,7 +96,70 @@ export async function provision(
   }
   return {
     buckets: model.buckets.map((b) => b.name),
+    deployedKeys,
     queues: model.queues.map((q) => q.name),
     tables: model.tables.map((t) => t.name),
   };
+}
+
+/**
+ * Content types by extension, as the BucketDeployment handler guesses them (Python's `mimetypes`) for the
+ * files a site holds; anything else is `application/octet-stream`.
+ */
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/vnd.microsoft.icon',
+  '.txt': 'text/plain',
+  '.webmanifest': 'application/manifest+json',
+};
+
+/** Every file under `folder`, recursively, as [absolute path, key relative to the folder with `/`]. */
+function filesOf(folder: string): [string, string][] {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const path = join(entry.parentPath, entry.name);
+      return [path, relative(folder, path).split(sep).join('/')];
+    });
+}
+
+/**
+ * What CDK's BucketDeployment does at deploy (aws-s3-deployment's handler: unzip each source in order,
+ * `aws s3 sync` to the destination with the system metadata, `--delete` when pruning), done with the
+ * asset folders the assembly staged: every file is put under the prefix with its content type and
+ * `Cache-Control`; with `prune`, objects under the prefix that no source holds are removed (state kept
+ * from an earlier run may hold an older page). Returns the keys written.
+ */
+async function deployFolders(s3: S3Client, deployment: LocalBucketDeployment): Promise<string[]> {
+  const files = new Map<string, string>();
+  for (const source of deployment.sources) {
+    for (const [path, key] of filesOf(source)) files.set(`${deployment.prefix}${key}`, path);
+  }
+  for (const [key, path] of files) {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: deployment.bucket,
+        Key: key,
+        Body: readFileSync(path),
+        ContentType: CONTENT_TYPES[extname(key).toLowerCase()] ?? 'application/octet-stream',
+        ...(deployment.cacheControl ? { CacheControl: deployment.cacheControl } : {}),
+      }),
+    );
+  }
+  if (deployment.prune) {
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: deployment.bucket, Prefix: deployment.prefix }),
+    );
+    for (const object of listed.Contents ?? []) {
+      if (object.Key && !files.has(object.Key))
+        await s3.send(new DeleteObjectCommand({ Bucket: deployment.bucket, Key: object.Key }));
+    }
+  }
+  return [...files.keys()];
 }

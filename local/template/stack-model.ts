@@ -10,25 +10,32 @@ import {
   type LocalFunction,
 } from './model/lambda.ts';
 import { physicalResources } from './model/names.ts';
-import { buildBuckets, type LocalBucket } from './model/s3.ts';
+import {
+  buildBucketDeployments,
+  buildBuckets,
+  type LocalBucket,
+  type LocalBucketDeployment,
+} from './model/s3.ts';
 import { buildQueues, type LocalQueue } from './model/sqs.ts';
 import type { StackTemplate } from './template.ts';
 
 // The model of each service lives in model/<service>.ts; its types are re-exported here, where the rest of
 // the local cloud imports them from.
 export type { LocalApi, LocalGatewayResponse, LocalRoute } from './model/apigateway.ts';
-export type { LocalCacheBehavior, LocalDistribution } from './model/cloudfront.ts';
+export type { LocalCacheBehavior, LocalDistribution, ReadableObjects } from './model/cloudfront.ts';
 export { type LocalAddresses, localiseUrl } from './model/context.ts';
 export type { LocalTable } from './model/dynamodb.ts';
 export type { LocalSchedule, LocalScheduleExpression, LocalScheduleTarget } from './model/events.ts';
 export type { LocalEventSourceMapping, LocalFunction } from './model/lambda.ts';
-export type { LocalBucket, QueueNotification } from './model/s3.ts';
+export type { CorsRule, LocalBucket, LocalBucketDeployment, QueueNotification } from './model/s3.ts';
 export type { LocalQueue } from './model/sqs.ts';
 
 /** Everything the local cloud runs, derived from one synthesized stack. */
 export interface StackModel {
   stackName: string;
   buckets: LocalBucket[];
+  /** Files copied into buckets at provisioning (CDK BucketDeployments: the upload page). */
+  bucketDeployments: LocalBucketDeployment[];
   queues: LocalQueue[];
   tables: LocalTable[];
   functions: LocalFunction[];
@@ -70,6 +77,7 @@ export function buildStackModel(stack: StackTemplate, addresses: LocalAddresses)
   const context = new ModelContext(stack, addresses, physicalResources(stack, addresses));
   const queues = buildQueues(context);
   const buckets = buildBuckets(context);
+  const bucketDeployments = buildBucketDeployments(context, stack.assets ?? {});
   const tables = buildTables(context);
   const functions = buildFunctions(context);
   const mappings = buildEventSourceMappings(context);
@@ -80,6 +88,7 @@ export function buildStackModel(stack: StackTemplate, addresses: LocalAddresses)
   return {
     stackName: stack.stackName,
     buckets,
+    bucketDeployments,
     queues,
     tables,
     functions,

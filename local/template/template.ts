@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 
 /** A CloudFormation resource as synthesized. */
 export interface CfnResource {
@@ -16,11 +16,46 @@ export interface StackTemplate {
   resources: Record<string, CfnResource>;
   outputs: Record<string, { Value: unknown; Description?: string }>;
   conditions: Record<string, unknown>;
+  /**
+   * The assembly's folder assets by the S3 object key they are published under (`<hash>.zip` in the CDK
+   * assets bucket), as absolute paths of their staged folders in the assembly: what a
+   * `Custom::CDKBucketDeployment`'s `SourceObjectKeys` name.
+   */
+  assets?: Record<string, string>;
+}
+
+/** An asset manifest's file assets (`<stack>.assets.json`, `files`), as the CDK CLI publishes them. */
+interface AssetManifest {
+  files?: Record<
+    string,
+    { source?: { path?: string; packaging?: string }; destinations?: Record<string, { objectKey?: string }> }
+  >;
+}
+
+/**
+ * The staged folder of each folder asset (`packaging: zip`, which the CLI zips when it publishes) of the
+ * assembly's asset manifests, by object key. File assets (already zips, such as the AWS CLI layer) and
+ * assets outside the assembly folder (the functions, bundled from the project root) are left out.
+ * See https://github.com/aws/aws-cdk-cli/tree/main/packages/cdk-assets (asset manifest format)
+ */
+function folderAssets(outdir: string, manifestFiles: string[]): Record<string, string> {
+  const assets: Record<string, string> = {};
+  for (const file of manifestFiles) {
+    const manifest = JSON.parse(readFileSync(join(outdir, file), 'utf8')) as AssetManifest;
+    for (const asset of Object.values(manifest.files ?? {})) {
+      const path = asset.source?.path;
+      if (asset.source?.packaging !== 'zip' || !path || isAbsolute(path)) continue;
+      for (const destination of Object.values(asset.destinations ?? {})) {
+        if (destination.objectKey) assets[destination.objectKey] = join(outdir, path);
+      }
+    }
+  }
+  return assets;
 }
 
 /**
  * Reads the stacks of a cloud assembly (`cdk.out/manifest.json`), in manifest order. Only CloudFormation
- * stack artifacts are returned; assets and trees are not needed to run the app locally.
+ * stack artifacts are returned, each with the assembly's folder assets (what a BucketDeployment copies).
  */
 export function readAssembly(outdir: string): StackTemplate[] {
   const manifestPath = join(outdir, 'manifest.json');
@@ -28,9 +63,13 @@ export function readAssembly(outdir: string): StackTemplate[] {
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
     artifacts?: Record<
       string,
-      { type: string; properties?: { templateFile?: string }; displayName?: string }
+      { type: string; properties?: { templateFile?: string; file?: string }; displayName?: string }
     >;
   };
+  const assetManifests = Object.values(manifest.artifacts ?? {})
+    .filter((artifact) => artifact.type === 'cdk:asset-manifest' && artifact.properties?.file)
+    .map((artifact) => artifact.properties?.file ?? '');
+  const assets = folderAssets(outdir, assetManifests);
   return Object.entries(manifest.artifacts ?? {})
     .filter(
       ([, artifact]) => artifact.type === 'aws:cloudformation:stack' && artifact.properties?.templateFile,
@@ -48,6 +87,7 @@ export function readAssembly(outdir: string): StackTemplate[] {
         resources: template.Resources ?? {},
         outputs: template.Outputs ?? {},
         conditions: template.Conditions ?? {},
+        assets,
       };
     });
 }

@@ -46,7 +46,7 @@ const distribution: LocalDistribution = {
       headers: {},
     },
   ],
-  readablePrefixes: ['variants/'],
+  readable: [{ bucket: BUCKET, prefix: 'variants/' }],
 };
 
 beforeAll(async () => {

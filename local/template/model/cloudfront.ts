@@ -18,8 +18,13 @@ export interface LocalDistribution {
   id: string;
   /** Ordered: specific behaviours first, the default last. */
   behaviors: LocalCacheBehavior[];
-  /** Key prefixes the distribution may read from the bucket (from the OAC bucket policy). */
-  readablePrefixes: string[];
+  /**
+   * What the distribution may read, bucket by bucket (from the OAC bucket policies): the images bucket's
+   * `variants/`, the site bucket's every key. A grant on one bucket never opens another.
+   */
+  readable: ReadableObjects[];
+  /** `DefaultRootObject`: what a request for `/` reads (the upload page's `index.html`). */
+  defaultRootObject?: string;
   /** The stack's web ACL named by `WebACLId`, whose rate-based rules the local CDN applies (model/wafv2.ts). */
   webAcl?: LocalWebAcl;
 }
@@ -156,8 +161,19 @@ export function cacheBehavior(
  * See https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
  */
 export function readablePrefixes(policyDocument: unknown): string[] {
+  return readableObjects(policyDocument).map((readable) => readable.prefix);
+}
+
+/** Keys of one bucket that a distribution may read: those starting with `prefix`. */
+export interface ReadableObjects {
+  bucket: string;
+  prefix: string;
+}
+
+/** As {@link readablePrefixes}, each prefix with the bucket its `Resource` ARN names. */
+export function readableObjects(policyDocument: unknown): ReadableObjects[] {
   const document = (policyDocument ?? {}) as { Statement?: unknown[] };
-  const prefixes: string[] = [];
+  const readable: ReadableObjects[] = [];
   for (const raw of document.Statement ?? []) {
     const statement = raw as {
       Effect?: string;
@@ -169,11 +185,27 @@ export function readablePrefixes(policyDocument: unknown): string[] {
     if (statement.Effect !== 'Allow' || !actions.includes('s3:GetObject')) continue;
     if (!JSON.stringify(statement.Principal ?? {}).includes('cloudfront.amazonaws.com')) continue;
     for (const arn of [statement.Resource].flat().map(String)) {
-      const key = arn.split(':::')[1]?.split('/').slice(1).join('/') ?? '';
-      prefixes.push(key.replace(/\*$/, ''));
+      const [bucket = '', ...key] = arn.split(':::')[1]?.split('/') ?? [];
+      readable.push({ bucket, prefix: key.join('/').replace(/\*$/, '') });
     }
   }
-  return prefixes;
+  return readable;
+}
+
+/**
+ * A response header value with the stack's S3 bucket URLs (`https://<bucket>.s3.<region>.amazonaws.com`,
+ * which the functions' presigned POSTs name on AWS) replaced by the local AWS endpoint, which serves every
+ * bucket path-style: the upload page's `connect-src` must allow where its uploads really go.
+ */
+export function localiseBucketUrls(value: string, context: ModelContext): string {
+  const { region, awsEndpoint } = context.addresses;
+  let result = value;
+  for (const [logicalId] of context.ofType('AWS::S3::Bucket')) {
+    const name = context.refOf(logicalId);
+    for (const host of [`${name}.s3.${region}.amazonaws.com`, `${name}.s3.amazonaws.com`])
+      result = result.replaceAll(`https://${host}`, awsEndpoint);
+  }
+  return result;
 }
 
 /** The resolved cache and response headers policies of the stack, by the id a behaviour names them with. */
@@ -192,8 +224,9 @@ function policies(context: ModelContext): Map<string, Properties> {
 
 /**
  * The stack's distribution (its first `AWS::CloudFront::Distribution`; undefined without one): its
- * `DistributionConfig`'s behaviours (`CacheBehaviors` in order, then `DefaultCacheBehavior` as `*`) and the
- * prefixes the stack's bucket policies let it read.
+ * `DistributionConfig`'s behaviours (`CacheBehaviors` in order, then `DefaultCacheBehavior` as `*`), its
+ * `DefaultRootObject`, and the keys the stack's bucket policies let it read. Header values naming the stack's
+ * buckets by their S3 URL are made to name the local endpoint (see {@link localiseBucketUrls}).
  * See https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudfront-distribution.html
  */
 export function buildDistribution(context: ModelContext): LocalDistribution | undefined {
@@ -209,14 +242,20 @@ export function buildDistribution(context: ModelContext): LocalDistribution | un
     cacheBehavior(raw, str(raw.PathPattern), targets),
   );
   behaviors.push(cacheBehavior((config.DefaultCacheBehavior ?? {}) as Properties, '*', targets));
-  const prefixes = context
+  for (const behavior of behaviors) {
+    for (const [name, value] of Object.entries(behavior.headers))
+      behavior.headers[name] = localiseBucketUrls(value, context);
+  }
+  const readable = context
     .ofType('AWS::S3::BucketPolicy')
-    .flatMap(([, policy]) => readablePrefixes(context.properties(policy).PolicyDocument));
+    .flatMap(([, policy]) => readableObjects(context.properties(policy).PolicyDocument));
   const webAcl = webAclOf(context, config.WebACLId);
+  const rootObject = str(config.DefaultRootObject);
   return {
     id: context.refOf(logicalId),
     behaviors,
-    readablePrefixes: prefixes,
+    readable,
+    ...(rootObject ? { defaultRootObject: rootObject } : {}),
     ...(webAcl ? { webAcl } : {}),
   };
 }

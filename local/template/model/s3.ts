@@ -7,10 +7,34 @@ export interface QueueNotification {
   suffix: string;
 }
 
+/** One rule of a bucket's CORS configuration, as S3 evaluates it (local/s3/cors.ts). */
+export interface CorsRule {
+  allowedMethods: string[];
+  allowedOrigins: string[];
+  allowedHeaders: string[];
+  exposedHeaders: string[];
+  maxAgeSeconds?: number;
+}
+
 export interface LocalBucket {
   logicalId: string;
   name: string;
   notifications: QueueNotification[];
+  /** The bucket's `CorsConfiguration.CorsRules`, in order (S3 applies the first that matches). */
+  cors?: CorsRule[];
+}
+
+/** A `Custom::CDKBucketDeployment`: folders the local cloud copies into a bucket when it provisions. */
+export interface LocalBucketDeployment {
+  bucket: string;
+  /** `DestinationBucketKeyPrefix` ('' for the bucket's root). */
+  prefix: string;
+  /** The staged asset folders its `SourceObjectKeys` name, in order (a later file wins). */
+  sources: string[];
+  /** `Prune`: remove objects under the prefix that no source has (CDK's default: true). */
+  prune: boolean;
+  /** `SystemMetadata['cache-control']`, set on every object. */
+  cacheControl?: string;
 }
 
 /** A filter rule as CloudFormation (`S3Key.Rules`) or the S3 API (`Key.FilterRules`) spells it. */
@@ -76,9 +100,57 @@ export function buildBuckets(context: ModelContext): LocalBucket[] {
     const p: Properties = context.properties(resource);
     add(str(p.BucketName), p.NotificationConfiguration);
   }
-  return buckets.map(([logicalId]) => ({
+  return buckets.map(([logicalId, resource]) => ({
     logicalId,
     name: context.refOf(logicalId),
     notifications: notifications.get(context.refOf(logicalId)) ?? [],
+    cors: corsRules(context.resolve(resource.Properties?.CorsConfiguration)),
   }));
+}
+
+/**
+ * The rules of a resolved `CorsConfiguration` (`CorsRules[]`: `AllowedMethods`, `AllowedOrigins`,
+ * `AllowedHeaders`, `ExposedHeaders`, `MaxAge`); none without one.
+ * See https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-corsrule.html
+ */
+export function corsRules(configuration: unknown): CorsRule[] {
+  const rules = ((configuration ?? {}) as { CorsRules?: Properties[] }).CorsRules ?? [];
+  const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+  return rules.map((rule) => ({
+    allowedMethods: list(rule.AllowedMethods),
+    allowedOrigins: list(rule.AllowedOrigins),
+    allowedHeaders: list(rule.AllowedHeaders),
+    exposedHeaders: list(rule.ExposedHeaders),
+    ...(rule.MaxAge !== undefined ? { maxAgeSeconds: Number(rule.MaxAge) } : {}),
+  }));
+}
+
+/**
+ * The stack's `Custom::CDKBucketDeployment` resources (CDK's BucketDeployment), each with the assembly
+ * folders its `SourceObjectKeys` name (`assets`, see template.ts). On AWS a Lambda function unzips them into
+ * `DestinationBucketName` at deploy; locally the provisioner copies the folders. Throws when a source is
+ * not a folder asset of the assembly (an external zip): the local cloud could not copy it.
+ * See https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_s3_deployment-readme.html
+ */
+export function buildBucketDeployments(
+  context: ModelContext,
+  assets: Record<string, string>,
+): LocalBucketDeployment[] {
+  return context.ofType('Custom::CDKBucketDeployment').map(([logicalId, resource]) => {
+    const p = context.properties(resource);
+    const keys = (p.SourceObjectKeys as unknown[] | undefined) ?? [];
+    const sources = keys.map((key) => {
+      const folder = assets[str(key)];
+      if (!folder) throw new Error(`${logicalId}: source ${str(key)} is not a folder asset of the assembly`);
+      return folder;
+    });
+    const metadata = (p.SystemMetadata ?? {}) as Properties;
+    return {
+      bucket: str(p.DestinationBucketName),
+      prefix: str(p.DestinationBucketKeyPrefix),
+      sources,
+      prune: p.Prune === undefined ? true : p.Prune === true || p.Prune === 'true',
+      ...(metadata['cache-control'] !== undefined ? { cacheControl: str(metadata['cache-control']) } : {}),
+    };
+  });
 }
