@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -266,5 +267,81 @@ describe('pictura finds a running local cloud', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout).items.length).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * A stand-in for CloudFormation's query API (no emulator here provides CloudFormation): it answers
+ * DescribeStacks as AWS documents it, an XML `DescribeStacksResult` with the stack's `Outputs`
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html), and an unknown
+ * stack with a 400 `ValidationError` of type `Sender`, the error LocalStack recorded on AWS
+ * (tests/aws/services/cloudformation/api/test_stacks.snapshot.json, `Error.Code`/`Type`, status 400).
+ */
+async function cloudFormation(stackName: string, outputs: Record<string, string>) {
+  const requests: URLSearchParams[] = [];
+  const server: Server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      const form = new URLSearchParams(body);
+      requests.push(form);
+      res.setHeader('content-type', 'text/xml');
+      const ns = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
+      if (form.get('Action') !== 'DescribeStacks' || form.get('StackName') !== stackName) {
+        res.statusCode = 400;
+        res.end(
+          `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>ValidationError</Code>` +
+            `<Message>Stack with id ${form.get('StackName')} does not exist</Message></Error>` +
+            '<RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ErrorResponse>',
+        );
+        return;
+      }
+      const members = Object.entries(outputs)
+        .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
+        .join('');
+      res.end(
+        `<DescribeStacksResponse xmlns="${ns}"><DescribeStacksResult><Stacks><member>` +
+          `<StackName>${stackName}</StackName><StackStatus>CREATE_COMPLETE</StackStatus>` +
+          `<CreationTime>2026-11-30T10:00:00Z</CreationTime><Outputs>${members}</Outputs></member></Stacks>` +
+          '</DescribeStacksResult><ResponseMetadata><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId>' +
+          '</ResponseMetadata></DescribeStacksResponse>',
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((r) => server.close(r)) };
+}
+
+describe('pictura --stack: the endpoint from a deployed stack’s outputs', () => {
+  it('reads ApiUrl with DescribeStacks; the key only from PICTURA_API_KEY, else exit 3 naming the command', async () => {
+    const cfn = await cloudFormation('Pictura', { ApiUrl: `${cloud.urls.api}/`, ApiKeyId: 'abc123key' });
+    const aws = {
+      AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+    };
+    try {
+      const ok = await pictura(['ls', '--json', '--stack', 'Pictura'], {
+        ...aws,
+        PICTURA_API_KEY: cloud.apiKey,
+      });
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(0);
+      expect(cfn.requests[0]?.get('Action')).toBe('DescribeStacks');
+
+      const noKey = await pictura(['ls', '--stack', 'Pictura'], aws);
+      expect(noKey.code).toBe(3);
+      expectOneLine(noKey.stderr);
+      expect(noKey.stderr).toContain('aws apigateway get-api-key --api-key abc123key --include-value');
+
+      const unknown = await pictura(['ls', '--stack', 'Nope'], aws);
+      expect(unknown.code).toBe(2);
+      expectOneLine(unknown.stderr);
+      expect(unknown.stderr).toMatch(/stack Nope: Stack with id Nope does not exist/);
+    } finally {
+      await cfn.close();
+    }
   });
 });
