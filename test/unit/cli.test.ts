@@ -1,0 +1,229 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, openAsBlob, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  discoveryPath,
+  type LocalCloudDiscovery,
+  readDiscovery,
+  removeDiscovery,
+  writeDiscovery,
+} from '#local/discovery.ts';
+import { ROOT } from '#test/support/local-cloud.ts';
+import { postPresignedForm, presignedPostBody } from '../../cli/client.ts';
+import { EXIT, EXIT_CODES_HELP } from '../../cli/errors.ts';
+import { resolveTarget } from '../../cli/target.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pictura-cli-unit-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function discovery(overrides: Partial<LocalCloudDiscovery> = {}): LocalCloudDiscovery {
+  return {
+    api: 'http://localhost:3000',
+    cdn: 'http://localhost:3001',
+    aws: 'http://localhost:4566',
+    apiKey: 'local-key-0123456789abcdef',
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+describe('the local cloud discovery file', () => {
+  it('is written 0600 in a 0700 folder, read back, and removed only by the process that wrote it', () => {
+    const path = join(dir, 'd1', 'state', 'local-cloud.json');
+    writeDiscovery(discovery(), path);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'd1', 'state')).mode & 0o777).toBe(0o700);
+    expect(readDiscovery(path)?.apiKey).toBe('local-key-0123456789abcdef');
+    removeDiscovery(process.pid + 1, path);
+    expect(readDiscovery(path)).toBeDefined();
+    removeDiscovery(process.pid, path);
+    expect(readDiscovery(path)).toBeUndefined();
+  });
+
+  it('is ignored when others may read or write it (someone could plant an endpoint and collect the key)', () => {
+    const path = join(dir, 'd2', 'local-cloud.json');
+    writeDiscovery(discovery(), path);
+    for (const mode of [0o644, 0o620, 0o604]) {
+      chmodSync(path, mode);
+      expect(readDiscovery(path), mode.toString(8)).toBeUndefined();
+    }
+  });
+
+  it('is ignored when its process is gone, or when it is not a discovery file', async () => {
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.on('close', resolve));
+    const path = join(dir, 'd3', 'local-cloud.json');
+    writeDiscovery(discovery({ pid: gone.pid ?? 0 }), path);
+    expect(readDiscovery(path)).toBeUndefined();
+    for (const text of ['not json', '{}', '{"api": 1, "apiKey": "k", "pid": 1}', '[]']) {
+      writeFileSync(path, text, { mode: 0o600 });
+      expect(readDiscovery(path), text).toBeUndefined();
+    }
+  });
+
+  it('lives in PICTURA_LOCAL_DISCOVERY, else under XDG_STATE_HOME, else ~/.local/state', () => {
+    expect(discoveryPath({ PICTURA_LOCAL_DISCOVERY: '/x/y.json' })).toBe('/x/y.json');
+    expect(discoveryPath({ XDG_STATE_HOME: '/state' })).toBe('/state/pictura/local-cloud.json');
+    expect(discoveryPath({})).toMatch(/\.local\/state\/pictura\/local-cloud\.json$/);
+  });
+});
+
+describe('resolveTarget: which endpoint and key', () => {
+  let env: NodeJS.ProcessEnv;
+  beforeAll(() => {
+    const path = join(dir, 't', 'local-cloud.json');
+    writeDiscovery(discovery(), path);
+    env = { PICTURA_LOCAL_DISCOVERY: path };
+  });
+
+  it('a running local cloud, key included, when nothing is given', async () => {
+    const target = await resolveTarget({}, env);
+    expect(target.endpoint.href).toBe('http://localhost:3000/');
+    expect(target.apiKey).toBe('local-key-0123456789abcdef');
+  });
+
+  it('the local key goes to the local API or CDN only, never to an endpoint elsewhere', async () => {
+    expect((await resolveTarget({ endpoint: 'http://localhost:3001' }, env)).apiKey).toBe(
+      'local-key-0123456789abcdef',
+    );
+    for (const endpoint of [
+      'https://api.example.com/prod/',
+      'http://localhost:3002',
+      'https://localhost:3000',
+    ])
+      expect((await resolveTarget({ endpoint }, env)).apiKey, endpoint).toBeUndefined();
+    const fromEnv = await resolveTarget({}, { ...env, PICTURA_ENDPOINT: 'https://api.example.com' });
+    expect(fromEnv.apiKey).toBeUndefined();
+  });
+
+  it('flags before environment before discovery', async () => {
+    const both = { ...env, PICTURA_ENDPOINT: 'http://env.example:1', PICTURA_API_KEY: 'env-key' };
+    expect(
+      await resolveTarget({ endpoint: 'http://flag.example:2', apiKey: 'flag-key' }, both),
+    ).toMatchObject({
+      endpoint: new URL('http://flag.example:2'),
+      apiKey: 'flag-key',
+    });
+    expect(await resolveTarget({}, both)).toMatchObject({
+      endpoint: new URL('http://env.example:1'),
+      apiKey: 'env-key',
+    });
+    expect((await resolveTarget({}, { ...env, PICTURA_API_KEY: 'env-key' })).apiKey).toBe('env-key');
+  });
+
+  it.each([
+    ['', /not a URL/],
+    ['localhost:3000', /localhost: URLs are not supported/],
+    ['file:///etc/passwd', /file: URLs are not supported/],
+    ['javascript:alert(1)', /javascript: URLs are not supported/],
+    ['http://a:b@host', /base URL only/],
+    ['http://host/?x=1', /base URL only/],
+  ])('refuses the endpoint %j as a usage error', async (endpoint, message) => {
+    await expect(resolveTarget({ endpoint }, env)).rejects.toMatchObject({ exitCode: EXIT.usage, message });
+  });
+
+  it('no endpoint anywhere is a usage error', async () => {
+    await expect(
+      resolveTarget({}, { PICTURA_LOCAL_DISCOVERY: join(dir, 'none.json') }),
+    ).rejects.toMatchObject({
+      exitCode: EXIT.usage,
+      message: /no endpoint/,
+    });
+  });
+});
+
+describe('the presigned POST body', () => {
+  it('is multipart/form-data that a standard parser reads: fields in order, the file last, exact length', async () => {
+    const file = new Blob([new Uint8Array([1, 2, 3, 250, 255])]);
+    const fields = {
+      key: 'originals/abc',
+      'Content-Type': 'image/png',
+      Policy: 'eyJ4Ijoi',
+      'X-Amz-Signature': 'f0',
+    };
+    const { body, contentType, headBytes } = presignedPostBody(fields, file, 'we"ird\r\nname.png');
+    const bytes = new Uint8Array(await body.arrayBuffer());
+    expect(bytes.length).toBe(body.size);
+    expect(headBytes).toBeLessThan(body.size - file.size);
+    // undici's own multipart parser (Request.formData), not ours.
+    const form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData();
+    expect([...form.keys()]).toEqual([...Object.keys(fields), 'file']);
+    for (const [name, value] of Object.entries(fields)) expect(form.get(name)).toBe(value);
+    const posted = form.get('file') as File;
+    expect(posted.type).toBe('image/png');
+    // Quote and line break escaped on the wire (HTML's form encoding), so the name cannot end the header.
+    expect(new TextDecoder().decode(bytes)).toContain('filename="we%22ird%0D%0Aname.png"');
+    expect(posted.name).toBe('we"ird\r\nname.png');
+    expect([...new Uint8Array(await posted.arrayBuffer())]).toEqual([1, 2, 3, 250, 255]);
+  });
+
+  describe('is streamed with progress and Content-Length', () => {
+    let server: Server;
+    let url: string;
+    const seen: { length?: string | undefined; encoding?: string | undefined; received: number }[] = [];
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        let received = 0;
+        req.on('data', (chunk: Buffer) => (received += chunk.length));
+        req.on('end', () => {
+          seen.push({
+            length: req.headers['content-length'],
+            encoding: req.headers['transfer-encoding'],
+            received,
+          });
+          if (req.url === '/refuse') {
+            res.writeHead(403, { 'content-type': 'application/xml' });
+            res.end('<Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>');
+          } else res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    });
+    afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+    it('reports bytes sent rising to the file size, with a Content-Length (S3 refuses chunked POSTs)', async () => {
+      // Read from disk as the CLI reads files (fs.openAsBlob), in chunks.
+      writeFileSync(join(dir, 'big.bin'), new Uint8Array(3 * 1024 * 1024));
+      const file = await openAsBlob(join(dir, 'big.bin'));
+      const reports: number[] = [];
+      const upload = { url: `${url}/ok`, method: 'POST' as const, fields: { key: 'k' }, expiresAt: '' };
+      await postPresignedForm(upload, file, 'big.jpg', (sent) => reports.push(sent));
+      expect(reports.length).toBeGreaterThan(3);
+      expect(reports).toEqual([...reports].sort((a, b) => a - b));
+      expect(reports.at(-1)).toBe(file.size);
+      const last = seen.at(-1);
+      expect(last?.encoding).toBeUndefined();
+      expect(Number(last?.length)).toBe(last?.received);
+    });
+
+    it("S3's refusal is the file's failure (exit 1) with S3's code, not an authentication error", async () => {
+      const upload = { url: `${url}/refuse`, method: 'POST' as const, fields: {}, expiresAt: '' };
+      await expect(postPresignedForm(upload, new Blob(['x']), 'a.jpg', () => {})).rejects.toMatchObject({
+        exitCode: EXIT.someFailed,
+        code: 'AccessDenied',
+        message: /AccessDenied: Policy expired \(HTTP 403\)/,
+      });
+    });
+  });
+});
+
+describe('pictura --help', () => {
+  it('documents every exit code', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'cli', 'pictura.js'), '--help']);
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(out).toContain(EXIT_CODES_HELP);
+    for (const value of Object.values(EXIT))
+      expect(EXIT_CODES_HELP).toMatch(new RegExp(`^  ${value}  `, 'm'));
+  });
+});
