@@ -5,8 +5,9 @@
  *
  * Both are for tools and for a person's browser tab, never for scripts on a page: the endpoint already
  * refuses cross-site requests (security/request-guards.ts), and these views also refuse any request a
- * browser marks as made by a page (`Sec-Fetch-Mode` other than `navigate`), even from the endpoint's own
- * origin, where an HTML object in a bucket could otherwise read the logs' figures.
+ * browser marks as made by a page (`Sec-Fetch-Site` sent, `Sec-Fetch-Mode` other than `navigate`), even from
+ * the endpoint's own origin, where an HTML object in a bucket could otherwise read the logs' figures.
+ * (Browsers send these headers to secure contexts, which `localhost` and loopback addresses are.)
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -35,8 +36,8 @@ export function metricsRoute(sources: MetricsViewSources): EdgeRoute {
       send(res, 405, 'application/json', JSON.stringify({ message: 'GET only' }), { allow: 'GET, HEAD' });
       return true;
     }
-    const mode = req.headers['sec-fetch-mode'];
-    if (mode !== undefined && mode !== 'navigate') {
+    // Browsers send Sec-Fetch-Site with every request; Node's fetch sends Sec-Fetch-Mode (cors) alone.
+    if (req.headers['sec-fetch-site'] !== undefined && req.headers['sec-fetch-mode'] !== 'navigate') {
       send(
         res,
         403,
