@@ -4,6 +4,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, EXIT, type ExitCode } from './errors.ts';
 
 /** `POST /v1/images` (JSON) → 201: the image and the presigned POST for its original. */
@@ -87,6 +88,23 @@ export function networkError(error: unknown, url: URL): CliError {
   return new CliError(`cannot reach ${url.origin}: ${why}`, EXIT.unreachable);
 }
 
+/** Attempts of one API call, the first included. */
+const MAX_ATTEMPTS = 4;
+
+/**
+ * How long to wait before trying a refused call again, or `undefined` not to: 429 (API Gateway's throttling
+ * or quota, answered before the function runs, so even a POST did nothing) and 503 (a dependency down, the
+ * local cloud starting) after `Retry-After` (at most 5 s) or an exponential backoff; 502/504 only for a GET,
+ * which is safe to repeat.
+ */
+function retryDelay(method: string, response: Response, attempt: number): number | undefined {
+  const retriable =
+    response.status === 429 || response.status === 503 || (method === 'GET' && response.status >= 502);
+  if (!retriable || attempt >= MAX_ATTEMPTS) return undefined;
+  const after = Number(response.headers.get('retry-after'));
+  return Number.isFinite(after) && after > 0 ? Math.min(after, 5) * 1000 : 200 * 2 ** attempt;
+}
+
 /** The exit code for an API error status: 401/403 authentication, anything else a failed item. */
 function exitCodeFor(status: number): ExitCode {
   return status === 401 || status === 403 ? EXIT.auth : EXIT.someFailed;
@@ -137,25 +155,33 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.key && this.#apiKey) headers['x-api-key'] = this.#apiKey;
     if (options.json !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(url, {
-        method,
-        headers,
-        body: options.json === undefined ? null : JSON.stringify(options.json),
-        signal: AbortSignal.timeout(API_TIMEOUT_MS),
-        redirect: 'error',
-      });
-      text = await response.text();
-    } catch (error) {
-      throw networkError(error, url);
+    const body = options.json === undefined ? null : JSON.stringify(options.json);
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetch(url, {
+          method,
+          headers,
+          body,
+          signal: AbortSignal.timeout(API_TIMEOUT_MS),
+          redirect: 'error',
+        });
+        text = await response.text();
+      } catch (error) {
+        throw networkError(error, url);
+      }
+      if (response.ok) return parseJson(text) as T;
+      const delay = retryDelay(method, response, attempt);
+      if (delay !== undefined) {
+        await sleep(delay);
+        continue;
+      }
+      const { message, code } = problemMessage(response.status, text);
+      const exitCode = exitCodeFor(response.status);
+      const hint = exitCode === EXIT.auth ? this.#authHint() : '';
+      throw new CliError(`${method} ${url.pathname}: ${message}${hint}`, exitCode, code);
     }
-    if (response.ok) return parseJson(text) as T;
-    const { message, code } = problemMessage(response.status, text);
-    const exitCode = exitCodeFor(response.status);
-    const hint = exitCode === EXIT.auth ? this.#authHint() : '';
-    throw new CliError(`${method} ${url.pathname}: ${message}${hint}`, exitCode, code);
   }
 
   #authHint(): string {

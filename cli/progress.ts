@@ -56,6 +56,12 @@ export function createProgress(files: { name: string; bytes: number }[], enabled
     multibar.create(Math.max(f.bytes, 1), 0, payload(f.name, 0, f.bytes, 'waiting')),
   );
   const overall = multibar.create(Math.max(total, 1), 0, payload('all files', 0, total, ''));
+  // Ctrl-C during the upload: put the cursor back (the bars hide it) before leaving, with the shell's 130.
+  const interrupted = () => {
+    multibar.stop();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
   return {
     bytes(index, sent) {
       sentByFile[index] = sent;
@@ -67,6 +73,7 @@ export function createProgress(files: { name: string; bytes: number }[], enabled
       bars[index]?.update({ state });
     },
     stop() {
+      process.removeListener('SIGINT', interrupted);
       multibar.stop();
     },
   };

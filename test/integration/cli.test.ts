@@ -169,7 +169,8 @@ describe('pictura upload', () => {
   });
 });
 
-describe('pictura exit codes on hostile input', () => {
+// Concurrent: each case is its own process, and none of them creates an image.
+describe.concurrent('pictura exit codes on hostile input', () => {
   it.each([
     ['an unknown flag', ['upload', 'photo.jpg', '--bogus'], /unknown option '--bogus'/],
     ['an unknown command', ['uplaod', 'photo.jpg'], /unknown command 'uplaod'/],

@@ -12,7 +12,7 @@ import {
   writeDiscovery,
 } from '#local/discovery.ts';
 import { ROOT } from '#test/support/local-cloud.ts';
-import { postPresignedForm, presignedPostBody } from '../../cli/client.ts';
+import { ApiClient, postPresignedForm, presignedPostBody } from '../../cli/client.ts';
 import { EXIT, EXIT_CODES_HELP } from '../../cli/errors.ts';
 import { resolveTarget } from '../../cli/target.ts';
 
@@ -225,5 +225,83 @@ describe('pictura --help', () => {
     expect(out).toContain(EXIT_CODES_HELP);
     for (const value of Object.values(EXIT))
       expect(EXIT_CODES_HELP).toMatch(new RegExp(`^  ${value}  `, 'm'));
+  });
+});
+
+describe('API calls refused for a while', () => {
+  let server: Server;
+  let base: URL;
+  let answers: number[];
+  let seen = 0;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      seen += 1;
+      const status = answers.shift() ?? 429;
+      res.writeHead(status, { 'content-type': 'application/problem+json', 'retry-after': '0' });
+      res.end(
+        status === 200
+          ? JSON.stringify({ items: [], nextCursor: null })
+          : JSON.stringify({
+              status,
+              code: status === 429 ? 'THROTTLED' : 'INTEGRATION_FAILURE',
+              detail: 'later',
+            }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/`);
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('429 (throttled before the function runs) is tried again, and succeeds', async () => {
+    answers = [429, 429, 200];
+    seen = 0;
+    await expect(new ApiClient(base, 'k').listImages({})).resolves.toEqual({ items: [], nextCursor: null });
+    expect(seen).toBe(3);
+  });
+
+  it('429 that lasts: after 4 attempts, that call fails with the problem code (exit 1)', async () => {
+    answers = [];
+    seen = 0;
+    await expect(new ApiClient(base, 'k').listImages({})).rejects.toMatchObject({
+      exitCode: EXIT.someFailed,
+      code: 'THROTTLED',
+    });
+    expect(seen).toBe(4);
+  });
+
+  it('502 is tried again for a GET, never for a POST (it may have created the image)', async () => {
+    answers = [502, 200];
+    seen = 0;
+    await new ApiClient(base, 'k').listImages({});
+    expect(seen).toBe(2);
+    answers = [502];
+    seen = 0;
+    const post = new ApiClient(base, 'k').createUpload({
+      contentType: 'image/png',
+      contentLength: 1,
+      filename: 'a',
+    });
+    await expect(post).rejects.toMatchObject({ code: 'INTEGRATION_FAILURE' });
+    expect(seen).toBe(1);
+  });
+});
+
+describe('the pictura command on Node 22.12-22.17 (type stripping behind a flag)', () => {
+  it('starts itself again with --experimental-strip-types', async () => {
+    // Node 24 with stripping turned off stands for those versions: process.features.typescript is false.
+    const child = spawn(process.execPath, [
+      '--no-experimental-strip-types',
+      join(ROOT, 'cli', 'pictura.js'),
+      'ls',
+      '--endpoint',
+      'ftp://x',
+    ]);
+    let err = '';
+    child.stderr.on('data', (chunk) => (err += chunk));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(err).toBe('pictura: --endpoint: ftp: URLs are not supported; use http:// or https://\n');
+    expect(code).toBe(EXIT.usage);
   });
 });
