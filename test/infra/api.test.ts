@@ -53,6 +53,8 @@ const ROUTES = [
   // The token holder's delete: no key to check; the function checks the bearer token.
   { verb: 'DELETE', path: '/v1/images/{id}/token', fn: 'delete', key: false },
   { verb: 'GET', path: '/v1/health', fn: 'images', key: false },
+  // The OpenAPI document (issue 13): public, served by the read function.
+  { verb: 'GET', path: '/v1/openapi.json', fn: 'images', key: false },
 ] as const;
 
 describe('REST API', () => {

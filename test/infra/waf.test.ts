@@ -75,6 +75,7 @@ describe('the web ACL', () => {
         ['UriPath', 'ENDS_WITH', '/token'],
       ],
       [['UriPath', 'EXACTLY', '/v1/health']],
+      [['UriPath', 'EXACTLY', '/v1/openapi.json']],
     ]);
     expect(JSON.stringify(scope)).not.toMatch(/SingleHeader|x-api-key/i);
   });

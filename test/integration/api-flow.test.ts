@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PicturaClient } from '#test/support/api-client.ts';
 import { orientedJpeg, pngWithAlpha } from '#test/support/images.ts';
 import { imagesBucket, startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
+import { expectOpenApiResponse, OPENAPI_DOCUMENT } from '#test/support/openapi.ts';
 
 let cloud: TestCloud;
 let client: PicturaClient;
@@ -36,6 +37,7 @@ describe('through HTTP only, as a client would', () => {
     const jpeg = await orientedJpeg(6);
     const presigned = await client.presign('image/jpeg', jpeg.length);
     expect(presigned.status).toBe(201);
+    expectOpenApiResponse('POST', '/v1/images', presigned);
     const upload = presigned.body.upload;
     expect(upload?.method).toBe('POST');
     expect(
@@ -49,6 +51,7 @@ describe('through HTTP only, as a client would', () => {
     const id = presigned.body.id;
     const doc = await client.waitUntilSettled(id);
     expect(doc.status).toBe('ready');
+    expectOpenApiResponse('GET', '/v1/images/{id}', await client.get(id));
     expect(doc.original).toMatchObject({ width: 200, height: 300, contentType: 'image/jpeg' });
     expect(doc.variants.length).toBeGreaterThan(0);
 
@@ -94,10 +97,12 @@ describe('through HTTP only, as a client would', () => {
 
     const listed = await client.list({ limit: '10' });
     expect(listed.status).toBe(200);
+    expectOpenApiResponse('GET', '/v1/images', listed);
     expect(listed.body.items.map((item) => item.id)).toContain(id);
 
     const deleted = await client.delete(id, presigned.body.deleteToken);
     expect(deleted.status).toBe(202);
+    expectOpenApiResponse('DELETE', '/v1/images/{id}/token', deleted);
     const thumb = doc.variants[0]?.url ?? '';
     const gone = await (async () => {
       for (let i = 0; i < 200; i += 1) {
@@ -108,7 +113,9 @@ describe('through HTTP only, as a client would', () => {
       return false;
     })();
     expect(gone).toBe(true);
-    expect((await client.get(id)).status).toBe(404);
+    const afterDelete = await client.get(id);
+    expect(afterDelete.status).toBe(404);
+    expectOpenApiResponse('GET', '/v1/images/{id}', afterDelete);
     expect(await keysUnder(`originals/${id}`)).toEqual([]);
     // Through the CDN's /v1/* behaviour too.
     expect((await fetch(`${cloud.urls.cdn}/v1/images/${id}`)).status).toBe(404);
@@ -118,6 +125,7 @@ describe('through HTTP only, as a client would', () => {
     const png = await pngWithAlpha(640, 480);
     const response = await client.uploadDirect(png, 'image/png');
     expect(response.status).toBe(202);
+    expectOpenApiResponse('POST', '/v1/images', response);
     const doc = await client.waitUntilSettled(response.body.id);
     expect(doc.status).toBe('ready');
     for (const variant of doc.variants) {
@@ -134,13 +142,24 @@ describe('through HTTP only, as a client would', () => {
     expect(await unknown.json()).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND' });
     const noKey = await fetch(`${api}/v1/images`, { method: 'POST', body: '{}' });
     expect(noKey.status).toBe(401);
-    expect(await noKey.json()).toMatchObject({ status: 401, code: 'API_KEY_REQUIRED' });
+    const noKeyBody = await noKey.json();
+    expect(noKeyBody).toMatchObject({ status: 401, code: 'API_KEY_REQUIRED' });
+    expectOpenApiResponse('POST', '/v1/images', {
+      status: noKey.status,
+      headers: noKey.headers,
+      body: noKeyBody,
+    });
     const wrongKey = await fetch(`${api}/v1/images`, {
       method: 'POST',
       body: '{}',
       headers: { 'x-api-key': 'not-a-key' },
     });
     expect(wrongKey.status).toBe(401);
+    expectOpenApiResponse('POST', '/v1/images', {
+      status: wrongKey.status,
+      headers: wrongKey.headers,
+      body: await wrongKey.json(),
+    });
     const tooBig = await fetch(`${api}/v1/images`, {
       method: 'POST',
       headers: { 'x-api-key': cloud.apiKey, 'content-type': 'image/png' },
@@ -152,6 +171,83 @@ describe('through HTTP only, as a client would', () => {
     expect(await tooBig.text()).toBe('HTTP content length exceeded 10485760 bytes.');
     const health = await fetch(`${api}/v1/health`);
     expect(health.status).toBe(200);
+    expectOpenApiResponse('GET', '/v1/health', {
+      status: health.status,
+      headers: health.headers,
+      body: await health.json(),
+    });
+  });
+
+  it('answers every refusal in the documented problem format, and serves the OpenAPI document', async () => {
+    const api = cloud.urls.api ?? '';
+    const send = async (method: string, path: string, init: RequestInit = {}) => {
+      const response = await fetch(`${api}${path}`, { method, ...init });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+    };
+    const keyed = { 'x-api-key': cloud.apiKey };
+    const json = { ...keyed, 'content-type': 'application/json' };
+    const cases: [string, string, RequestInit, number, string][] = [
+      ['POST', '/v1/images', { headers: json, body: '{"contentType":' }, 400, 'INVALID_JSON'],
+      ['POST', '/v1/images', { headers: json, body: '{"contentType":"image/png"}' }, 400, 'INVALID_BODY'],
+      [
+        'POST',
+        '/v1/images',
+        { headers: json, body: '{"contentType":"image/svg+xml","contentLength":10}' },
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      [
+        'POST',
+        '/v1/images',
+        { headers: json, body: `{"contentType":"image/png","contentLength":${2 ** 40}}` },
+        413,
+        'FILE_TOO_LARGE',
+      ],
+      ['POST', '/v1/images', { headers: json, body: 'x'.repeat(17 * 1024) }, 413, 'BODY_TOO_LARGE'],
+      [
+        'POST',
+        '/v1/images',
+        { headers: { ...keyed, 'content-type': 'image/png' }, body: 'not an image' },
+        415,
+        'NOT_AN_IMAGE',
+      ],
+      ['GET', '/v1/images?limit=0', { headers: keyed }, 400, 'INVALID_LIMIT'],
+      ['GET', '/v1/images?cursor=!!', { headers: keyed }, 400, 'INVALID_CURSOR'],
+      ['GET', '/v1/images', {}, 401, 'API_KEY_REQUIRED'],
+      ['GET', '/v1/images/AAAAAAAAAAAAAAAAAAAAAA', {}, 404, 'IMAGE_NOT_FOUND'],
+      ['DELETE', '/v1/images/AAAAAAAAAAAAAAAAAAAAAA', { headers: keyed }, 404, 'IMAGE_NOT_FOUND'],
+    ];
+    for (const [method, path, init, status, code] of cases) {
+      const answer = await send(method, path, init);
+      expect(answer.status, `${method} ${path}`).toBe(status);
+      expect(answer.body?.code, `${method} ${path}`).toBe(code);
+      expectOpenApiResponse(method, path.split('?')[0]?.replace(/[A]{22}$/, '{id}') ?? '', answer);
+    }
+
+    // The token route: no token 401, a wrong one 403, then the owner's key deletes it (202).
+    const png = await pngWithAlpha(8, 8);
+    const { body: uploaded } = await client.uploadDirect(png, 'image/png');
+    const tokenPath = `/v1/images/${uploaded.id}/token`;
+    const noToken = await send('DELETE', tokenPath);
+    expect([noToken.status, noToken.body?.code]).toEqual([401, 'AUTHENTICATION_REQUIRED']);
+    expectOpenApiResponse('DELETE', '/v1/images/{id}/token', noToken);
+    const wrong = await send('DELETE', tokenPath, { headers: { authorization: 'Bearer not-the-token' } });
+    expect([wrong.status, wrong.body?.code]).toEqual([403, 'INVALID_DELETE_TOKEN']);
+    expectOpenApiResponse('DELETE', '/v1/images/{id}/token', wrong);
+    const byKey = await send('DELETE', `/v1/images/${uploaded.id}`, { headers: keyed });
+    expect(byKey.status).toBe(202);
+    expectOpenApiResponse('DELETE', '/v1/images/{id}', byKey);
+
+    // The document itself: public (no key), cacheable, the committed file, here and through the CDN.
+    for (const base of [api, cloud.urls.cdn ?? '']) {
+      const response = await fetch(`${base}/v1/openapi.json`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('public, max-age=300');
+      const body = await response.json();
+      expect(body).toEqual(OPENAPI_DOCUMENT);
+      expectOpenApiResponse('GET', '/v1/openapi.json', { status: 200, headers: response.headers, body });
+    }
   });
 
   // Found by review: the API closed the connection on a refused body while the CDN was still sending it, and
@@ -206,6 +302,7 @@ describe('through HTTP only, as a client would', () => {
     const doc = await client.waitUntilSettled(presigned.body.id);
     expect(doc.status).toBe('rejected');
     expect(doc.rejection?.code).toBe('NOT_AN_IMAGE');
+    expectOpenApiResponse('GET', '/v1/images/{id}', await client.get(presigned.body.id));
     expect(await keysUnder(`originals/${presigned.body.id}`)).toEqual([]);
   });
 });
