@@ -154,6 +154,11 @@ export function buildProgram(done: (code: ExitCode) => void): Command {
 /** Runs the CLI on `argv` (process.argv form) and resolves to its exit code; never throws. */
 export async function main(argv: string[]): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
+  // `pictura ls | head`: the reader left; that is not an error worth a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(code);
+  });
   const program = buildProgram((c) => {
     code = c;
   });

@@ -57,7 +57,13 @@ export function parseEndpoint(text: string, from: string): URL {
 /** The stack's outputs by key (DescribeStacks), as CliErrors when the call fails. */
 async function stackOutputs(stack: string, region: string | undefined): Promise<Record<string, string>> {
   // Loaded only when a stack is named: the SDK is most of the CLI's start-up time otherwise.
-  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const sdk = await import('@aws-sdk/client-cloudformation').catch(() => {
+    throw new CliError(
+      '--stack needs @aws-sdk/client-cloudformation: run npm ci in the checkout',
+      EXIT.usage,
+    );
+  });
+  const { CloudFormationClient, DescribeStacksCommand } = sdk;
   const client = new CloudFormationClient(region ? { region } : {});
   try {
     const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stack }));
