@@ -22,6 +22,10 @@ function describe(image: ImageDocument): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Prints `GET /v1/images/{id}` for people, or the document itself with `json`. An unknown id is the API's
+ * 404 `IMAGE_NOT_FOUND`, thrown as a CliError with exit code 1.
+ */
 export async function infoCommand(
   client: ApiClient,
   id: string,

@@ -25,6 +25,10 @@ export function imageLine(image: ImageDocument): string {
   ].join('  ');
 }
 
+/**
+ * Prints one page of `GET /v1/images` (or every page with `all`, following `nextCursor`): a line per image,
+ * or `{items, nextCursor}` with `json`. The API's errors are thrown as CliErrors (401/403 → exit 3).
+ */
 export async function lsCommand(client: ApiClient, options: LsOptions): Promise<ExitCode> {
   const items: ImageDocument[] = [];
   let cursor = options.cursor;

@@ -13,6 +13,7 @@ interface RmResult {
   error?: { code?: string | undefined; message: string };
 }
 
+/** Deletes each id in turn; returns 1 when any was refused (404), throws on a refused key (exit 3). */
 export async function rmCommand(
   client: ApiClient,
   ids: string[],
