@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, DefaultStackSynthesizer, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
+import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
   Bucket,
@@ -60,8 +62,18 @@ export class Site extends Construct {
   /**
    * Copies site/ (and the ThumbHash decoder) into the bucket on every deploy, removes files that left the
    * repository (`prune`), and invalidates `/*` in `distribution` so the new page is served at once.
+   *
+   * CDK's deployment helper would get AWS's managed AWSLambdaBasicExecutionRole, `s3:GetObject*`/`s3:List*`/
+   * `s3:DeleteObject*`… on both buckets and `cloudfront:CreateInvalidation` on `*`; it gets instead a role of
+   * its own that CDK may not add to ({@link deploymentRole}), with exactly what `aws s3 sync --delete` and
+   * one invalidation need.
    */
   deploy(distribution: IDistribution): BucketDeployment {
+    const logGroup = new LogGroup(this, 'DeployLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = this.deploymentRole(distribution, logGroup);
     const deployment = new BucketDeployment(this, 'Deploy', {
       sources: [
         Source.asset(SITE_DIR),
@@ -75,48 +87,90 @@ export class Site extends Construct {
       distribution,
       distributionPaths: ['/*'],
       memoryLimit: 256,
+      role: role.withoutPolicyUpdates(),
+      logGroup,
     });
     suppressDeploymentHelperFindings(Stack.of(this));
     return deployment;
+  }
+
+  /**
+   * The deployment helper's role: read the CDK assets bucket's objects (the default synthesizer's
+   * `cdk-<qualifier>-assets-<account>-<region>`, where `cdk deploy` publishes the zipped site), list, write
+   * and delete the site bucket's objects, invalidate this distribution, write its own log group.
+   */
+  private deploymentRole(distribution: IDistribution, logGroup: LogGroup): Role {
+    const stack = Stack.of(this);
+    const role = new Role(this, 'DeployRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Pictura: copies the upload page into its bucket at deploy',
+    });
+    const assetsBucket = `arn:${Aws.PARTITION}:s3:::${Fn.sub(
+      DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the synthesizer's own placeholder, filled here
+        '${Qualifier}',
+        DefaultStackSynthesizer.DEFAULT_QUALIFIER,
+      ),
+    )}`;
+    const statements = [
+      new PolicyStatement({ actions: ['s3:GetObject'], resources: [`${assetsBucket}/*`] }),
+      new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [this.bucket.arnForObjects('*')],
+      }),
+      new PolicyStatement({
+        actions: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'],
+        resources: [
+          stack.formatArn({
+            service: 'cloudfront',
+            region: '',
+            resource: 'distribution',
+            resourceName: distribution.distributionId,
+          }),
+        ],
+      }),
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    ];
+    const policy = new Policy(this, 'DeployPolicy', { roles: [role], statements });
+    NagSuppressions.addResourceSuppressions(policy, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'Objects of two buckets: the CDK assets bucket, whose object keys (asset hashes) change with every ' +
+          'edit of the page, and the site bucket, which holds the page and nothing else and is synced whole ' +
+          '(aws s3 sync --delete); each action is listed one by one, never s3:* or s3:Get*.',
+        appliesTo: [
+          {
+            regex:
+              '/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\\/\\*$/g',
+          },
+          { regex: '/^Resource::<[A-Za-z0-9]+\\.Arn>\\/\\*$/g' },
+        ],
+      },
+    ]);
+    return role;
   }
 }
 
 /**
  * BucketDeployment runs a CDK-provided singleton function at the stack's root
- * (`Custom::CDKBucketDeployment<uuid>`) during deploys only. CDK sets its runtime, its role's managed policy
- * and its grants (read the CDK assets bucket, write the site bucket, create invalidations), and offers no
- * way to narrow them; it serves no request.
+ * (`Custom::CDKBucketDeployment<uuid>`) during deploys only; CDK pins its runtime.
  */
 function suppressDeploymentHelperFindings(stack: Stack): void {
   for (const child of stack.node.children) {
     if (!child.node.id.startsWith('Custom::CDKBucketDeployment')) continue;
-    NagSuppressions.addResourceSuppressions(
-      child,
-      [
-        {
-          id: 'AwsSolutions-IAM4',
-          reason:
-            "CDK's BucketDeployment helper (a deploy-time custom resource, no option to pass a role) uses the " +
-            'AWS-managed AWSLambdaBasicExecutionRole for its own logs only.',
-          appliesTo: [
-            'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
-          ],
-        },
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            "CDK's BucketDeployment helper is granted s3:GetObject*/List* on the CDK assets bucket and " +
-            's3:*Object*/List* on the site bucket (which holds only the page), plus cloudfront:CreateInvalidation ' +
-            'for the /* invalidation after each deploy: the grants CDK writes for it (aws-s3-deployment), not editable.',
-        },
-        {
-          id: 'AwsSolutions-L1',
-          reason:
-            "CDK's BucketDeployment helper runs the Python runtime CDK pins for its handler (it bundles the AWS CLI " +
-            'as a layer for that runtime); it runs only during deploys and serves no request.',
-        },
-      ],
-      true,
-    );
+    NagSuppressions.addResourceSuppressions(child, [
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          "CDK's BucketDeployment helper runs the Python runtime CDK pins for its handler (it bundles the AWS " +
+          'CLI as a layer for that runtime, and offers no option to change it); it runs only during deploys ' +
+          'and serves no request.',
+      },
+    ]);
   }
 }

@@ -147,7 +147,15 @@ describe('synth without bundling (how the local cloud synthesizes)', () => {
     });
     const seconds = (performance.now() - started) / 1000;
     expect(seconds).toBeLessThan(30);
-    expect(readdirSync(outdir).filter((entry) => entry.startsWith('asset.'))).toEqual([]);
+    // Staged, not bundled: only the upload page's deployment (its files, CDK's helper and AWS CLI layer),
+    // which the local cloud copies into the site bucket (local/template/provision.ts).
+    const staged = readdirSync(outdir).filter((entry) => entry.startsWith('asset.'));
+    const manifest = JSON.parse(readFileSync(join(outdir, 'Pictura.assets.json'), 'utf8'));
+    const owners = Object.values(manifest.files as Record<string, Json>)
+      .filter((file) => staged.includes(file.source.path))
+      .map((file) => file.displayName);
+    expect(owners).toHaveLength(staged.length);
+    for (const owner of owners) expect(owner).toMatch(/^(Cdn\/Site\/Deploy\/|Custom::CDKBucketDeployment)/);
     const template = JSON.parse(readFileSync(join(outdir, 'Pictura.template.json'), 'utf8'));
     const functions = functionsOf(template);
     expect(functions.map((f) => f.Metadata['pictura:entry']).sort()).toEqual(

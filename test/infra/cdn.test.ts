@@ -75,6 +75,9 @@ const cachePolicy = (prefix: string): [string, Json] =>
       String(p.Properties.CachePolicyConfig.Comment).startsWith(prefix),
     ),
   );
+/** The upload page's bucket (infra/constructs/site.ts). */
+const siteBucketId = (): string =>
+  only(resourcesOfType(aws.json, 'AWS::S3::Bucket').filter(([id]) => id.startsWith('CdnSiteBucket')))[0];
 /** The images bucket's policy (the log bucket has its own, for the log delivery service). */
 const imagesBucketPolicy = (): Json =>
   only(
@@ -122,14 +125,16 @@ describe('distribution', () => {
     });
   });
 
-  it('answers 404 for anything outside /variants/* and /v1/*: the default reads an empty prefix', () => {
-    // originals/<id> must not be told apart from a missing key: the default behaviour's origin path is a
-    // prefix inside variants/ that holds nothing (ids are 22 characters), so S3 answers every such
-    // request NoSuchKey (404, with this distribution's ListBucket) whether an original exists or not.
+  it('answers 404 for anything outside /variants/* and /v1/*: the default reads the site bucket, which holds only the page', () => {
+    // originals/<id> must not be told apart from a missing key: the default behaviour never asks the images
+    // bucket, only the upload page's own bucket, which answers NoSuchKey (404, with this distribution's
+    // ListBucket) for every key the page does not have, whether an original of that name exists or not.
     const behaviour = distribution().DefaultCacheBehavior;
     const s3 = origin(behaviour.TargetOriginId);
-    expect(s3.OriginPath).toBe('/variants/none');
+    expect(s3.DomainName).toEqual({ 'Fn::GetAtt': [siteBucketId(), 'RegionalDomainName'] });
+    expect(s3.OriginPath ?? '').toBe('');
     expect(s3.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
+    expect(s3.OriginAccessControlId).toEqual(expect.objectContaining({ 'Fn::GetAtt': expect.any(Array) }));
     expect(behaviour.AllowedMethods).toEqual(['GET', 'HEAD']);
     expect(distribution().CacheBehaviors.map((b: Json) => b.PathPattern)).toEqual([
       '/v1/images/*',
@@ -228,7 +233,9 @@ describe('distribution', () => {
   });
 
   it('adds security headers (nosniff, frame deny, HSTS, CSP) to variants and API responses', () => {
-    const policies = resourcesOfType(aws.json, 'AWS::CloudFront::ResponseHeadersPolicy');
+    const policies = resourcesOfType(aws.json, 'AWS::CloudFront::ResponseHeadersPolicy').filter(
+      ([, p]) => !String(p.Properties.ResponseHeadersPolicyConfig.Comment).startsWith('Pictura upload page'),
+    );
     expect(policies).toHaveLength(2);
     for (const [, policy] of policies) {
       expect(policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig).toMatchObject({
@@ -246,11 +253,102 @@ describe('distribution', () => {
         ReferrerPolicy: { ReferrerPolicy: 'strict-origin-when-cross-origin', Override: true },
       });
     }
-    const ids = [
-      distribution().DefaultCacheBehavior.ResponseHeadersPolicyId,
-      ...distribution().CacheBehaviors.map((b: Json) => b.ResponseHeadersPolicyId),
-    ];
+    const ids = distribution().CacheBehaviors.map((b: Json) => b.ResponseHeadersPolicyId);
     expect(new Set(ids.map((id: Json) => id.Ref))).toEqual(new Set(policies.map(([id]) => id)));
+  });
+});
+
+describe('the upload page', () => {
+  const sitePolicy = (): [string, Json] =>
+    only(
+      resourcesOfType(aws.json, 'AWS::CloudFront::ResponseHeadersPolicy').filter(([, p]) =>
+        String(p.Properties.ResponseHeadersPolicyConfig.Comment).startsWith('Pictura upload page'),
+      ),
+    );
+
+  it('is the default root object, from the default behaviour: GET/HEAD, HTTPS, compressed', () => {
+    expect(distribution().DefaultRootObject).toBe('index.html');
+    expect(distribution().DefaultCacheBehavior).toMatchObject({
+      ViewerProtocolPolicy: 'redirect-to-https',
+      AllowedMethods: ['GET', 'HEAD'],
+      Compress: true,
+      ResponseHeadersPolicyId: { Ref: sitePolicy()[0] },
+    });
+  });
+
+  it('has a CSP for its own script and styles, the API on this domain and the presigned POST to the images bucket, and nothing inline', () => {
+    const headers = sitePolicy()[1].Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+    const csp = headers.ContentSecurityPolicy;
+    expect(csp.Override).toBe(true);
+    // The bucket's regional domain (a token) is joined into the policy: the upload function signs its
+    // presigned POSTs for https://<bucket>.s3.<region>.amazonaws.com (shared/presigned-post.ts).
+    expect(csp.ContentSecurityPolicy).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' https://",
+          { 'Fn::GetAtt': [expect.stringMatching(/^StorageBucket/), 'RegionalDomainName'] },
+          "; form-action 'none'; base-uri 'none'; frame-ancestors 'none'",
+        ],
+      ],
+    });
+    expect(headers).toMatchObject({
+      ContentTypeOptions: { Override: true },
+      FrameOptions: { FrameOption: 'DENY', Override: true },
+      StrictTransportSecurity: { IncludeSubdomains: true, Override: true },
+    });
+  });
+
+  it('lives in a private, TLS-only bucket of its own that this distribution alone may read (and list, for 404s)', () => {
+    const [distributionId] = only(resourcesOfType(aws.json, 'AWS::CloudFront::Distribution'));
+    aws.template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: { LogFilePrefix: 's3-site/' },
+    });
+    const [, policy] = only(
+      resourcesOfType(aws.json, 'AWS::S3::BucketPolicy').filter(([, p]) =>
+        JSON.stringify(p.Properties.Bucket).includes(siteBucketId()),
+      ),
+    );
+    const statements: Json[] = policy.Properties.PolicyDocument.Statement;
+    const cdn = statements.filter((s) => s.Principal?.Service === 'cloudfront.amazonaws.com');
+    expect(cdn.map((s) => s.Action).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+    for (const statement of cdn) {
+      expect(JSON.stringify(statement.Condition)).toContain(JSON.stringify({ Ref: distributionId }));
+    }
+    expect(
+      statements.filter((s) => s.Effect === 'Allow' && s.Principal?.Service !== 'cloudfront.amazonaws.com'),
+    ).toEqual([]);
+  });
+
+  it('is deployed from site/ with the ThumbHash decoder, pruned, cached 5 minutes, and invalidated on deploy', () => {
+    const [distributionId] = only(resourcesOfType(aws.json, 'AWS::CloudFront::Distribution'));
+    const [, deployment] = only(resourcesOfType(aws.json, 'Custom::CDKBucketDeployment'));
+    expect(deployment.Properties).toMatchObject({
+      DestinationBucketName: { Ref: siteBucketId() },
+      Prune: true,
+      RetainOnDelete: false,
+      SystemMetadata: { 'cache-control': 'public, max-age=300' },
+      DistributionId: { Ref: distributionId },
+      DistributionPaths: ['/*'],
+    });
+    expect(deployment.Properties.SourceObjectKeys).toHaveLength(2);
+  });
+
+  it("gives CDK's deployment helper a role of its own, without AWS's managed policy", () => {
+    const [, fn] = only(
+      resourcesOfType(aws.json, 'AWS::Lambda::Function').filter(([id]) =>
+        id.startsWith('CustomCDKBucketDeployment'),
+      ),
+    );
+    const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+    expect(roleId).toMatch(/^CdnSiteDeployRole/);
+    expect(aws.json.Resources[roleId].Properties.ManagedPolicyArns).toBeUndefined();
   });
 });
 
