@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { Api, STAGE_NAME } from './constructs/api.ts';
 import { Cdn } from './constructs/cdn.ts';
 import { FUNCTION_SIZING, Functions } from './constructs/functions.ts';
+import { Observability } from './constructs/observability.ts';
 import { Pipeline, type Stage, type StageSettings } from './constructs/pipeline.ts';
 import { Storage } from './constructs/storage.ts';
 import { Sweeper } from './constructs/sweeper.ts';
@@ -141,6 +142,14 @@ export class PicturaStack extends Stack {
       purge: functions.purge,
     });
     new Sweeper(this, 'Sweeper', { fn: functions.sweeper });
+    // The dashboard and the alarms on queue age, API 5xx and upload→ready, to the pipeline's alarm topic.
+    new Observability(this, 'Observability', {
+      functions: functions.byName(),
+      queues: pipeline.queues,
+      deadLetterQueues: pipeline.deadLetterQueues,
+      restApi: api.restApi,
+      alarmAction: pipeline.alarmAction,
+    });
 
     const output = (id: string, value: string, description: string): void => {
       new CfnOutput(this, id, { value, description });

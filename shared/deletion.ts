@@ -4,6 +4,7 @@ import { ForbiddenError, NotFoundError, UnauthorizedError } from './errors.ts';
 import { isImageId, secretMatches } from './ids.ts';
 import type { Logger } from './logger.ts';
 import type { ImageRecord } from './model.ts';
+import { tagUploadRequest } from './observability/image-log.ts';
 import { purgeJob } from './queue/messages.ts';
 import type { ImageRepository } from './repository.ts';
 
@@ -64,6 +65,7 @@ export async function requestDelete(
   if (!isImageId(id)) throw notFound(id);
   const record = await deps.images.get(id);
   if (!record) throw notFound(id);
+  tagUploadRequest(deps.logger, record);
   authorise(record, credentials);
   if (record.status !== 'deleting') {
     const result = await deps.images.markDeleting(id);

@@ -7,6 +7,8 @@ import { inspectImage } from './image/inspect.ts';
 import { imageIdFromOriginalKey } from './keys.ts';
 import type { Logger } from './logger.ts';
 import { type ImageMetadata, ORIGINAL_REPLACED, processingFailure } from './model.ts';
+import { type StepOutcome, tagUploadRequest } from './observability/image-log.ts';
+import { bytesIn, imageRejected } from './observability/metrics.ts';
 import type { ObjectCreated } from './queue/messages.ts';
 import { renderJob } from './queue/messages.ts';
 import type { ImageRepository } from './repository.ts';
@@ -54,6 +56,7 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
     return 'ignored';
   }
   const record = await images.get(id);
+  tagUploadRequest(logger, record);
   if (!record) {
     // Bytes nobody asked for (a presigned form reused after a delete, or a record that expired): remove them,
     // since an original nobody can see or delete would only cost money and may carry GPS.
@@ -143,12 +146,22 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
     return 'duplicate';
   }
   await sendRender(deps, id);
+  bytesIn(metadata.original.bytes);
   logger.info('original ingested', {
     id,
     contentType: metadata.original.contentType,
     bytes: metadata.original.bytes,
   });
   return 'processing';
+}
+
+/**
+ * The step lines of one ingest (shared/observability/image-log.ts): `rejected` for a file that is no
+ * acceptable image, else `ingest`, with the outcome when it was not the normal `processing`.
+ */
+export function ingestSteps(outcome: IngestOutcome): StepOutcome {
+  if (outcome === 'rejected') return { steps: ['rejected'], fields: { stage: 'ingest' } };
+  return { steps: ['ingest'], ...(outcome === 'processing' ? {} : { fields: { outcome } }) };
 }
 
 async function sendRender(deps: IngestDeps, id: string): Promise<void> {
@@ -190,6 +203,7 @@ export async function markIngestFailed(
     const id = imageIdFromOriginalKey(object.key);
     if (!id) continue;
     const result = await deps.images.markFailed(id, processingFailure('ingest', now));
+    tagUploadRequest(deps.logger, result.applied ? result.record : result.current);
     deps.logger.warn('ingest gave up; image marked failed', {
       id,
       applied: result.applied,
@@ -206,6 +220,7 @@ async function reject(
 ): Promise<IngestOutcome> {
   // Record first, then delete: if the delete fails, the retry finds the record rejected and removes it.
   const result = await deps.images.reject(id, { code: error.code, detail: error.message });
+  if (result.applied) imageRejected(error.code);
   // Not when the image moved on to ready meanwhile (a duplicate event processed the same original).
   if (result.applied || result.current?.status !== 'ready')
     await deleteObject(deps.s3, deps.config.bucketName, key);
@@ -231,6 +246,7 @@ function sha256Of(bytes: Uint8Array): string {
  */
 async function refuseReplacement(deps: IngestDeps, id: string, key: string): Promise<IngestOutcome> {
   const result = await deps.images.reject(id, ORIGINAL_REPLACED);
+  if (result.applied) imageRejected(ORIGINAL_REPLACED.code);
   const measured = result.applied ? undefined : result.current?.original?.sha256;
   if (measured !== undefined) {
     // Ready (or still processing) with the other file: the key may hold that very file again by now

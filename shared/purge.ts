@@ -6,6 +6,8 @@ import { PermanentError } from './errors.ts';
 import { originalKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
 import { processingFailure } from './model.ts';
+import { elapsed, tagUploadRequest } from './observability/image-log.ts';
+import { imagePurged } from './observability/metrics.ts';
 import type { ImageRepository } from './repository.ts';
 import { deleteKeys, listKeys } from './storage.ts';
 
@@ -24,7 +26,9 @@ export interface PurgeDeps {
  */
 export async function purgeImage(deps: PurgeDeps, id: string): Promise<void> {
   const { config, s3 } = deps;
+  const started = performance.now();
   const record = await deps.images.get(id);
+  tagUploadRequest(deps.logger, record);
   if (record && record.status !== 'deleting') {
     throw new PermanentError('PURGE_NOT_ALLOWED', `image ${id} is ${record.status}, not deleting`);
   }
@@ -56,6 +60,7 @@ export async function purgeImage(deps: PurgeDeps, id: string): Promise<void> {
     );
   }
   await deps.images.remove(id);
+  imagePurged(elapsed(started));
   deps.logger.info('image purged', { id, objects: keys.length });
 }
 

@@ -6,6 +6,14 @@ import { renderVariants } from './image/render.ts';
 import { originalKey, variantKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
 import { ORIGINAL_REPLACED, processingFailure, type VariantRecord } from './model.ts';
+import { elapsed, type StepOutcome, tagUploadRequest } from './observability/image-log.ts';
+import {
+  bytesOut,
+  imageReady,
+  imageRejected,
+  imageRendered,
+  variantRendered,
+} from './observability/metrics.ts';
 import type { RenderJob } from './queue/messages.ts';
 import type { ImageRepository, TransitionResult } from './repository.ts';
 import {
@@ -37,6 +45,7 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
   const { config, s3, images, logger } = deps;
   const { id } = job;
   let record = await images.get(id);
+  tagUploadRequest(logger, record);
   if (record?.status === 'failed') {
     // A redriven job: the image is `processing` again while it renders (failed → processing → ready).
     const resumed = await images.resumeProcessing(id);
@@ -71,12 +80,14 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
   const sha256 = createHash('sha256').update(read.body).digest('hex');
   if (record.original && sha256 !== record.original.sha256) {
     const result = await images.reject(id, ORIGINAL_REPLACED);
+    if (result.applied) imageRejected(ORIGINAL_REPLACED.code);
     if (rejectionStands(result)) await deleteObject(s3, config.bucketName, originalKey(id));
     logger.warn('original replaced after ingest; rejected', { id, applied: result.applied });
     return 'rejected';
   }
 
   let variants: VariantRecord[];
+  const renderStarted = performance.now();
   try {
     const rendered = await renderVariants(read.body, config.variants, {
       maxInputPixels: config.limits.maxInputPixels,
@@ -84,6 +95,7 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
     variants = await settleAll(
       rendered.map(async (variant) => {
         const key = variantKey(id, variant.name, variant.extension);
+        const writeStarted = performance.now();
         await writeObject(
           s3,
           config.bucketName,
@@ -92,6 +104,8 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
           variant.contentType,
           IMMUTABLE_CACHE_CONTROL,
         );
+        variantRendered(variant.name, Math.round(variant.encodeMs + (performance.now() - writeStarted)));
+        bytesOut(variant.bytes);
         return {
           name: variant.name,
           key,
@@ -106,13 +120,16 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
   } catch (error) {
     if (!(error instanceof ImageRejectedError)) throw error;
     const result = await images.reject(id, { code: error.code, detail: error.message });
+    if (result.applied) imageRejected(error.code);
     if (rejectionStands(result)) await deleteObject(s3, config.bucketName, originalKey(id));
     logger.info('original rejected while rendering', { id, code: error.code, applied: result.applied });
     return 'rejected';
   }
 
+  imageRendered(elapsed(renderStarted));
   const result = await images.markReady(id, variants, sha256);
   if (result.applied) {
+    imageReady(result.record.createdAt, new Date());
     logger.info('image ready', { id, variants: variants.map((v) => v.name) });
     return 'ready';
   }
@@ -137,11 +154,22 @@ export async function markRenderFailed(
   now = new Date(),
 ): Promise<void> {
   const result = await deps.images.markFailed(job.id, processingFailure('render', now));
+  tagUploadRequest(deps.logger, result.applied ? result.record : result.current);
   deps.logger.warn('render gave up; image marked failed', {
     id: job.id,
     applied: result.applied,
     status: result.applied ? 'failed' : result.current?.status,
   });
+}
+
+/**
+ * The step lines of one render job (shared/observability/image-log.ts): `render` then `ready` when the
+ * image turned ready, `rejected` when it was refused, else `render` with its outcome.
+ */
+export function renderSteps(outcome: RenderOutcome): StepOutcome {
+  if (outcome === 'ready') return { steps: ['render', 'ready'] };
+  if (outcome === 'rejected') return { steps: ['rejected'], fields: { stage: 'render' } };
+  return { steps: ['render'], fields: { outcome } };
 }
 
 /**

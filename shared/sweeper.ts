@@ -169,7 +169,12 @@ async function sweepOne(deps: SweeperDeps, key: StatusKey, nowIso: string, repor
   } catch (error) {
     // Reported, not thrown: one bad record must not stop the sweep. A claimed record whose send failed is due
     // again after another deadline.
-    deps.logger.error('sweep failed for a record', { id: key.id, status: key.status, error: error as Error });
+    deps.logger.error('sweep failed for a record', {
+      imageId: key.id,
+      id: key.id,
+      status: key.status,
+      error: error as Error,
+    });
     report.errors.push({ id: key.id, error: (error as Error).message });
   }
 }

@@ -1,3 +1,4 @@
+import middy from '@middy/core';
 import { loadConfig } from '#shared/config.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import type { HealthDeps } from '#shared/health.ts';
@@ -5,6 +6,7 @@ import { httpHandler } from '#shared/http/handler.ts';
 import { apiBaseUrl, requireKeyHolder } from '#shared/http/request.ts';
 import { json } from '#shared/http/response.ts';
 import { createLogger } from '#shared/logger.ts';
+import { observability } from '#shared/observability/middleware.ts';
 import { getImage, listImages } from '#shared/queries.ts';
 import { imageRepository } from '#shared/repository.ts';
 
@@ -43,7 +45,7 @@ const base = (event: Parameters<typeof apiBaseUrl>[0]) => apiBaseUrl(event, conf
  * The read side: `GET /v1/images/{id}` (public), `GET /v1/images` (the caller's), `GET /v1/health`,
  * `GET /v1/openapi.json`.
  */
-export const handler = httpHandler(logger, config, async (event) => {
+const routes = httpHandler(logger, config, async (event) => {
   const route = `${event.httpMethod} ${event.resource}`;
   switch (route) {
     case 'GET /v1/images/{id}': {
@@ -70,3 +72,6 @@ export const handler = httpHandler(logger, config, async (event) => {
       throw new NotFoundError('ROUTE_NOT_FOUND', `no route for ${route}`);
   }
 });
+
+/** Tracing and metrics wrap the HTTP stack (shared/observability/middleware.ts). */
+export const handler = middy(routes).use(observability());

@@ -1,8 +1,11 @@
+import middy from '@middy/core';
 import { createCloudFrontClient } from '#shared/clients/cloudfront.ts';
 import { createS3Client } from '#shared/clients/s3.ts';
 import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
 import { createLogger } from '#shared/logger.ts';
+import { attemptOf, forImage, gaveUp } from '#shared/observability/image-log.ts';
+import { observability } from '#shared/observability/middleware.ts';
 import { purgeImage, recordPurgeFailed } from '#shared/purge.ts';
 import { sqsConsumer } from '#shared/queue/consumer.ts';
 import { parsePurgeJob } from '#shared/queue/messages.ts';
@@ -19,14 +22,31 @@ const deps = {
   logger,
 };
 
-/** `purge` queue consumer: removes a deleted image's objects, its CDN cache entries, then its record. */
-export const handler = sqsConsumer({
+const purged = { steps: ['purge'] } as const;
+
+/**
+ * `purge` queue consumer (SQS event, partial batch responses): removes a deleted image's objects, its CDN
+ * cache entries, then its record; the image's `purge` step.
+ */
+const consumer = sqsConsumer({
   logger,
   sqs,
+  queue: 'purge',
   deadLetterQueueUrl: config.deadLetterQueueUrl,
   sourceQueueUrl: config.sourceQueueUrl,
   maxReceiveCount: config.maxReceiveCount,
   retryBackoff: config.retryBackoff,
-  handleRecord: (record) => purgeImage(deps, parsePurgeJob(record.body).id),
-  onLastReceive: (record) => recordPurgeFailed(deps, parsePurgeJob(record.body).id),
+  handleRecord: async (record) => {
+    const { id } = parsePurgeJob(record.body);
+    const attempt = attemptOf(record);
+    await forImage({ logger, imageId: id, attempt, outcome: () => purged, errorStep: 'purge' }, () =>
+      purgeImage(deps, id),
+    );
+  },
+  onLastReceive: async (record) => {
+    const { id } = parsePurgeJob(record.body);
+    await gaveUp(logger, id, attemptOf(record), () => recordPurgeFailed(deps, id));
+  },
 });
+
+export const handler = middy(consumer).use(observability());

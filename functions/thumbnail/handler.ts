@@ -1,10 +1,13 @@
+import middy from '@middy/core';
 import { createS3Client } from '#shared/clients/s3.ts';
 import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
 import { createLogger } from '#shared/logger.ts';
+import { attemptOf, forImage, gaveUp } from '#shared/observability/image-log.ts';
+import { observability } from '#shared/observability/middleware.ts';
 import { sqsConsumer } from '#shared/queue/consumer.ts';
 import { parseRenderJob } from '#shared/queue/messages.ts';
-import { markRenderFailed, renderImage } from '#shared/rendering.ts';
+import { markRenderFailed, renderImage, renderSteps } from '#shared/rendering.ts';
 import { imageRepository } from '#shared/repository.ts';
 
 const config = loadConfig(['deadLetterQueueUrl', 'sourceQueueUrl']);
@@ -17,16 +20,29 @@ const deps = {
   logger,
 };
 
-/** `render` queue consumer: renders every variant of one image from one decode. */
-export const handler = sqsConsumer({
+/**
+ * `render` queue consumer (SQS event, partial batch responses): renders every variant of one image from
+ * one decode; the image's `render` step, then `ready`.
+ */
+const consumer = sqsConsumer({
   logger,
   sqs,
+  queue: 'render',
   deadLetterQueueUrl: config.deadLetterQueueUrl,
   sourceQueueUrl: config.sourceQueueUrl,
   maxReceiveCount: config.maxReceiveCount,
   retryBackoff: config.retryBackoff,
   handleRecord: async (record) => {
-    await renderImage(deps, parseRenderJob(record.body));
+    const job = parseRenderJob(record.body);
+    const attempt = attemptOf(record);
+    await forImage({ logger, imageId: job.id, attempt, outcome: renderSteps, errorStep: 'render' }, () =>
+      renderImage(deps, job),
+    );
   },
-  onLastReceive: (record) => markRenderFailed(deps, parseRenderJob(record.body)),
+  onLastReceive: async (record) => {
+    const job = parseRenderJob(record.body);
+    await gaveUp(logger, job.id, attemptOf(record), () => markRenderFailed(deps, job));
+  },
 });
+
+export const handler = middy(consumer).use(observability());

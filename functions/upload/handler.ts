@@ -1,3 +1,4 @@
+import middy from '@middy/core';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createS3Client } from '#shared/clients/s3.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -6,6 +7,9 @@ import { httpHandler } from '#shared/http/handler.ts';
 import { apiBaseUrl, header, requireKeyHolder } from '#shared/http/request.ts';
 import { json } from '#shared/http/response.ts';
 import { createLogger } from '#shared/logger.ts';
+import { apiStep } from '#shared/observability/image-log.ts';
+import { uploadAccepted } from '#shared/observability/metrics.ts';
+import { observability } from '#shared/observability/middleware.ts';
 import { imageRepository } from '#shared/repository.ts';
 import { createDirectUpload, createPresignedUpload, parsePresignRequest } from '#shared/uploads.ts';
 
@@ -32,8 +36,20 @@ function parseJson(event: APIGatewayProxyEvent): unknown {
   }
 }
 
+/** An accepted upload: `UploadsAccepted{mode}`, and the image's keys and `upload` step in the log. */
+function accepted(
+  mode: 'presigned' | 'direct',
+  imageId: string,
+  event: APIGatewayProxyEvent,
+  started: number,
+) {
+  uploadAccepted(mode);
+  apiStep(logger, 'upload', { imageId, uploadRequestId: event.requestContext?.requestId }, started);
+}
+
 /** `POST /v1/images`: a JSON body asks for a presigned POST (201); an `image/*` body is the file itself (202). */
-export const handler = httpHandler(logger, config, async (event) => {
+const route = httpHandler(logger, config, async (event) => {
+  const started = performance.now();
   const owner = requireKeyHolder(event);
   const contentType = header(event, 'content-type') ?? '';
   // `delete` is the token holder's route (no key needed); the owner may also DELETE `self` with its key.
@@ -43,17 +59,23 @@ export const handler = httpHandler(logger, config, async (event) => {
   });
   if (/^application\/json\b/i.test(contentType)) {
     const request = parsePresignRequest(parseJson(event), config.limits.maxUploadBytes);
-    const accepted = await createPresignedUpload(deps, owner, request);
-    logger.info('presigned upload created', { id: accepted.id, contentType: request.contentType });
-    return json(201, { ...accepted, links: links(accepted.id) }, { Location: links(accepted.id).self });
+    const upload = await createPresignedUpload(deps, owner, request, event.requestContext?.requestId);
+    accepted('presigned', upload.id, event, started);
+    logger.info('presigned upload created', { id: upload.id, contentType: request.contentType });
+    return json(201, { ...upload, links: links(upload.id) }, { Location: links(upload.id).self });
   }
   if (/^image\//i.test(contentType)) {
-    const accepted = await createDirectUpload(deps, owner, contentType, bodyBytes(event));
-    logger.info('direct upload stored', { id: accepted.id });
-    return json(202, { ...accepted, links: links(accepted.id) }, { Location: links(accepted.id).self });
+    const requestId = event.requestContext?.requestId;
+    const upload = await createDirectUpload(deps, owner, contentType, bodyBytes(event), requestId);
+    accepted('direct', upload.id, event, started);
+    logger.info('direct upload stored', { id: upload.id });
+    return json(202, { ...upload, links: links(upload.id) }, { Location: links(upload.id).self });
   }
   throw new UnsupportedMediaTypeError(
     'UNSUPPORTED_MEDIA_TYPE',
     'send application/json to get a presigned upload, or the image itself with its image/* Content-Type',
   );
 });
+
+/** Tracing and metrics wrap the HTTP stack (shared/observability/middleware.ts). */
+export const handler = middy(route).use(observability());

@@ -314,6 +314,12 @@ export class Functions extends Construct {
     if (props.benchBaselines) this.addBenchBaselines(environments, logRemovalPolicy);
   }
 
+  /** The seven functions by name (the dashboard graphs each). */
+  byName(): Record<FunctionName, PicturaFunction> {
+    const { upload, images, delete: remove, purge, metadata, thumbnail, sweeper } = this;
+    return { upload, images, delete: remove, purge, metadata, thumbnail, sweeper };
+  }
+
   /**
    * The cold-start benchmark's baselines, measured in the same run as the functions (bench/cold-start.ts).
    * The floor is an empty handler packaged like the functions, sized like the API functions (memory buys

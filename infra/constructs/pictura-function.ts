@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { HANDLER_EXPORT, LOCK_FILE, type Packaging, packagingOptions, REPO_ROOT } from '../bundling.ts';
 
@@ -60,6 +61,9 @@ export interface PicturaFunctionProps {
  * Each function gets its own role that starts empty, and its own log group with a retention: the role can
  * only write to that log group, instead of the managed AWSLambdaBasicExecutionRole's
  * `logs:CreateLogGroup` on `*`. Everything else a function may do is granted explicitly by the stack.
+ *
+ * X-Ray active tracing is on for every function: Lambda samples and starts a trace per invocation, and the
+ * function's Powertools Tracer (shared/observability/tracer.ts) adds its handler and AWS-call subsegments.
  */
 export class PicturaFunction extends NodejsFunction {
   /** Path of the entry relative to the repository root, e.g. `functions/upload/handler.ts`. */
@@ -92,6 +96,7 @@ export class PicturaFunction extends NodejsFunction {
       environment: props.environment,
       role,
       logGroup,
+      tracing: Tracing.ACTIVE,
       bundling: packagingOptions(packaging, {
         name: props.name,
         usesSharp: props.usesSharp,
@@ -101,6 +106,21 @@ export class PicturaFunction extends NodejsFunction {
     });
     logGroup.grantWrite(role);
     this.entryPath = entryPath;
+    // Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords on `*` (cdk-nag IAM5): X-Ray
+    // has no resource-level permissions for them, so `*` is the only resource these actions take.
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level ' +
+            'permissions, so their resource is * (https://docs.aws.amazon.com/xray/latest/devguide/security_iam_service-with-iam.html).',
+          appliesTo: ['Resource::*'],
+        },
+      ],
+      true,
+    );
 
     // The local cloud runs functions from their TypeScript source built for the host, not from the
     // arm64 asset; these entries tell it which source belongs to which function in the template.

@@ -54,8 +54,9 @@ export class Pipeline extends Construct {
   readonly deadLetterQueues: Record<Stage, Queue>;
   /** Every alarm of the pipeline notifies this topic; subscribe a pager, chat or e-mail to it. */
   readonly alarmTopic: Topic;
+  /** The action every alarm takes: notify {@link alarmTopic} (infra/constructs/observability.ts uses it too). */
+  readonly alarmAction: SnsAction;
   private readonly stages: Record<Stage, StageSettings>;
-  private readonly alarmAction: SnsAction;
 
   constructor(scope: Construct, id: string, props: PipelineProps) {
     super(scope, id);

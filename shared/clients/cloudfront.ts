@@ -1,5 +1,6 @@
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import type { Config } from '../config.ts';
+import { traceAwsClient } from '../observability/tracer.ts';
 import { clientOptions } from './options.ts';
 
 /**
@@ -7,5 +8,5 @@ import { clientOptions } from './options.ts';
  * serves its CreateInvalidation on the same endpoint as everything else.
  */
 export function createCloudFrontClient(config: Pick<Config, 'region' | 'endpoint'>): CloudFrontClient {
-  return new CloudFrontClient({ ...clientOptions(config), region: 'us-east-1' });
+  return traceAwsClient(new CloudFrontClient({ ...clientOptions(config), region: 'us-east-1' }));
 }

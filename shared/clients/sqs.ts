@@ -1,8 +1,9 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config.ts';
+import { traceAwsClient } from '../observability/tracer.ts';
 import { clientOptions } from './options.ts';
 
-/** The SQS client. */
+/** The SQS client; its calls are traced, and so carry the trace header onto the messages it sends. */
 export function createSqsClient(config: Pick<Config, 'region' | 'endpoint'>): SQSClient {
-  return new SQSClient(clientOptions(config));
+  return traceAwsClient(new SQSClient(clientOptions(config)));
 }

@@ -7,6 +7,9 @@ import { probeImage } from './probe.ts';
 
 export type { RenderedVariant } from './encode.ts';
 
+/** A rendered variant and how long its encode took, from the shared decode to its bytes (`RenderTime`). */
+export type TimedVariant = RenderedVariant & { encodeMs: number };
+
 /** What libvips' encoders say when a picture is beyond what the format can hold. */
 const ENCODER_REFUSAL = /too large|maximum supported image dimension|exceeds|dimension/i;
 
@@ -41,7 +44,7 @@ export async function renderVariants(
   specs: readonly VariantSpec[],
   limits: RenderLimits,
   options: RenderOptions = {},
-): Promise<RenderedVariant[]> {
+): Promise<TimedVariant[]> {
   const probed = await probeImage(source, {
     maxBytes: Number.POSITIVE_INFINITY,
     maxInputPixels: limits.maxInputPixels,
@@ -59,7 +62,13 @@ export async function renderVariants(
     probed,
   );
   try {
-    return await Promise.all(plan.variants.map((variant) => encodeVariant(pixels, variant)));
+    return await Promise.all(
+      plan.variants.map(async (variant) => {
+        const started = performance.now();
+        const encoded = await encodeVariant(pixels, variant);
+        return { ...encoded, encodeMs: performance.now() - started };
+      }),
+    );
   } catch (error) {
     // An encoder refusing the picture's size or shape refuses it on every retry: a rejection. Anything
     // else (memory, say) may pass next time and is left to the queue's retries.

@@ -5,10 +5,14 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PermanentError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { clearImageKeys } from '../observability/image-log.ts';
+import { dimensionCode, messageParked, type PipelineQueue } from '../observability/metrics.ts';
 import { type BackoffSettings, backoffSeconds, isDependencyFailure } from './backoff.ts';
 
 export interface ConsumerOptions {
   logger: Logger;
+  /** The pipeline queue this consumer reads: the `queue` dimension of `MessagesParked`. */
+  queue: PipelineQueue;
   sqs: SQSClient;
   /** The source queue's DLQ: messages that can never succeed are parked there at once. */
   deadLetterQueueUrl: string;
@@ -90,6 +94,8 @@ export function sqsConsumer(options: ConsumerOptions) {
 }
 
 async function handleOne(options: ConsumerOptions, batch: BatchState, record: SQSRecord): Promise<void> {
+  // The previous record's image keys (left for the lines about its failure) must not name this one.
+  clearImageKeys(options.logger);
   try {
     if (batch.failFast) throw new DependencyUnavailableError('not tried: a dependency failed for this batch');
     await options.handleRecord(record);
@@ -122,6 +128,7 @@ async function backOff(
     error: error as Error,
   });
   batch.visibility.set(record.messageId, { receiptHandle: record.receiptHandle, seconds });
+  if (last) messageParked(options.queue, lastReceiveReason(error));
   if (last && options.onLastReceive) {
     await options.onLastReceive(record, error).catch((markError: unknown) =>
       options.logger.error('could not record the failure; the sweeper will', {
@@ -161,6 +168,12 @@ async function changeVisibility(options: ConsumerOptions, batch: BatchState): Pr
   }
 }
 
+/** Why a message went to the DLQ on its last receive: the error's stable code, else `RETRIES_EXHAUSTED`. */
+function lastReceiveReason(error: unknown): string {
+  const code = dimensionCode((error as { code?: unknown } | undefined)?.code);
+  return code === 'OTHER' ? 'RETRIES_EXHAUSTED' : code;
+}
+
 async function park(options: ConsumerOptions, record: SQSRecord, error: PermanentError): Promise<void> {
   options.logger.error('record can never succeed; parking it in the DLQ', {
     messageId: record.messageId,
@@ -178,4 +191,5 @@ async function park(options: ConsumerOptions, record: SQSRecord, error: Permanen
       },
     }),
   );
+  messageParked(options.queue, error.code);
 }
