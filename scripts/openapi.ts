@@ -6,6 +6,7 @@
  *
  * test/unit/openapi.test.ts fails when the committed file differs from what this writes.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildOpenApiDocument } from '#shared/api/openapi.ts';
@@ -15,4 +16,12 @@ export const OPENAPI_PATH = `${ROOT}docs/openapi.json`;
 
 const { version } = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string };
 writeFileSync(OPENAPI_PATH, `${JSON.stringify(buildOpenApiDocument(version), null, 2)}\n`);
+// In the repository's JSON style, so that `npm run lint` (biome) passes on the written file as it is.
+execFileSync(
+  process.execPath,
+  [`${ROOT}node_modules/@biomejs/biome/bin/biome`, 'format', '--write', OPENAPI_PATH],
+  {
+    stdio: 'ignore',
+  },
+);
 console.log(`wrote ${OPENAPI_PATH}`);

@@ -90,9 +90,6 @@ export const ListQuery = z.object({
 });
 export type ListQuery = z.output<typeof ListQuery>;
 
-/** `Authorization: Bearer <deleteToken>` of `DELETE /v1/images/{id}/token`; the token is 32 bytes, base64url. */
-export const BearerAuthorization = z.string().check(z.regex(/^Bearer\s+\S+$/i));
-
 const isoTime = described(z.string(), 'ISO 8601 date and time (UTC).');
 const absoluteUrl = z.string().check(z.url());
 

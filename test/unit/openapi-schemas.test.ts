@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod/mini';
+import { ImageId } from '#shared/api/schemas.ts';
 import { PicturaError } from '#shared/errors.ts';
+import { isImageId, newImageId } from '#shared/ids.ts';
 import { parseListQuery } from '#shared/queries.ts';
 import { parsePresignRequest } from '#shared/uploads.ts';
 
@@ -107,5 +110,23 @@ describe('list query through the ListQuery schema (hostile inputs)', () => {
     expect(parseListQuery({ limit: '100', cursor: 'abc_-' })).toEqual({ limit: 100, cursor: 'abc_-' });
     expect(parseListQuery({ limit: '010' }).limit).toBe(10);
     expect(parseListQuery({ limit: '5', other: 'x' } as Record<string, string>).limit).toBe(5);
+  });
+});
+
+describe("ImageId (the document's path parameter)", () => {
+  it('accepts exactly what shared/ids.ts accepts', () => {
+    const samples = [
+      newImageId(),
+      newImageId(),
+      'AAAAAAAAAAAAAAAAAAAAAA',
+      'A'.repeat(21),
+      'A'.repeat(23),
+      '../../etc',
+      '',
+      'AAAAAAAAAAAAAAAAAAAAA=',
+      'AAAAAAAAAAAAAAAAAAAAA\n',
+    ];
+    for (const sample of samples)
+      expect(z.safeParse(ImageId, sample).success, sample).toBe(isImageId(sample));
   });
 });
