@@ -39,69 +39,98 @@ export function matchCorsRule(
   );
 }
 
-/** The bucket a path-style request names (`/<bucket>` or `/<bucket>/<key>`), if it is one of `buckets`. */
-function bucketOf(req: IncomingMessage, buckets: Map<string, CorsRule[]>): CorsRule[] | undefined {
-  const name = (req.url ?? '/').split('?')[0]?.split('/')[1] ?? '';
-  return buckets.get(name);
+/** The bucket and key a path-style request names (`/<bucket>` or `/<bucket>/<key>`). */
+function target(req: IncomingMessage): { bucket: string; hasKey: boolean } {
+  const [, bucket = '', ...key] = (req.url ?? '/').split('?')[0]?.split('/') ?? [];
+  return { bucket, hasKey: key.join('/') !== '' };
 }
 
-function preflight(req: IncomingMessage, res: ServerResponse, rules: CorsRule[], origin: string): void {
-  const method = String(req.headers['access-control-request-method'] ?? '');
-  const requested = String(req.headers['access-control-request-headers'] ?? '')
-    .split(',')
-    .map((header) => header.trim())
-    .filter(Boolean);
-  const rule = matchCorsRule(rules, origin, method, requested);
-  req.resume();
-  if (!rule) {
-    res.writeHead(403, { 'content-type': 'application/xml' });
-    res.end(
-      `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessForbidden</Code><Message>${FORBIDDEN_MESSAGE}</Message><Method>${method.replace(/[^A-Z]/gi, '')}</Method><ResourceType>OBJECT</ResourceType></Error>`,
-    );
-    return;
-  }
-  res.writeHead(200, {
-    'access-control-allow-origin': rule.allowedOrigins.includes('*') ? '*' : origin,
+/** S3's XML error document, with the extra elements its CORS refusals carry. */
+function s3Error(res: ServerResponse, status: number, code: string, message: string, extra = ''): void {
+  res.writeHead(status, { 'content-type': 'application/xml' });
+  res.end(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${extra}<RequestId>local</RequestId><HostId>local</HostId></Error>`,
+  );
+}
+
+/**
+ * The CORS headers S3 answers a request that `rule` allows, preflight or not, as recorded on AWS: the
+ * origin (or `*` for a rule allowing any origin, then without credentials), the rule's methods, its max
+ * age and exposed headers, and `Vary` on the three request headers.
+ */
+function corsHeaders(rule: CorsRule, origin: string): Record<string, string> {
+  const any = rule.allowedOrigins.includes('*');
+  return {
+    ...(any ? {} : { 'access-control-allow-credentials': 'true' }),
     'access-control-allow-methods': rule.allowedMethods.join(', '),
-    ...(requested.length > 0 ? { 'access-control-allow-headers': requested.join(', ') } : {}),
+    'access-control-allow-origin': any ? '*' : origin,
     ...(rule.exposedHeaders.length > 0
       ? { 'access-control-expose-headers': rule.exposedHeaders.join(', ') }
       : {}),
     ...(rule.maxAgeSeconds !== undefined ? { 'access-control-max-age': String(rule.maxAgeSeconds) } : {}),
     vary: 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method',
+  };
+}
+
+function preflight(req: IncomingMessage, res: ServerResponse, rules: CorsRule[]) {
+  req.resume();
+  const origin = req.headers.origin;
+  const method = String(req.headers['access-control-request-method'] ?? 'OPTIONS').replace(/[^A-Za-z]/g, '');
+  const resourceType = target(req).hasKey ? 'OBJECT' : 'BUCKET';
+  const refused = (message: string) =>
+    s3Error(
+      res,
+      403,
+      'AccessForbidden',
+      message,
+      `<Method>${method}</Method><ResourceType>${resourceType}</ResourceType>`,
+    );
+  if (!origin)
+    return s3Error(res, 400, 'BadRequest', 'Insufficient information. Origin request header needed.');
+  if (rules.length === 0) return refused('CORSResponse: CORS is not enabled for this bucket.');
+  const requested = String(req.headers['access-control-request-headers'] ?? '')
+    .split(',')
+    .map((header) => header.trim().toLowerCase())
+    .filter(Boolean);
+  const rule = req.headers['access-control-request-method']
+    ? matchCorsRule(rules, origin, method, requested)
+    : undefined;
+  if (!rule) return refused(FORBIDDEN_MESSAGE);
+  res.writeHead(200, {
+    ...corsHeaders(rule, origin),
+    ...(requested.length > 0 ? { 'access-control-allow-headers': requested.join(', ') } : {}),
     'content-length': '0',
   });
   res.end();
 }
 
 /**
- * The template's bucket CORS configurations on the AWS endpoint, which fauxqs does not implement: a
- * preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) to a bucket is answered as S3
- * answers it (200 with the matching rule's `Access-Control-Allow-*`, else 403 `AccessForbidden`); an actual
- * request with an `Origin` that a rule allows gets `Access-Control-Allow-Origin` (and the rule's
- * `Access-Control-Expose-Headers`) on fauxqs's answer. What lets the upload page post a presigned form
- * with upload progress (an XMLHttpRequest with upload listeners is always preflighted).
- * Requests from other sites are still refused before this (security/request-guards.ts).
- * See https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html and
- * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTOPTIONSobject.html
+ * The template's bucket CORS configurations on the AWS endpoint, which fauxqs does not implement. An
+ * `OPTIONS` request to one of the stack's buckets is answered as S3 answers it: 400 `BadRequest` without an
+ * `Origin`, 403 `AccessForbidden` when the bucket has no CORS configuration or no rule allows the origin,
+ * the `Access-Control-Request-Method` and every `Access-Control-Request-Headers`, else 200 with the rule's
+ * `Access-Control-Allow-*`. Any other request with an `Origin` that a rule allows for its method gets the
+ * same CORS headers on fauxqs's answer. This is what lets the upload page post a presigned form with upload
+ * progress (an XMLHttpRequest with upload listeners is always preflighted). Requests from other sites are
+ * refused before this (security/request-guards.ts).
+ * See https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html,
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTOPTIONSobject.html, and the answers LocalStack
+ * recorded on AWS in tests/aws/services/s3/test_s3_cors.snapshot.json.
  */
 export function s3CorsRoute(buckets: LocalBucket[]): EdgeRoute {
-  const byName = new Map(buckets.filter((b) => (b.cors ?? []).length > 0).map((b) => [b.name, b.cors ?? []]));
+  const byName = new Map(buckets.map((b) => [b.name, b.cors ?? []]));
   return (req, res) => {
-    const origin = req.headers.origin;
-    if (!origin || req.headers['x-amz-target']) return false;
-    const rules = bucketOf(req, byName);
+    if (req.headers['x-amz-target']) return false;
+    const rules = byName.get(target(req).bucket);
     if (!rules) return false;
-    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
-      preflight(req, res, rules, origin);
+    if (req.method === 'OPTIONS') {
+      preflight(req, res, rules);
       return true;
     }
-    const rule = matchCorsRule(rules, origin, req.method ?? 'GET');
-    if (rule) {
-      res.setHeader('access-control-allow-origin', rule.allowedOrigins.includes('*') ? '*' : origin);
-      if (rule.exposedHeaders.length > 0)
-        res.setHeader('access-control-expose-headers', rule.exposedHeaders.join(', '));
-      res.setHeader('vary', 'Origin');
+    const origin = req.headers.origin;
+    const rule = origin && matchCorsRule(rules, origin, req.method ?? 'GET');
+    if (origin && rule) {
+      for (const [name, value] of Object.entries(corsHeaders(rule, origin))) res.setHeader(name, value);
     }
     return false;
   };

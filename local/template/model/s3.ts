@@ -20,7 +20,7 @@ export interface LocalBucket {
   logicalId: string;
   name: string;
   notifications: QueueNotification[];
-  /** The bucket's `CorsConfiguration.CorsRules`, in order (S3 applies the first that matches). */
+  /** The bucket's `CorsConfiguration.CorsRules`, in order (S3 applies the first that matches); absent without one. */
   cors?: CorsRule[];
 }
 
@@ -100,12 +100,15 @@ export function buildBuckets(context: ModelContext): LocalBucket[] {
     const p: Properties = context.properties(resource);
     add(str(p.BucketName), p.NotificationConfiguration);
   }
-  return buckets.map(([logicalId, resource]) => ({
-    logicalId,
-    name: context.refOf(logicalId),
-    notifications: notifications.get(context.refOf(logicalId)) ?? [],
-    cors: corsRules(context.resolve(resource.Properties?.CorsConfiguration)),
-  }));
+  return buckets.map(([logicalId, resource]) => {
+    const cors = corsRules(context.resolve(resource.Properties?.CorsConfiguration));
+    return {
+      logicalId,
+      name: context.refOf(logicalId),
+      notifications: notifications.get(context.refOf(logicalId)) ?? [],
+      ...(cors.length > 0 ? { cors } : {}),
+    };
+  });
 }
 
 /**
