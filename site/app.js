@@ -102,6 +102,7 @@ function createCard(file) {
     state: $('.state', item),
     problem: $('.problem', item),
     preview: $('.preview', item),
+    frame: $('.frame', item),
     facts: $('.facts', item),
     links: $('.links', item),
     deleteButton: $('.delete', item),
@@ -140,11 +141,18 @@ function displayVariant(variants) {
   return sorted.find((v) => v.width >= 256) ?? sorted[sorted.length - 1];
 }
 
+/**
+ * Draws the document's ThumbHash (base64) as the image: a blurred preview at the right aspect ratio. It
+ * also stays behind the frame (a CSSOM background, which the CSP allows) while the variant loads.
+ */
 function showPlaceholder(card, image) {
-  if (!image.placeholder || card.preview.dataset.variant) return;
+  if (!image.placeholder || card.frame.dataset.placeholder) return;
   try {
     const hash = Uint8Array.from(atob(image.placeholder), (c) => c.charCodeAt(0));
-    card.preview.src = thumbHashToDataURL(hash);
+    const url = thumbHashToDataURL(hash);
+    card.frame.style.backgroundImage = `url("${url}")`;
+    card.frame.dataset.placeholder = 'shown';
+    card.preview.src = url;
     card.preview.alt = `${card.name}, blurred preview while the sizes are rendered`;
     if (image.original?.width) {
       card.preview.width = image.original.width;

@@ -121,13 +121,18 @@ describe('the upload page, in Chromium, against the local cloud', () => {
 
   it('renders the variant the API lists, at its own width', async () => {
     const img = page.locator('li.upload.is-ready img.preview');
-    // The test's TypeScript has no DOM library: what runs in the page is written as page script.
-    await page.waitForFunction(
-      `(() => { const el = document.querySelector('li.upload.is-ready img.preview');
-        return el?.complete && el.naturalWidth > 0 && el.src.includes('/variants/'); })()`,
-      undefined,
-      { timeout: 20_000 },
-    );
+    // Polled from the test, not with page.waitForFunction, whose polling evaluates a string in the page and
+    // is refused by the page's CSP (no 'unsafe-eval'), as it should be.
+    await expect
+      .poll(
+        () =>
+          img.evaluate(
+            (el: { complete: boolean; naturalWidth: number; src: string }) =>
+              el.complete && el.naturalWidth > 0 && el.src.includes('/variants/'),
+          ),
+        { timeout: 20_000 },
+      )
+      .toBe(true);
     const src = await img.evaluate((el: { src: string }) => el.src);
     readyId = /\/variants\/([^/]+)\//.exec(src)?.[1] ?? '';
     const image = (await (await fetch(`${cloud.urls.api}/v1/images/${readyId}`)).json()) as {
@@ -137,6 +142,17 @@ describe('the upload page, in Chromium, against the local cloud', () => {
     expect(image.status).toBe('ready');
     shown = image.variants.find((variant) => variant.url === src);
     expect(shown, src).toBeDefined();
+    // Its placeholder was drawn from the document's ThumbHash, and stays behind the variant.
+    await expect(
+      page
+        .locator('li.upload.is-ready .frame')
+        .evaluate((el: { dataset: { placeholder?: string } }) => el.dataset.placeholder),
+    ).resolves.toBe('shown');
+    await expect(
+      page
+        .locator('li.upload.is-ready .frame')
+        .evaluate((el: { style: { backgroundImage: string } }) => el.style.backgroundImage),
+    ).resolves.toMatch(/^url\("data:image\/png;base64,/);
     await expect(img.evaluate((el: { naturalWidth: number }) => el.naturalWidth)).resolves.toBe(shown?.width);
     // Every variant is linked, each with its own copy button.
     const links = page.locator('li.upload.is-ready .links a');
@@ -180,7 +196,27 @@ describe('the upload page, in Chromium, against the local cloud', () => {
       20_000,
       'the deleted image to answer 404',
     );
-    await page.waitForFunction(`document.querySelector('#announcer')?.textContent === 'sunset.jpg deleted.'`);
+    await expect.poll(() => page.locator('#announcer').textContent()).toBe('sunset.jpg deleted.');
+  });
+
+  it('takes files dropped on the drop zone too', async () => {
+    const png = await sharp({
+      create: { width: 64, height: 48, channels: 4, background: { r: 20, g: 120, b: 200, alpha: 0.5 } },
+    })
+      .png()
+      .toBuffer();
+    // A drop as the browser delivers it: a DataTransfer holding the file, dispatched on the zone.
+    await page.evaluate(`(() => {
+      const bytes = Uint8Array.from(atob('${png.toString('base64')}'), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+      const zone = document.querySelector('#drop-zone');
+      zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    })()`);
+    const card = page.locator('li.upload.is-ready', { hasText: 'dropped.png' });
+    await card.waitFor({ timeout: 60_000 });
+    await expect(card.locator('.facts').textContent()).resolves.toMatch(/image\/png.*64×48/);
   });
 
   it('logged no error in the page (no CSP refusal, no failed script)', () => {
