@@ -219,8 +219,22 @@ describe('the upload page, in Chromium, against the local cloud', () => {
     await expect(card.locator('.facts').textContent()).resolves.toMatch(/image\/png.*64×48/);
   });
 
-  it('logged no error in the page (no CSP refusal, no failed script)', () => {
+  it('logged no error in the page so far (no CSP refusal, no failed script or request)', () => {
     expect(consoleErrors).toEqual([]);
+  });
+
+  it('shows a file the API refuses with its problem code, its name as text, never as markup', async () => {
+    const name = '<img src=x onerror="document.title=\'owned\'">.txt';
+    await page.setInputFiles('#files', [{ name, mimeType: 'text/plain', buffer: Buffer.from('plain text') }]);
+    const card = page.locator('li.upload.is-rejected', { hasText: '.txt' });
+    await card.waitFor({ timeout: 20_000 });
+    await expect(card.locator('h3').textContent()).resolves.toBe(name);
+    // The upload function refuses the declared type before any upload form is made (415).
+    await expect(card.locator('.problem strong').textContent()).resolves.toBe('UNSUPPORTED_MEDIA_TYPE');
+    await expect(card.locator('img:not(.preview)').count()).resolves.toBe(0);
+    await expect(page.title()).resolves.toBe('Pictura: upload images');
+    // Chromium logs the refused request itself, and nothing else.
+    expect(consoleErrors).toEqual([expect.stringMatching(/status of 415 .*\/v1\/images\)$/)]);
   });
 
   it('forgets the key on request', async () => {
