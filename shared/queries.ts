@@ -1,4 +1,4 @@
-import { LIMIT, ListQuery } from './api/schemas.ts';
+import { LIMIT, ListQuery } from './api/requests.ts';
 import { NotFoundError } from './errors.ts';
 import { parseOrThrow } from './http/validation.ts';
 import { isImageId } from './ids.ts';

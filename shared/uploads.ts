@@ -1,5 +1,5 @@
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { CONTENT_TYPE_MAX, FILENAME_MAX, PresignRequest as PresignRequestSchema } from './api/schemas.ts';
+import { CONTENT_TYPE_MAX, FILENAME_MAX, PresignRequest as PresignRequestSchema } from './api/requests.ts';
 import type { Config } from './config.ts';
 import { BadRequestError, echoNames, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.ts';
 import type { KeyHolder } from './http/request.ts';
