@@ -74,7 +74,7 @@ export async function requestDelete(
   await deps.sqs.send(
     new SendMessageCommand({
       QueueUrl: deps.config.purgeQueueUrl,
-      MessageBody: JSON.stringify(purgeJob(id)),
+      MessageBody: JSON.stringify(purgeJob(id, record.uploadRequestId)),
     }),
   );
   deps.logger.info('delete accepted', {

@@ -145,7 +145,7 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
     logger.info('image moved on while it was inspected', { id, status: result.current?.status });
     return 'duplicate';
   }
-  await sendRender(deps, id);
+  await sendRender(deps, id, record.uploadRequestId);
   bytesIn(metadata.original.bytes);
   logger.info('original ingested', {
     id,
@@ -164,11 +164,11 @@ export function ingestSteps(outcome: IngestOutcome): StepOutcome {
   return { steps: ['ingest'], ...(outcome === 'processing' ? {} : { fields: { outcome } }) };
 }
 
-async function sendRender(deps: IngestDeps, id: string): Promise<void> {
+async function sendRender(deps: IngestDeps, id: string, uploadRequestId?: string): Promise<void> {
   await deps.sqs.send(
     new SendMessageCommand({
       QueueUrl: deps.config.renderQueueUrl,
-      MessageBody: JSON.stringify(renderJob(id)),
+      MessageBody: JSON.stringify(renderJob(id, uploadRequestId)),
     }),
   );
 }
@@ -184,7 +184,7 @@ async function resume(deps: IngestDeps, id: string, metadata: ImageMetadata): Pr
     deps.logger.info('image moved on meanwhile', { id, status: result.current?.status });
     return 'duplicate';
   }
-  await sendRender(deps, id);
+  await sendRender(deps, id, result.record.uploadRequestId);
   deps.logger.info('original seen again; its measurements stand, render re-queued', { id });
   return 'processing';
 }

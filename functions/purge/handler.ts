@@ -37,11 +37,18 @@ const consumer = sqsConsumer({
   maxReceiveCount: config.maxReceiveCount,
   retryBackoff: config.retryBackoff,
   handleRecord: async (record) => {
-    const { id } = parsePurgeJob(record.body);
+    const { id, uploadRequestId } = parsePurgeJob(record.body);
     const attempt = attemptOf(record);
-    await forImage({ logger, imageId: id, attempt, outcome: () => purged, errorStep: 'purge' }, () =>
-      purgeImage(deps, id),
-    );
+    // The job names the upload request: a purge redelivered after the record's removal still has it.
+    const work = {
+      logger,
+      imageId: id,
+      uploadRequestId,
+      attempt,
+      outcome: () => purged,
+      errorStep: 'purge' as const,
+    };
+    await forImage(work, () => purgeImage(deps, id));
   },
   onLastReceive: async (record) => {
     const { id } = parsePurgeJob(record.body);

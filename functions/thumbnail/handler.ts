@@ -35,8 +35,10 @@ const consumer = sqsConsumer({
   handleRecord: async (record) => {
     const job = parseRenderJob(record.body);
     const attempt = attemptOf(record);
-    await forImage({ logger, imageId: job.id, attempt, outcome: renderSteps, errorStep: 'render' }, () =>
-      renderImage(deps, job),
+    const { id: imageId, uploadRequestId } = job;
+    await forImage(
+      { logger, imageId, uploadRequestId, attempt, outcome: renderSteps, errorStep: 'render' },
+      () => renderImage(deps, job),
     );
   },
   onLastReceive: async (record) => {

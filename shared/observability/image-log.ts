@@ -31,6 +31,8 @@ export interface StepOutcome {
 export interface ImageWork<T> {
   logger: Logger;
   imageId: string;
+  /** The image's upload request id where the message carries it (see {@link tagUploadRequest} otherwise). */
+  uploadRequestId?: string | undefined;
   /** The message's `ApproximateReceiveCount` (1 for an API request). */
   attempt: number;
   /** Maps what `work` returned to its step lines. */
@@ -55,6 +57,7 @@ export async function forImage<T>(options: ImageWork<T>, work: () => Promise<T>)
   const started = performance.now();
   clearImageKeys(logger);
   logger.appendKeys({ imageId });
+  if (options.uploadRequestId) logger.appendKeys({ uploadRequestId: options.uploadRequestId });
   let result: T;
   try {
     result = await traceImage(imageId, work);

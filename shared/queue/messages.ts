@@ -14,6 +14,8 @@ export interface RenderJob {
   type: 'render';
   v: 1;
   id: string;
+  /** The image's `uploadRequestId`, for its log lines (a purge may run after the record is gone). */
+  uploadRequestId?: string;
 }
 
 /** A job on the `purge` queue. */
@@ -21,7 +23,12 @@ export interface PurgeJob {
   type: 'purge';
   v: 1;
   id: string;
+  /** As on {@link RenderJob}. */
+  uploadRequestId?: string;
 }
+
+/** An API Gateway request id (a UUID); anything else in a job is ignored, it only ever reaches a log line. */
+const REQUEST_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 function parseJson(body: string): unknown {
   try {
@@ -92,12 +99,17 @@ function parseRecords(records: unknown[]): ObjectCreated[] {
   });
 }
 
-function parseJob<T extends 'render' | 'purge'>(body: string, type: T): { type: T; v: 1; id: string } {
+function parseJob<T extends 'render' | 'purge'>(
+  body: string,
+  type: T,
+): { type: T; v: 1; id: string; uploadRequestId?: string } {
   const job = parseJson(body);
   if (!isObject(job) || job.type !== type || job.v !== 1 || !isImageId(job.id)) {
     throw new MalformedMessageError(`not a ${type} job: expected {"type":"${type}","v":1,"id":"<image id>"}`);
   }
-  return { type, v: 1, id: job.id };
+  const { uploadRequestId } = job;
+  const known = typeof uploadRequestId === 'string' && REQUEST_ID.test(uploadRequestId);
+  return { type, v: 1, id: job.id, ...(known ? { uploadRequestId } : {}) };
 }
 
 /** Parses and validates a render job. */
@@ -110,12 +122,12 @@ export function parsePurgeJob(body: string): PurgeJob {
   return parseJob(body, 'purge');
 }
 
-/** The message body of a render job for `id`. */
-export function renderJob(id: string): RenderJob {
-  return { type: 'render', v: 1, id };
+/** The message body of a render job for `id` (with the image's upload request id where known). */
+export function renderJob(id: string, uploadRequestId?: string): RenderJob {
+  return { type: 'render', v: 1, id, ...(uploadRequestId ? { uploadRequestId } : {}) };
 }
 
-/** The message body of a purge job for `id`. */
-export function purgeJob(id: string): PurgeJob {
-  return { type: 'purge', v: 1, id };
+/** The message body of a purge job for `id` (with the image's upload request id where known). */
+export function purgeJob(id: string, uploadRequestId?: string): PurgeJob {
+  return { type: 'purge', v: 1, id, ...(uploadRequestId ? { uploadRequestId } : {}) };
 }
