@@ -77,7 +77,7 @@ export function buildStackModel(stack: StackTemplate, addresses: LocalAddresses)
   const context = new ModelContext(stack, addresses, physicalResources(stack, addresses));
   const queues = buildQueues(context);
   const buckets = buildBuckets(context);
-  const bucketDeployments = buildBucketDeployments(context, stack.assets ?? {});
+  const bucketDeployments = buildBucketDeployments(context, stack.assets);
   const tables = buildTables(context);
   const functions = buildFunctions(context);
   const mappings = buildEventSourceMappings(context);

@@ -132,13 +132,15 @@ export function corsRules(configuration: unknown): CorsRule[] {
  * The stack's `Custom::CDKBucketDeployment` resources (CDK's BucketDeployment), each with the assembly
  * folders its `SourceObjectKeys` name (`assets`, see template.ts). On AWS a Lambda function unzips them into
  * `DestinationBucketName` at deploy; locally the provisioner copies the folders. Throws when a source is
- * not a folder asset of the assembly (an external zip): the local cloud could not copy it.
+ * not a folder asset of the assembly (an external zip): the local cloud could not copy it. A template read
+ * without its assembly (`assets` undefined) has nothing to copy: none are returned.
  * See https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_s3_deployment-readme.html
  */
 export function buildBucketDeployments(
   context: ModelContext,
-  assets: Record<string, string>,
+  assets: Record<string, string> | undefined,
 ): LocalBucketDeployment[] {
+  if (!assets) return [];
   return context.ofType('Custom::CDKBucketDeployment').map(([logicalId, resource]) => {
     const p = context.properties(resource);
     const keys = (p.SourceObjectKeys as unknown[] | undefined) ?? [];
