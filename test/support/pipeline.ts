@@ -79,7 +79,8 @@ function synthesizedStack(): Promise<StackTemplate> {
     const stack = readAssembly(outdir)[0];
     rmSync(outdir, { recursive: true, force: true });
     if (!stack) throw new Error('the CDK app synthesized no stack');
-    return stack;
+    // Its staged assets (the upload page) went with the folder: the handlers' tests deploy no page.
+    return { ...stack, assets: undefined };
   })();
   return assembly;
 }
