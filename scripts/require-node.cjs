@@ -8,11 +8,17 @@
 //   node scripts/require-node.cjs --clean    the same, and remove the node_modules/ `npm ci` just wrote
 //                                            (npm runs the root package's preinstall after unpacking the
 //                                            dependencies, so this is how nothing is left half-installed)
+//
+// `npx pictura` runs the preinstall too: npm "installs" the project into its npx cache as a link to this
+// folder, with npm_command=exec. That is no install to refuse, and removing node_modules/ there would break the
+// checkout; the CLI's own entry (cli/pictura.js) makes the same check and prints the line npx would hide.
 const fs = require('node:fs');
 const path = require('node:path');
 
 const REQUIRED = [22, 12];
 const [major, minor] = process.versions.node.split('.').map(Number);
+
+if (process.argv.includes('--clean') && process.env.npm_command === 'exec') process.exit(0);
 
 if (major < REQUIRED[0] || (major === REQUIRED[0] && minor < REQUIRED[1])) {
   if (process.argv.includes('--clean')) {

@@ -9,16 +9,15 @@ const run = promisify(execFile);
 const SCRIPT = resolve('scripts/require-node.cjs');
 
 /** Runs the guard in a copy of the project folder as if Node were `version` (`process.versions` is writable). */
-async function guard(version: string, args: string[], cwd: string) {
+async function guard(version: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
   const preload = `Object.defineProperty(process.versions, 'node', { value: ${JSON.stringify(version)} });`;
   const script = join(cwd, 'scripts', 'require-node.cjs');
   try {
-    const { stdout, stderr } = await run(process.execPath, [
-      '-e',
-      `${preload} require(${JSON.stringify(script)})`,
-      '--',
-      ...args,
-    ]);
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['-e', `${preload} require(${JSON.stringify(script)})`, '--', ...args],
+      { env: { PATH: process.env.PATH, ...env } },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -84,9 +83,21 @@ describe('scripts/require-node.cjs (npm ci preinstall, npm start)', () => {
     expect(await exists(join(dir, 'node_modules', 'sharp'))).toBe(true);
   });
 
+  it('under `npx pictura` (npm links the project into its cache, npm_command=exec) removes nothing and lets the CLI speak', async () => {
+    const dir = await projectCopy();
+    dirs.push(dir);
+    const result = await guard('20.19.0', ['--clean'], dir, { npm_command: 'exec' });
+    expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await exists(join(dir, 'node_modules', 'sharp', 'package.json'))).toBe(true);
+    // The same old Node under `npm ci` is refused and cleaned.
+    expect((await guard('20.19.0', ['--clean'], dir, { npm_command: 'ci' })).code).toBe(1);
+    expect(await exists(join(dir, 'node_modules'))).toBe(false);
+  });
+
   it('is what npm ci and npm start run first', async () => {
     const { scripts, engines } = JSON.parse(await readFile('package.json', 'utf8'));
     expect(scripts.preinstall).toBe('node scripts/require-node.cjs --clean');
+    expect(scripts.postinstall).toBe('node scripts/postinstall.cjs');
     expect(scripts.start).toMatch(/^node scripts\/require-node\.cjs && node /);
     // The guard and the engines field name the same version.
     expect(engines.node).toBe('>=22.12');
