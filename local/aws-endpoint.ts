@@ -48,6 +48,13 @@ export interface AwsEndpoint {
   close(): Promise<void>;
 }
 
+/**
+ * The largest request fauxqs takes (patch 014; its own default, 11 MiB, refused uploads the API allows: 25 MiB
+ * by default). S3 takes up to 5 GiB in one PutObject or POST, but fauxqs holds each request in memory, so a
+ * laptop's local cloud stops at 256 MiB: ten times the largest upload Pictura accepts by default.
+ */
+export const MAX_REQUEST_BYTES = 256 * 1024 * 1024;
+
 export interface AwsEndpointOptions {
   /** Port for the edge; 0 picks a free one. */
   port?: number;
@@ -170,6 +177,7 @@ async function startEmulators(edgePort: number, options: AwsEndpointOptions): Pr
       listenPath: fauxqsSocket,
       logger: false,
       messageSpies: { bufferSize: 1000 },
+      bodyLimit: MAX_REQUEST_BYTES,
       host: 'localhost',
       ...(options.dataDir
         ? { dataDir: `${options.dataDir}/fauxqs`, s3StorageDir: `${options.dataDir}/s3` }

@@ -16,8 +16,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
+import { type AwsEndpoint, MAX_REQUEST_BYTES, startAwsEndpoint } from '#local/aws-endpoint.ts';
 import { objectCreatedEvent, s3EventKey } from '#local/s3/events.ts';
+import { createPresignedPost } from '#shared/presigned-post.ts';
 import { awsCli } from '#test/support/aws-cli.ts';
 
 // The bundled S3 emulator (fauxqs, patched in patches/: see patches/README.md) held to what S3 answers, with the
@@ -276,6 +277,43 @@ describe('keys with .. segments (file store)', () => {
     for (const key of hostile.filter((k) => k !== '../../../../../escape')) {
       expect(await getText(key)).toBe(`body of ${key}`);
     }
+  });
+});
+
+describe('objects larger than fauxqs took (patch 014)', () => {
+  // S3 takes up to 5 GiB in one PutObject ("Upload an object in a single operation … up to 5 GB",
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/upload-objects.html) and in a POST form; fauxqs stopped
+  // at 11 MiB (FST_ERR_CTP_BODY_TOO_LARGE), under the API's own 25 MiB limit, so a 15 MB upload that the API
+  // accepted and AWS would store failed locally.
+  const size = 20 * 1024 * 1024 + 7;
+  const body = Buffer.alloc(size, 0x5a);
+
+  it('stores a 20 MiB PutObject byte for byte', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'large/put.bin', Body: body }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'large/put.bin' }));
+    expect(got.ContentLength).toBe(size);
+  });
+
+  it('stores a 20 MiB file posted through a presigned POST form', async () => {
+    const post = await createPresignedPost(s3, {
+      bucket,
+      key: 'large/post.bin',
+      contentType: 'image/jpeg',
+      maxBytes: size,
+      expiresSeconds: 300,
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
+    form.append('file', new Blob([body], { type: 'image/jpeg' }));
+    const response = await fetch(post.url, { method: 'POST', body: form });
+    expect(response.status, await response.text()).toBeLessThan(300);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'large/post.bin' }));
+    expect(got.ContentLength).toBe(size);
+  });
+
+  it('still has a bound: the limit is set, above the API default and far below what memory allows', () => {
+    expect(MAX_REQUEST_BYTES).toBeGreaterThan(25 * 1024 * 1024);
+    expect(MAX_REQUEST_BYTES).toBeLessThanOrEqual(512 * 1024 * 1024);
   });
 });
 
