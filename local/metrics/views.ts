@@ -62,7 +62,7 @@ export function metricsRoute(sources: MetricsViewSources): EdgeRoute {
 }
 
 const STYLE = `body{font:14px system-ui,sans-serif;margin:1.5rem;color:#1b1f24;background:#fff}
-h1{font-size:1.3rem}h2{font-size:1rem;margin:1.5rem 0 .3rem}
+h1{font-size:1.3rem}h2{font-size:1rem;margin:1.5rem 0 .3rem}main{display:grid;grid-template-columns:repeat(auto-fill,minmax(620px,1fr));gap:0 2rem}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}td,th{padding:.15rem .6rem;text-align:right;border-bottom:1px solid #ddd}
 th:first-child,td:first-child{text-align:left}.dims{color:#555;font-weight:normal}
 svg{display:block;margin:.3rem 0;background:#f7f8fa}.bar{fill:#2f6fb3}.p50{stroke:#2f6fb3;fill:none;stroke-width:2}
@@ -122,7 +122,7 @@ export function renderPage(metrics: MetricSeries[], rejectedLines: number): stri
 <h1>Pictura local metrics</h1>
 <p class="legend">From the embedded-metric-format lines the functions logged, per minute, as CloudWatch aggregates them.
 Refreshes every ${REFRESH_SECONDS} s. JSON: <a href="${JSON_PATH}">${JSON_PATH}</a>.${rejectedLines > 0 ? ` Rejected EMF lines: ${rejectedLines}.` : ''}</p>
-${sections || '<p>No metrics yet: upload an image.</p>'}
+<main>${sections || '<p>No metrics yet: upload an image.</p>'}</main>
 </body></html>
 `;
 }
@@ -155,11 +155,14 @@ function renderChart(series: MetricSeries, newest: number): string {
   const marks = timed
     ? ['p50', 'p95']
         .map((p) => {
-          const line = points.map(
-            (d) =>
-              `${(x(d) + slot / 2).toFixed(1)},${y(d.ExtendedStatistics[p as 'p50' | 'p95']).toFixed(1)}`,
-          );
-          return `<polyline class="${p}" points="${line.join(' ')}"/>`;
+          const at = points.map((d) => [x(d) + slot / 2, y(d.ExtendedStatistics[p as 'p50' | 'p95'])]);
+          const coords = at.map(([px = 0, py = 0]) => `${px.toFixed(1)},${py.toFixed(1)}`);
+          // A dot per minute as well: a line through one minute's point would draw nothing.
+          const dots = coords.map((c) => {
+            const [cx, cy] = c.split(',');
+            return `<circle class="${p}" cx="${cx}" cy="${cy}" r="2.5"/>`;
+          });
+          return `<polyline class="${p}" points="${coords.join(' ')}"/>${dots.join('')}`;
         })
         .join('')
     : points
