@@ -5,43 +5,34 @@
 
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CliError, EXIT, type ExitCode } from './errors.ts';
+import * as z from 'zod/mini';
+import {
+  DeleteAccepted,
+  ImageDocument as ImageDocumentSchema,
+  ImageList,
+  PresignedUpload,
+  UploadAccepted,
+} from '#shared/api/schemas.ts';
+import { CliError, EXIT, type ExitCode, printable } from './errors.ts';
+
+/**
+ * The answers the CLI reads, checked against the API's own response schemas (shared/api/schemas.ts, the
+ * ones the OpenAPI document is generated from): an endpoint that is not the Pictura API (an ordinary web
+ * server, a proxy's page, `null`) is one clear line, never a stack trace or `id undefined`.
+ */
+const Answers = {
+  /** The JSON `POST /v1/images` the CLI sends always answers 201 with the presigned form. */
+  upload: z.extend(UploadAccepted, { upload: PresignedUpload }),
+  image: ImageDocumentSchema,
+  page: ImageList,
+  deleted: DeleteAccepted,
+};
 
 /** `POST /v1/images` (JSON) → 201: the image and the presigned POST for its original. */
-export interface UploadTicket {
-  id: string;
-  status: string;
-  deleteToken: string;
-  upload: { url: string; method: 'POST'; fields: Record<string, string>; expiresAt: string };
-  links: { self: string; delete?: string };
-}
-
-export interface VariantDocument {
-  name: string;
-  url: string;
-  width: number;
-  height: number;
-  format: string;
-  contentType: string;
-  bytes: number;
-}
-
+export type UploadTicket = z.infer<typeof Answers.upload>;
 /** The image document of `GET /v1/images/{id}` (DESIGN.md "HTTP API contract"). */
-export interface ImageDocument {
-  id: string;
-  status: string;
-  createdAt?: string;
-  original?: { contentType: string; bytes: number; width?: number; height?: number };
-  variants?: VariantDocument[];
-  rejection?: { code: string; detail: string };
-  failure?: { code?: string; detail?: string };
-  [field: string]: unknown;
-}
-
-export interface ImagePage {
-  items: ImageDocument[];
-  nextCursor: string | null;
-}
+export type ImageDocument = z.infer<typeof ImageDocumentSchema>;
+export type ImagePage = z.infer<typeof ImageList>;
 
 /** An RFC 9457 problem document, as far as the CLI reads it. */
 interface Problem {
@@ -51,8 +42,12 @@ interface Problem {
   code?: string;
 }
 
-/** Requests to the API give up after this long (a presigned upload to S3 has no such limit). */
+/** Requests to the API give up after this long, answer included. */
 const API_TIMEOUT_MS = 30_000;
+/** A presigned POST gives up when no byte went out and no answer came for this long (connect included). */
+export const UPLOAD_IDLE_MS = 30_000;
+/** Answers larger than this are not the API's (its largest, a page of 100 images, is ~100 KB). */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
 /** Network error codes (Node's and undici's) that mean the endpoint could not be reached. */
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -68,9 +63,11 @@ const UNREACHABLE = new Set([
 
 /**
  * A failed `fetch` as a {@link CliError} with exit code 4: a refused connection, a name that does not
- * resolve, a timeout. The cause's code is kept in the message, since that is what a user searches for.
+ * resolve, a timeout. The cause's code is kept in the message, since that is what a user searches for;
+ * `from` says where the URL came from when the user did not type it (a stale discovery file, a stack).
  */
-export function networkError(error: unknown, url: URL): CliError {
+export function networkError(error: unknown, url: URL, from?: string): CliError {
+  if (error instanceof CliError) return error;
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const name = (error as Error).name;
   // The Fetch standard's "bad ports" (SMTP, SSH…) are refused before any connection: a wrong URL.
@@ -81,33 +78,82 @@ export function networkError(error: unknown, url: URL): CliError {
     );
   const why =
     name === 'TimeoutError' || name === 'AbortError'
-      ? `no answer within ${API_TIMEOUT_MS / 1000} s`
+      ? `timed out: no answer within ${API_TIMEOUT_MS / 1000} s`
       : cause?.code && UNREACHABLE.has(cause.code)
         ? `${cause.message ?? 'network error'} (${cause.code})`
         : (cause?.message ?? (error as Error).message);
-  return new CliError(`cannot reach ${url.origin}: ${why}`, EXIT.unreachable);
+  const where = from ? ` (endpoint from ${from})` : '';
+  return new CliError(`cannot reach ${url.origin}${where}: ${printable(why)}`, EXIT.unreachable);
 }
 
+/** An answer that is not the Pictura API's (exit 5). */
+export function badAnswer(url: URL, why: string): CliError {
+  return new CliError(`unexpected answer from ${url.origin}: ${printable(why)}`, EXIT.badAnswer);
+}
+
+/**
+ * The body as text, refused past `limit` bytes (a hostile or broken server can send an endless body; the
+ * CLI must not hold it all). Throws {@link badAnswer}.
+ */
+export async function readCapped(response: Response, url: URL, limit = MAX_ANSWER_BYTES): Promise<string> {
+  const tooLarge = () => badAnswer(url, `HTTP ${response.status} body larger than ${limit} bytes`);
+  if (Number(response.headers.get('content-length')) > limit) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge(); // leaving the loop cancels the stream
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Retries of one API call stop once their waits would pass this (a big batch rides out throttling). */
+export const RETRY_BUDGET_MS = 30_000;
 /** Attempts of one API call, the first included. */
-const MAX_ATTEMPTS = 4;
+const MAX_ATTEMPTS = 10;
+
+/** `Retry-After` (RFC 9110 §10.2.3: seconds or an HTTP date) in milliseconds, or `undefined`. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
 
 /**
  * How long to wait before trying a refused call again, or `undefined` not to: 429 (API Gateway's throttling
  * or quota, answered before the function runs, so even a POST did nothing) and 503 (a dependency down, the
- * local cloud starting) after `Retry-After` (at most 5 s) or an exponential backoff; 502/504 only for a GET,
- * which is safe to repeat.
+ * local cloud starting); 502/504 only for a GET, which is safe to repeat. The wait is the larger of
+ * `Retry-After` and an exponential backoff with jitter (250 ms × 2^attempt, at most 8 s, 50-100% of it, so
+ * 32 uploads throttled together do not come back together), until the waits would pass `budgetMs`.
  */
-function retryDelay(method: string, response: Response, attempt: number): number | undefined {
+export function retryDelay(
+  method: string,
+  response: Pick<Response, 'status' | 'headers'>,
+  attempt: number,
+  waitedMs: number,
+  budgetMs = RETRY_BUDGET_MS,
+): number | undefined {
   const retriable =
     response.status === 429 || response.status === 503 || (method === 'GET' && response.status >= 502);
   if (!retriable || attempt >= MAX_ATTEMPTS) return undefined;
-  const after = Number(response.headers.get('retry-after'));
-  return Number.isFinite(after) && after > 0 ? Math.min(after, 5) * 1000 : 200 * 2 ** attempt;
+  const backoff = Math.min(8000, 250 * 2 ** attempt);
+  const jittered = backoff / 2 + Math.random() * (backoff / 2);
+  const delay = Math.max(retryAfterMs(response.headers.get('retry-after')) ?? 0, jittered);
+  return waitedMs + delay > budgetMs ? undefined : delay;
 }
 
-/** The exit code for an API error status: 401/403 authentication, anything else a failed item. */
-function exitCodeFor(status: number): ExitCode {
-  return status === 401 || status === 403 ? EXIT.auth : EXIT.someFailed;
+/** Problem codes that refuse a value the user typed (`--cursor`, `--limit`): a usage error. */
+const USAGE_CODES = new Set(['INVALID_CURSOR', 'INVALID_LIMIT']);
+
+/** The exit code for an API error: 401/403 authentication, a refused user value usage, else a failed item. */
+function exitCodeFor(status: number, code: string | undefined): ExitCode {
+  if (status === 401 || status === 403) return EXIT.auth;
+  return status === 400 && code && USAGE_CODES.has(code) ? EXIT.usage : EXIT.someFailed;
 }
 
 /** Parses a body as JSON, or `undefined` (an HTML or plain-text error page, an empty body). */
@@ -119,75 +165,130 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The one-line message for an error answer: the problem's `code` and `detail` when the API sent them. */
-function problemMessage(status: number, text: string): { message: string; code?: string } {
+/**
+ * The one-line message for an error answer: the problem's `code` and `detail` when the API sent them,
+ * else the status and what kind of body came (an HTML page is never printed).
+ */
+function problemMessage(response: Response, text: string): { message: string; code?: string } {
+  const { status } = response;
   const problem = parseJson(text) as Problem | undefined;
-  if (problem && typeof problem === 'object' && (problem.code || problem.detail)) {
-    const detail = problem.detail ?? problem.title ?? '';
-    return { message: `${problem.code ?? `HTTP ${status}`}: ${detail} (HTTP ${status})`, code: problem.code };
+  if (problem && typeof problem === 'object' && (typeof problem.code === 'string' || problem.detail)) {
+    const code = typeof problem.code === 'string' ? printable(problem.code.slice(0, 100)) : undefined;
+    const detail = printable(String(problem.detail ?? problem.title ?? '').slice(0, 500));
+    return { message: `${code ?? `HTTP ${status}`}: ${detail} (HTTP ${status})`, ...(code ? { code } : {}) };
   }
-  const snippet = text.trim().split('\n')[0]?.slice(0, 200) ?? '';
-  return { message: `HTTP ${status}${snippet ? `: ${snippet}` : ''}` };
+  const status_ = `HTTP ${status}${response.statusText ? ` ${printable(response.statusText)}` : ''}`;
+  const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim();
+  if (type === 'text/plain' && text.trim())
+    return { message: `${status_}: ${printable(text.trim().split('\n')[0]?.slice(0, 200) ?? '')}` };
+  return {
+    message: text.trim() ? `${status_} (a ${type || 'untyped'} body, not a problem document)` : status_,
+  };
+}
+
+/** A schema's first complaint as one line: `items.0.status: Invalid option…`. */
+function firstIssue(error: z.core.$ZodError): string {
+  const issue = error.issues[0];
+  const path = issue?.path.length ? issue.path.join('.') : 'the document';
+  return `${path}: ${issue?.message ?? 'invalid'}`;
+}
+
+/** Where the client sends calls, and what its messages add. */
+export interface ClientOptions {
+  /** Appended to authentication errors: how to get a key for this endpoint. */
+  keyHint?: string | undefined;
+  /** Where the endpoint came from, when the user did not type it (said when it cannot be reached). */
+  from?: string | undefined;
+  /** Retries of one call stop once their waits would pass this (tests shorten it). */
+  retryBudgetMs?: number;
 }
 
 export class ApiClient {
   readonly #base: URL;
   readonly #apiKey: string | undefined;
-  readonly #keyHint: string | undefined;
+  readonly #options: ClientOptions;
 
-  /**
-   * @param base the API's base URL (`http://localhost:3000`, or the stack's `ApiUrl` with its stage).
-   * @param keyHint appended to authentication errors (how to get a key for this endpoint).
-   */
-  constructor(base: URL, apiKey: string | undefined, keyHint?: string) {
+  /** @param base the API's base URL (`http://localhost:3000`, or the stack's `ApiUrl` with its stage). */
+  constructor(base: URL, apiKey: string | undefined, options: ClientOptions = {}) {
     this.#base = new URL(base.href.endsWith('/') ? base.href : `${base.href}/`);
     this.#apiKey = apiKey;
-    this.#keyHint = keyHint;
+    this.#options = options;
   }
 
   get base(): URL {
     return this.#base;
   }
 
-  /** One API call; JSON in, JSON out; errors as {@link CliError} (status → exit code, see errors.ts). */
-  async #call<T>(method: string, path: string, options: { json?: unknown; key?: boolean } = {}): Promise<T> {
+  /**
+   * One API call; JSON in, the answer checked against `schema` out; errors as {@link CliError} (status →
+   * exit code, see errors.ts). The document is returned as sent, so `--json` shows fields the schema omits.
+   */
+  async #call<T>(
+    method: string,
+    path: string,
+    schema: z.ZodMiniType<T>,
+    options: { json?: unknown; key?: boolean } = {},
+  ): Promise<T> {
     const url = new URL(path, this.#base);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.key && this.#apiKey) headers['x-api-key'] = this.#apiKey;
     if (options.json !== undefined) headers['content-type'] = 'application/json';
     const body = options.json === undefined ? null : JSON.stringify(options.json);
+    let waited = 0;
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       let text: string;
       try {
-        response = await fetch(url, {
-          method,
-          headers,
-          body,
-          signal: AbortSignal.timeout(API_TIMEOUT_MS),
-          redirect: 'error',
-        });
-        text = await response.text();
+        const signal = AbortSignal.timeout(API_TIMEOUT_MS);
+        response = await fetch(url, { method, headers, body, signal, redirect: 'manual' });
+        text = await readCapped(response, url);
       } catch (error) {
-        throw networkError(error, url);
+        throw networkError(error, url, this.#options.from);
       }
-      if (response.ok) return parseJson(text) as T;
-      const delay = retryDelay(method, response, attempt);
+      if (response.ok) return this.#checked(url, response, text, schema);
+      if (response.status >= 300 && response.status < 400) throw this.#redirect(url, response);
+      const delay = retryDelay(method, response, attempt, waited, this.#options.retryBudgetMs);
       if (delay !== undefined) {
+        waited += delay;
         await sleep(delay);
         continue;
       }
-      const { message, code } = problemMessage(response.status, text);
-      const exitCode = exitCodeFor(response.status);
+      const { message, code } = problemMessage(response, text);
+      const exitCode = exitCodeFor(response.status, code);
       const hint = exitCode === EXIT.auth ? this.#authHint() : '';
       throw new CliError(`${method} ${url.pathname}: ${message}${hint}`, exitCode, code);
     }
   }
 
+  /** A 2xx answer's JSON, checked against the API's schema (exit 5 when it is not the API's). */
+  #checked<T>(url: URL, response: Response, text: string, schema: z.ZodMiniType<T>): T {
+    const type = (response.headers.get('content-type') ?? 'no content type').split(';')[0];
+    const json = parseJson(text);
+    if (json === undefined)
+      throw badAnswer(
+        url,
+        `HTTP ${response.status} with a ${type} body that is not JSON; is it the API's URL?`,
+      );
+    const checked = schema.safeParse(json);
+    if (!checked.success)
+      throw badAnswer(url, `not a Pictura API answer (${url.pathname}: ${firstIssue(checked.error)})`);
+    return json as T;
+  }
+
+  /** A 3xx: the server answered, elsewhere. Never followed: the key would go with it. */
+  #redirect(url: URL, response: Response): CliError {
+    const location = response.headers.get('location');
+    const to = location ? ` to ${location.slice(0, 300)}` : '';
+    return badAnswer(
+      url,
+      `HTTP ${response.status} redirect${to} (not followed; give that URL as --endpoint if it is the API)`,
+    );
+  }
+
   #authHint(): string {
     if (!this.#apiKey)
-      return `; no API key given: pass --api-key or set PICTURA_API_KEY${this.#keyHint ?? ''}`;
-    return this.#keyHint ?? '';
+      return `; no API key given: pass --api-key or set PICTURA_API_KEY${this.#options.keyHint ?? ''}`;
+    return this.#options.keyHint ?? '';
   }
 
   /** `POST /v1/images` with JSON: creates the image record and returns its presigned POST (201). */
@@ -196,26 +297,26 @@ export class ApiClient {
     contentLength: number;
     filename: string;
   }): Promise<UploadTicket> {
-    return this.#call('POST', 'v1/images', { json: request, key: true });
+    return this.#call('POST', 'v1/images', Answers.upload, { json: request, key: true });
   }
 
   /** `GET /v1/images/{id}` (public; 404 → exit code 1). */
   getImage(id: string): Promise<ImageDocument> {
-    return this.#call('GET', `v1/images/${encodeURIComponent(id)}`);
+    return this.#call('GET', `v1/images/${encodeURIComponent(id)}`, Answers.image);
   }
 
   /** `GET /v1/images?limit&cursor`: one page of the key's images, newest first. */
-  listImages(query: { limit?: number; cursor?: string }): Promise<ImagePage> {
+  listImages(query: { limit?: number; cursor?: string | undefined }): Promise<ImagePage> {
     const search = new URLSearchParams();
     if (query.limit !== undefined) search.set('limit', String(query.limit));
     if (query.cursor) search.set('cursor', query.cursor);
     const qs = search.size > 0 ? `?${search}` : '';
-    return this.#call('GET', `v1/images${qs}`, { key: true });
+    return this.#call('GET', `v1/images${qs}`, Answers.page, { key: true });
   }
 
   /** `DELETE /v1/images/{id}` with the uploader's key (202 `{id, status: "deleting"}`). */
   deleteImage(id: string): Promise<{ id: string; status: string }> {
-    return this.#call('DELETE', `v1/images/${encodeURIComponent(id)}`, { key: true });
+    return this.#call('DELETE', `v1/images/${encodeURIComponent(id)}`, Answers.deleted, { key: true });
   }
 }
 
@@ -248,30 +349,41 @@ export function presignedPostBody(
 }
 
 /** S3's XML error (`<Error><Code>…</Code><Message>…</Message>`) in one line. */
-function s3ErrorMessage(status: number, text: string): { message: string; code?: string } {
-  const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
-  const detail = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
-  return code ? { message: `${code}: ${detail ?? ''} (HTTP ${status})`, code } : problemMessage(status, text);
+function s3ErrorMessage(response: Response, text: string): { message: string; code?: string } {
+  const code = /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1];
+  const detail = /<Message>([^<]{0,500})<\/Message>/.exec(text)?.[1];
+  return code
+    ? { message: printable(`${code}: ${detail ?? ''} (HTTP ${response.status})`), code: printable(code) }
+    : problemMessage(response, text);
 }
 
 /**
  * Posts `file` with a presigned POST (`upload` of a 201 from `POST /v1/images`), streaming the body and
  * calling `onProgress` with the file's bytes sent so far. S3's refusal (an expired policy, a size outside
  * the policy's range) is this file's failure (exit code 1), not an authentication error: the API key is
- * not involved in this request.
+ * not involved in this request. When nothing moves for `idleMs` (no connection, no byte taken, no answer)
+ * it gives up: "timed out", exit 4.
  */
 export async function postPresignedForm(
   upload: UploadTicket['upload'],
   file: Blob,
   filename: string,
   onProgress: (bytes: number) => void,
+  idleMs = UPLOAD_IDLE_MS,
 ): Promise<void> {
   const url = new URL(upload.url);
   const { body, contentType, headBytes } = presignedPostBody(upload.fields, file, filename);
+  const idle = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => idle.abort(), idleMs);
+  };
   let pulled = 0;
   const counted = body.stream().pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
+        touch();
         pulled += chunk.byteLength;
         onProgress(Math.min(Math.max(pulled - headBytes, 0), file.size));
         controller.enqueue(chunk);
@@ -281,19 +393,29 @@ export async function postPresignedForm(
   let response: Response;
   let text: string;
   try {
+    touch();
     response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': contentType, 'content-length': String(body.size) },
       body: counted,
       duplex: 'half',
-      redirect: 'error',
+      redirect: 'manual',
+      signal: idle.signal,
     } as RequestInit);
-    text = await response.text();
+    touch();
+    text = await readCapped(response, url);
   } catch (error) {
+    if (idle.signal.aborted)
+      throw new CliError(
+        `upload to ${url.origin} timed out: nothing sent or answered for ${idleMs / 1000} s`,
+        EXIT.unreachable,
+      );
     throw networkError(error, url);
+  } finally {
+    clearTimeout(timer);
   }
   if (!response.ok) {
-    const { message, code } = s3ErrorMessage(response.status, text);
+    const { message, code } = s3ErrorMessage(response, text);
     throw new CliError(`upload to storage refused: ${message}`, EXIT.someFailed, code);
   }
 }

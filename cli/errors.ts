@@ -15,6 +15,11 @@ export const EXIT = Object.freeze({
   auth: 3,
   /** The endpoint could not be reached (connection refused, DNS, timeout). */
   unreachable: 4,
+  /**
+   * The endpoint answered, but not as the Pictura API does: a redirect, a body that is not JSON (an ordinary
+   * web server's page), a document of the wrong shape, a body too large, a cursor that repeats.
+   */
+  badAnswer: 5,
 });
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -33,10 +38,24 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * Text from outside (a file name, a server's message) made safe for one terminal line: control characters
+ * (C0, DEL, C1, line and paragraph separators, bidi overrides) are written as `\u{…}` escapes, so a name
+ * with a line break or an escape sequence cannot break or repaint the output.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    /[\p{Cc}\p{Zl}\p{Zp}\u202a-\u202e\u2066-\u2069]/gu,
+    (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`,
+  );
+}
+
 /** The help text's exit code table, kept beside the codes so the two cannot drift. */
 export const EXIT_CODES_HELP = `Exit codes:
   0  all done (with --wait: every image ready)
   1  some files rejected or failed, or an image not found
-  2  usage: unknown flag, bad value, unreadable file, no endpoint
+  2  usage: unknown flag, bad value (the API's 400 for a --cursor or --limit too), unreadable or
+     empty file, malformed API key, no endpoint
   3  authentication: the API refused the key (401/403) or none was given
-  4  unreachable: connection refused, DNS failure or timeout`;
+  4  unreachable: connection refused, DNS failure or timeout
+  5  unexpected answer: a redirect, or not the Pictura API's JSON (wrong URL?)`;

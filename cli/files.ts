@@ -1,13 +1,14 @@
 /**
- * The files an upload names: checked before anything is sent (a missing file or a folder is a usage
- * error, exit 2, and nothing is uploaded), and given the content type to declare.
+ * The files an upload names: checked before anything is sent (a missing, empty or unreadable file or a
+ * folder is a usage error, exit 2, and nothing is uploaded), and given the content type to declare. Files
+ * are opened again at upload time, a few at once.
  */
 
 import { openAsBlob } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { ACCEPTED_CONTENT_TYPES, SNIFF_BYTES, sniffImageFormat } from '#shared/image/sniff.ts';
-import { CliError, EXIT } from './errors.ts';
+import { CliError, EXIT, printable } from './errors.ts';
 
 export interface LocalFile {
   /** As the user wrote it (messages and `--json` name files this way). */
@@ -56,22 +57,45 @@ async function checkFile(path: string): Promise<LocalFile> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code);
-    throw new CliError(`${path}: ${why}`, EXIT.usage);
+    throw new CliError(`${printable(path)}: ${why}`, EXIT.usage);
   }
-  if (info.isDirectory()) throw new CliError(`${path}: is a directory (name the files in it)`, EXIT.usage);
-  if (!info.isFile()) throw new CliError(`${path}: not a regular file`, EXIT.usage);
+  if (info.isDirectory())
+    throw new CliError(`${printable(path)}: is a directory (name the files in it)`, EXIT.usage);
+  if (!info.isFile()) throw new CliError(`${printable(path)}: not a regular file`, EXIT.usage);
+  // Caught here, before the API creates a record the upload could never fill (S3 would refuse 0 bytes).
+  if (info.size === 0) throw new CliError(`${printable(path)}: file is empty`, EXIT.usage);
   try {
     return { path, filename: basename(path), bytes: info.size, contentType: await contentTypeOf(path) };
   } catch (error) {
-    throw new CliError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code})`, EXIT.usage);
+    throw new CliError(
+      `${printable(path)}: cannot read (${(error as NodeJS.ErrnoException).code})`,
+      EXIT.usage,
+    );
   }
 }
 
-/** Every path checked (all of them, before any upload); the first bad one is the error. */
+/** Files checked at once: each check opens its file for a moment, and `ulimit -n` is often 1024. */
+export const CHECK_CONCURRENCY = 16;
+
+/**
+ * Every path checked (all of them, before any upload), at most {@link CHECK_CONCURRENCY} open at a time;
+ * the first bad one, in the order given, is the error.
+ */
 export async function checkFiles(paths: string[]): Promise<LocalFile[]> {
-  const results = await Promise.allSettled(paths.map(checkFile));
+  const results: PromiseSettledResult<LocalFile>[] = new Array(paths.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const index = next++;
+      results[index] = await checkFile(paths[index] as string).then(
+        (value) => ({ status: 'fulfilled', value }) as const,
+        (reason: unknown) => ({ status: 'rejected', reason }) as const,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, paths.length) }, worker));
   const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<LocalFile>).value);
 }
 

@@ -1,7 +1,7 @@
 /** `pictura info <id>`: one image (`GET /v1/images/{id}`, the public document). */
 
 import type { ApiClient, ImageDocument } from './client.ts';
-import { EXIT, type ExitCode } from './errors.ts';
+import { EXIT, type ExitCode, printable } from './errors.ts';
 import { formatBytes } from './progress.ts';
 
 /** The document for people: status, original, variants with their URLs, rejection or failure. */
@@ -19,7 +19,8 @@ function describe(image: ImageDocument): string {
     );
   const problem = image.rejection ?? image.failure;
   if (problem) lines.push(`${image.status.padEnd(12)}${problem.code ?? ''}: ${problem.detail ?? ''}`);
-  return `${lines.join('\n')}\n`;
+  // The server's text (details, URLs) escaped: each field stays on its line.
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 /**

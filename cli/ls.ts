@@ -1,7 +1,7 @@
 /** `pictura ls`: the key's images, newest first (`GET /v1/images?limit&cursor`), one page or `--all`. */
 
-import type { ApiClient, ImageDocument } from './client.ts';
-import { EXIT, type ExitCode } from './errors.ts';
+import { type ApiClient, badAnswer, type ImageDocument } from './client.ts';
+import { EXIT, type ExitCode, printable } from './errors.ts';
 import { formatBytes } from './progress.ts';
 
 export interface LsOptions {
@@ -25,26 +25,38 @@ export function imageLine(image: ImageDocument): string {
   ].join('  ');
 }
 
+/** `--all` stops after this many pages (100,000 images at --limit 100): a server can send cursors forever. */
+export const MAX_PAGES = 1000;
+
 /**
  * Prints one page of `GET /v1/images` (or every page with `all`, following `nextCursor`): a line per image,
- * or `{items, nextCursor}` with `json`. The API's errors are thrown as CliErrors (401/403 → exit 3).
+ * or `{items, nextCursor}` with `json`. The API's errors are thrown as CliErrors (401/403 → exit 3, a bad
+ * `--cursor` → exit 2); a cursor that comes back, or more than {@link MAX_PAGES} pages, is an unexpected
+ * answer (exit 5) rather than a loop without end.
  */
 export async function lsCommand(client: ApiClient, options: LsOptions): Promise<ExitCode> {
   const items: ImageDocument[] = [];
+  const seen = new Set<string>();
   let cursor = options.cursor;
   let nextCursor: string | null = null;
-  do {
+  for (let pages = 1; ; pages++) {
     const page = await client.listImages({ limit: options.limit, cursor });
     items.push(...page.items);
     nextCursor = page.nextCursor;
-    cursor = nextCursor ?? undefined;
-  } while (options.all && nextCursor);
+    if (!options.all || nextCursor === null) break;
+    if (nextCursor === cursor || seen.has(nextCursor))
+      throw badAnswer(client.base, `nextCursor repeats an earlier one after ${pages} pages (--all stopped)`);
+    if (pages >= MAX_PAGES)
+      throw badAnswer(client.base, `more than ${MAX_PAGES} pages (--all stopped); go on with --cursor`);
+    seen.add(nextCursor);
+    cursor = nextCursor;
+  }
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ items, nextCursor }, null, 2)}\n`);
     return EXIT.ok;
   }
   for (const image of items) process.stdout.write(`${imageLine(image)}\n`);
   if (items.length === 0) process.stderr.write('no images\n');
-  if (nextCursor) process.stderr.write(`more: pictura ls --cursor ${nextCursor}  (or --all)\n`);
+  if (nextCursor) process.stderr.write(`more: pictura ls --cursor ${printable(nextCursor)}  (or --all)\n`);
   return EXIT.ok;
 }

@@ -9,10 +9,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ApiClient } from './client.ts';
 import { CliError, EXIT, EXIT_CODES_HELP, type ExitCode } from './errors.ts';
 import { infoCommand } from './info.ts';
-import { lsCommand } from './ls.ts';
+import { type LsOptions, lsCommand } from './ls.ts';
 import { rmCommand } from './rm.ts';
 import { resolveTarget, type TargetOptions } from './target.ts';
-import { uploadCommand } from './upload.ts';
+import { type UploadOptions, uploadCommand } from './upload.ts';
 
 interface GlobalOptions extends TargetOptions {
   json: boolean;
@@ -60,34 +60,49 @@ function version(): string {
   return pkg.version;
 }
 
-/** The program; `done` receives each command's exit code. */
-export function buildProgram(done: (code: ExitCode) => void): Command {
-  const program = new Command('pictura')
-    .description('Upload, list, inspect and delete images on a Pictura API.')
-    .version(version())
-    .option('--endpoint <url>', 'API base URL, e.g. http://localhost:3000 (env PICTURA_ENDPOINT)')
-    .option('--api-key <key>', 'API key (env PICTURA_API_KEY)')
-    .option('--stack <name>', 'deployed stack to read the endpoint from (env PICTURA_STACK)')
-    .option('--region <region>', 'AWS region of --stack (default: AWS_REGION or your AWS config)')
-    .option('--json', 'machine-readable output: one JSON document on stdout, no progress bars', false)
-    .addHelpText('after', HELP_AFTER)
-    // One line on stderr, like every other error of the CLI (commander adds "Did you mean …?" on a new line).
-    .configureOutput({
-      outputError: (text, write) =>
-        write(
-          `pictura: ${text
-            .replace(/^error: /, '')
-            .replace(/\s*\n\s*/g, ' ')
-            .trim()} (see pictura --help)\n`,
-        ),
-    })
-    .exitOverride();
-  const client = async (command: Command) => {
-    const options = command.optsWithGlobals<GlobalOptions>();
-    const target = await resolveTarget(options);
-    return { api: new ApiClient(target.endpoint, target.apiKey, target.keyHint), json: options.json };
-  };
+/** `done` receives each command's exit code. */
+type Done = (code: ExitCode) => void;
 
+/** The client for a command: endpoint and key from its options (target.ts), and whether to print JSON. */
+async function clientFor(command: Command): Promise<{ api: ApiClient; json: boolean }> {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  const target = await resolveTarget(options);
+  const typed = target.source === '--endpoint' || target.source === 'PICTURA_ENDPOINT';
+  const api = new ApiClient(target.endpoint, target.apiKey, {
+    keyHint: target.keyHint,
+    from: typed ? undefined : target.source,
+  });
+  return { api, json: options.json };
+}
+
+/** The program itself: global options, help, one-line errors. */
+function rootCommand(): Command {
+  return (
+    new Command('pictura')
+      .description('Upload, list, inspect and delete images on a Pictura API.')
+      .version(version())
+      .option('--endpoint <url>', 'API base URL, e.g. http://localhost:3000 (env PICTURA_ENDPOINT)')
+      .option('--api-key <key>', 'API key (env PICTURA_API_KEY)')
+      .option('--stack <name>', 'deployed stack to read the endpoint from (env PICTURA_STACK)')
+      .option('--region <region>', 'AWS region of --stack (default: AWS_REGION or your AWS config)')
+      .option('--json', 'machine-readable output: one JSON document on stdout, no progress bars', false)
+      .addHelpText('after', HELP_AFTER)
+      // One line on stderr, like every other error of the CLI (commander adds "Did you mean …?" on a new line).
+      .configureOutput({
+        outputError: (text, write) =>
+          write(
+            `pictura: ${text
+              .replace(/^error: /, '')
+              .replace(/\s*\n\s*/g, ' ')
+              .trim()} (see pictura --help)\n`,
+          ),
+      })
+      .exitOverride()
+  );
+}
+
+/** `pictura upload <files…>` (upload.ts). */
+function addUpload(program: Command, done: Done): void {
   program
     .command('upload')
     .description('upload images (presigned POST), with a progress bar per file and overall')
@@ -107,17 +122,14 @@ export function buildProgram(done: (code: ExitCode) => void): Command {
         .argParser(positiveSeconds)
         .default(300),
     )
-    .action(
-      async (
-        files: string[],
-        options: { concurrency: number; wait: boolean; timeout: number },
-        command: Command,
-      ) => {
-        const { api, json } = await client(command);
-        done(await uploadCommand(api, files, { ...options, json }));
-      },
-    );
+    .action(async (files: string[], options: Omit<UploadOptions, 'json'>, command: Command) => {
+      const { api, json } = await clientFor(command);
+      done(await uploadCommand(api, files, { ...options, json }));
+    });
+}
 
+/** `pictura ls` (ls.ts). */
+function addLs(program: Command, done: Done): void {
   program
     .command('ls')
     .description("list the key's images, newest first")
@@ -126,28 +138,38 @@ export function buildProgram(done: (code: ExitCode) => void): Command {
     )
     .option('--cursor <cursor>', 'continue from a previous page')
     .option('-a, --all', 'follow every page', false)
-    .action(async (options: { limit: number; cursor?: string; all: boolean }, command: Command) => {
-      const { api, json } = await client(command);
+    .action(async (options: Omit<LsOptions, 'json'>, command: Command) => {
+      const { api, json } = await clientFor(command);
       done(await lsCommand(api, { ...options, json }));
     });
+}
 
+/** `pictura info <id>` and `pictura rm <ids…>` (info.ts, rm.ts). */
+function addInfoAndRm(program: Command, done: Done): void {
   program
     .command('info')
     .description('show one image: status, original, variants and their URLs')
     .argument('<id>', 'image id')
     .action(async (id: string, _options: unknown, command: Command) => {
-      const { api, json } = await client(command);
+      const { api, json } = await clientFor(command);
       done(await infoCommand(api, id, { json }));
     });
-
   program
     .command('rm')
     .description('delete images uploaded with this key (the purge of objects and CDN cache follows)')
     .argument('<ids...>', 'image ids')
     .action(async (ids: string[], _options: unknown, command: Command) => {
-      const { api, json } = await client(command);
+      const { api, json } = await clientFor(command);
       done(await rmCommand(api, ids, { json }));
     });
+}
+
+/** The program; `done` receives each command's exit code. */
+export function buildProgram(done: Done): Command {
+  const program = rootCommand();
+  addUpload(program, done);
+  addLs(program, done);
+  addInfoAndRm(program, done);
   return program;
 }
 
@@ -173,7 +195,9 @@ export async function main(argv: string[]): Promise<ExitCode> {
       process.stderr.write(`pictura: ${error.message}\n`);
       return error.exitCode;
     }
-    process.stderr.write(`pictura: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    // A defect of the CLI: still one line (the stack only with PICTURA_DEBUG=1).
+    const detail = process.env.PICTURA_DEBUG ? (error as Error).stack : String(error).split('\n')[0];
+    process.stderr.write(`pictura: unexpected error: ${detail}\n`);
     return EXIT.someFailed;
   }
 }

@@ -4,6 +4,8 @@
  */
 
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import stringWidth from 'string-width';
+import { printable } from './errors.ts';
 
 export interface Progress {
   /** Bytes of the `index`th file sent so far. */
@@ -28,13 +30,43 @@ export function formatBytes(bytes: number): string {
 
 const silent: Progress = { bytes() {}, state() {}, stop() {} };
 
-/** Bars for `files` (name → size) when `enabled`, else a progress that draws nothing. */
-export function createProgress(files: { name: string; bytes: number }[], enabled: boolean): Progress {
+/**
+ * `name` in exactly `width` terminal cells: control characters escaped, wide characters (emoji, CJK)
+ * counted as two cells (string-width), cut by grapheme (never inside an emoji) from the left with `…`.
+ */
+export function fitName(name: string, width: number): string {
+  const text = printable(name);
+  const cells = stringWidth(text);
+  if (cells <= width) return text + ' '.repeat(width - cells);
+  const graphemes = [...new Intl.Segmenter().segment(text)].map((s) => s.segment);
+  let kept = '';
+  let used = 1; // the ellipsis
+  for (let i = graphemes.length - 1; i >= 0; i--) {
+    const w = stringWidth(graphemes[i] as string);
+    if (used + w > width) break;
+    kept = graphemes[i] + kept;
+    used += w;
+  }
+  return `…${kept}${' '.repeat(width - used)}`;
+}
+
+/**
+ * Bars for `files` (name → size) when `enabled`, else a progress that draws nothing. `stream` is where
+ * they are drawn (stderr; tests pass a fake terminal).
+ */
+export function createProgress(
+  files: { name: string; bytes: number }[],
+  enabled: boolean,
+  stream: NodeJS.WriteStream = process.stderr,
+): Progress {
   if (!enabled || files.length === 0) return silent;
-  const width = Math.min(32, Math.max(...files.map((f) => f.name.length), 'all files'.length));
+  const width = Math.min(
+    32,
+    Math.max(...files.map((f) => stringWidth(printable(f.name))), 'all files'.length),
+  );
   const multibar = new MultiBar(
     {
-      stream: process.stderr,
+      stream,
       format: ' {name} {bar} {percentage}% {sent}/{size} {state}',
       hideCursor: true,
       clearOnComplete: false,
@@ -43,7 +75,7 @@ export function createProgress(files: { name: string; bytes: number }[], enabled
     },
     Presets.shades_classic,
   );
-  const label = (name: string) => (name.length > width ? `…${name.slice(-(width - 1))}` : name.padEnd(width));
+  const label = (name: string) => fitName(name, width);
   const total = files.reduce((sum, f) => sum + f.bytes, 0);
   const sentByFile = files.map(() => 0);
   const payload = (name: string, sent: number, size: number, state: string) => ({

@@ -5,7 +5,7 @@
  */
 
 import type { ApiClient } from './client.ts';
-import { CliError, EXIT, type ExitCode } from './errors.ts';
+import { CliError, EXIT, type ExitCode, printable } from './errors.ts';
 
 interface RmResult {
   id: string;
@@ -32,7 +32,7 @@ export async function rmCommand(
   if (options.json) process.stdout.write(`${JSON.stringify({ results }, null, 2)}\n`);
   else
     for (const r of results)
-      if (r.error) process.stderr.write(`✗ ${r.id}: ${r.error.message}\n`);
+      if (r.error) process.stderr.write(`✗ ${printable(r.id)}: ${r.error.message}\n`);
       else process.stdout.write(`${r.id} ${r.status}\n`);
   return results.some((r) => r.error) ? EXIT.someFailed : EXIT.ok;
 }

@@ -24,7 +24,7 @@ export interface TargetOptions {
 export interface Target {
   endpoint: URL;
   apiKey: string | undefined;
-  /** Where the endpoint came from, for messages. */
+  /** Where the endpoint came from (`--endpoint`, a stack's output, a discovery file), for messages. */
   source: string;
   /** Appended to authentication errors: how to get a key for this endpoint. */
   keyHint?: string;
@@ -82,22 +82,58 @@ async function stackOutputs(stack: string, region: string | undefined): Promise<
   }
 }
 
+/**
+ * Checks an API key's shape before it is sent: API Gateway's key values are at least 20 characters, and
+ * an HTTP header carries printable ASCII only. A key with a line break (a pasted file) or a non-ASCII
+ * character would fail in fetch with the key in the message; it is a usage error here, never echoed.
+ * https://docs.aws.amazon.com/apigateway/latest/api/API_CreateApiKey.html (value: "at least 20 characters")
+ */
+export function checkApiKey(key: string | undefined, from: string): string | undefined {
+  if (key === undefined) return undefined;
+  if (/^[\x21-\x7e]{20,1024}$/.test(key)) return key;
+  const why = /[\r\n]/.test(key)
+    ? 'it holds a line break'
+    : /[^\x20-\x7e]/.test(key)
+      ? 'it holds a character that is not printable ASCII'
+      : / /.test(key)
+        ? 'it holds a space'
+        : `it has ${key.length} characters`;
+  throw new CliError(
+    `the API key from ${from} is malformed (${why}): API keys are 20 to 1024 printable ASCII characters, no spaces`,
+    EXIT.usage,
+  );
+}
+
+/** The key given by flag or environment, checked (see {@link checkApiKey}). */
+function givenApiKey(options: TargetOptions, env: NodeJS.ProcessEnv): string | undefined {
+  if (options.apiKey !== undefined) return checkApiKey(options.apiKey, '--api-key');
+  return checkApiKey(env.PICTURA_API_KEY || undefined, 'PICTURA_API_KEY');
+}
+
+/** The running local cloud, or `undefined`; a corrupt or unreadable discovery file is no local cloud. */
+function localCloud(env: NodeJS.ProcessEnv) {
+  try {
+    return readDiscovery(discoveryPath(env));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The endpoint and key, from flags, environment, a stack's outputs or a running local cloud (module doc). */
 export async function resolveTarget(
   options: TargetOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Target> {
-  const givenKey = options.apiKey ?? (env.PICTURA_API_KEY || undefined);
-  const local = readDiscovery(discoveryPath(env));
+  const givenKey = givenApiKey(options, env);
   const endpointText = options.endpoint ?? (env.PICTURA_ENDPOINT || undefined);
   if (endpointText !== undefined) {
-    const endpoint = parseEndpoint(
-      endpointText,
-      options.endpoint !== undefined ? '--endpoint' : 'PICTURA_ENDPOINT',
-    );
+    const flag = options.endpoint !== undefined ? '--endpoint' : 'PICTURA_ENDPOINT';
+    const endpoint = parseEndpoint(endpointText, flag);
     // The local cloud's key goes to the local cloud's API or CDN only.
+    const local = givenKey === undefined ? localCloud(env) : undefined;
     const isLocal = local && [local.api, local.cdn].some((u) => u && new URL(u).origin === endpoint.origin);
-    return { endpoint, apiKey: givenKey ?? (isLocal ? local.apiKey : undefined), source: 'given' };
+    const apiKey = givenKey ?? (isLocal ? checkApiKey(local.apiKey, 'the local cloud') : undefined);
+    return { endpoint, apiKey, source: flag };
   }
   const stack = options.stack ?? (env.PICTURA_STACK || undefined);
   if (stack) {
@@ -107,11 +143,17 @@ export async function resolveTarget(
     return {
       endpoint: parseEndpoint(outputs.ApiUrl, `stack ${stack} ApiUrl`),
       apiKey: givenKey,
-      source: `stack ${stack}`,
+      source: `stack ${stack}'s ApiUrl output`,
       keyHint: ` (read the stack's key with: aws apigateway get-api-key --api-key ${keyId} --include-value --query value --output text)`,
     };
   }
-  if (local) return { endpoint: new URL(local.api), apiKey: givenKey ?? local.apiKey, source: 'local cloud' };
+  const local = localCloud(env);
+  if (local)
+    return {
+      endpoint: new URL(local.api),
+      apiKey: givenKey ?? checkApiKey(local.apiKey, 'the local cloud'),
+      source: `the local cloud's discovery file ${discoveryPath(env)} (left by an npm start that is gone?)`,
+    };
   throw new CliError(
     'no endpoint: pass --endpoint URL (or set PICTURA_ENDPOINT), name a deployed stack with --stack, ' +
       'or start the local cloud (npm start)',

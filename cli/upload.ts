@@ -5,9 +5,10 @@
  * `ready`, `rejected` or `failed`.
  */
 
+import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ApiClient, type ImageDocument, postPresignedForm } from './client.ts';
-import { CliError, EXIT, type ExitCode } from './errors.ts';
+import { CliError, EXIT, type ExitCode, printable } from './errors.ts';
 import { checkFiles, fileBlob, type LocalFile } from './files.ts';
 import { createProgress, type Progress } from './progress.ts';
 
@@ -26,7 +27,8 @@ export interface FileResult {
   contentType: string;
   /**
    * `uploaded` (sent; processing goes on), with `--wait` the image's final status (`ready`, `rejected`,
-   * `failed`) or `timeout`; `error` when the API or storage refused the file.
+   * `failed`) or `timeout`; `error` when the API or storage refused the file; `not_sent` when a fatal error
+   * (a refused key, an unreachable endpoint) stopped the run before this file was started.
    */
   status: string;
   id?: string;
@@ -40,14 +42,18 @@ export interface FileResult {
 const SETTLED = new Set(['ready', 'rejected', 'failed']);
 const POLL_MS = 300;
 
-/** Polls until the image settles or `timeoutS` passes (then status `timeout`). */
-async function waitForImage(client: ApiClient, id: string, timeoutS: number): Promise<ImageDocument> {
+/** Polls until the image settles or `timeoutS` passes (then `timedOut`, with the last document). */
+async function waitForImage(
+  client: ApiClient,
+  id: string,
+  timeoutS: number,
+): Promise<{ image: ImageDocument; timedOut: boolean }> {
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
     const image = await client.getImage(id);
-    if (SETTLED.has(image.status)) return image;
-    if (Date.now() > deadline) return { ...image, status: 'timeout' };
-    await sleep(POLL_MS);
+    if (SETTLED.has(image.status)) return { image, timedOut: false };
+    if (Date.now() > deadline) return { image, timedOut: true };
+    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now()) + 1));
   }
 }
 
@@ -57,83 +63,105 @@ function settledState(image: ImageDocument): string {
   return code ? `${image.status}: ${code}` : image.status;
 }
 
-/** Uploads one file (and waits for it); per-file refusals become its result, fatal errors are thrown. */
+/** The file's bytes, opened now (not at the check: 1500 files are never open at once). */
+async function openFile(file: LocalFile): Promise<Blob> {
+  let blob: Blob;
+  try {
+    await stat(file.path); // for the reason: openAsBlob says only ERR_INVALID_ARG_VALUE
+    blob = await fileBlob(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file (removed since the check)' : `cannot read (${code})`;
+    throw new CliError(`${file.path}: ${why}`, EXIT.someFailed);
+  }
+  if (blob.size === 0)
+    throw new CliError(`${file.path}: file is empty (emptied since the check)`, EXIT.someFailed);
+  return blob;
+}
+
+/**
+ * Uploads one file (and waits for it), recording what happened in `result` as it goes, so that the id and
+ * delete token of an accepted file are kept whatever happens next. A per-file refusal (exit 1) is the
+ * file's error; a fatal one (authentication, unreachable, unexpected answer) is recorded, then thrown.
+ */
 async function uploadOne(
   client: ApiClient,
   file: LocalFile,
+  result: FileResult,
   index: number,
   options: UploadOptions,
   progress: Progress,
-): Promise<FileResult> {
-  const result: FileResult = {
-    file: file.path,
-    bytes: file.bytes,
-    contentType: file.contentType,
-    status: 'error',
-  };
+): Promise<void> {
   try {
     progress.state(index, 'uploading');
+    result.status = 'error';
+    const blob = await openFile(file);
+    result.bytes = blob.size;
     const ticket = await client.createUpload({
       contentType: file.contentType,
-      contentLength: file.bytes,
+      contentLength: blob.size,
       filename: file.filename,
     });
     Object.assign(result, { id: ticket.id, deleteToken: ticket.deleteToken, links: ticket.links });
-    await postPresignedForm(ticket.upload, await fileBlob(file), file.filename, (sent) =>
-      progress.bytes(index, sent),
-    );
-    progress.bytes(index, file.bytes);
+    await postPresignedForm(ticket.upload, blob, file.filename, (sent) => progress.bytes(index, sent));
+    progress.bytes(index, blob.size);
     result.status = 'uploaded';
-    if (!options.wait) return result;
+    if (!options.wait) return;
     progress.state(index, 'processing');
-    result.image = await waitForImage(client, ticket.id, options.timeout);
-    result.status = result.image.status;
-    progress.state(index, settledState(result.image));
-    return result;
+    const { image, timedOut } = await waitForImage(client, ticket.id, options.timeout);
+    result.image = image;
+    result.status = timedOut ? 'timeout' : image.status;
+    progress.state(index, timedOut ? 'timeout' : settledState(image));
   } catch (error) {
-    if (!(error instanceof CliError) || error.exitCode !== EXIT.someFailed) throw error;
-    result.error = { code: error.code, message: error.message };
-    progress.state(index, `error${error.code ? `: ${error.code}` : ''}`);
-    return result;
+    const failure = error instanceof CliError ? error : new CliError(String(error), EXIT.someFailed);
+    result.error = { code: failure.code, message: failure.message };
+    progress.state(index, `error${failure.code ? `: ${failure.code}` : ''}`);
+    if (failure.exitCode !== EXIT.someFailed) throw failure;
   }
 }
 
 /**
  * Runs `work` over `items`, at most `concurrency` at a time. The first error thrown (authentication,
- * unreachable) stops new work and is rethrown once what is in flight has finished.
+ * unreachable) stops new work and is returned once what is in flight has finished.
  */
-async function pool<T, R>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<R>) {
-  const results: R[] = new Array(items.length);
+export async function pool<T>(
+  items: T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<unknown> {
   let next = 0;
   let fatal: unknown;
   const worker = async () => {
     while (fatal === undefined && next < items.length) {
       const index = next++;
       try {
-        results[index] = await work(items[index] as T, index);
+        await work(items[index] as T, index);
       } catch (error) {
         fatal ??= error;
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  if (fatal !== undefined) throw fatal;
-  return results;
+  return fatal;
 }
 
-/** One line per file for people. */
-function describe(result: FileResult): string {
+/** One line per file for people (names and server text escaped: one line each, whatever they hold). */
+export function describe(result: FileResult): string {
   const where = result.id ? ` ${result.id}` : '';
-  if (result.error) return `✗ ${result.file}${where}: ${result.error.message}`;
+  const file = printable(result.file);
+  const token = result.deleteToken ? ` (delete token ${result.deleteToken})` : '';
+  if (result.error) return `✗ ${file}${where}: ${result.error.message}${result.id ? token : ''}`;
+  if (result.status === 'not_sent') return `- ${file}: not sent`;
   const image = result.image;
+  if (result.status === 'timeout') return `✗ ${file}${where} still ${image?.status} after --timeout`;
   if (image?.status === 'ready') {
     const o = image.original;
     const size = o?.width ? ` ${o.width}×${o.height} ${o.contentType},` : '';
-    return `✓ ${result.file}${where} ready:${size} ${image.variants?.length ?? 0} variants`;
+    return `✓ ${file}${where} ready:${size} ${image.variants.length} variants`;
   }
   if (image)
-    return `✗ ${result.file}${where} ${settledState(image)}${image.rejection ? ` (${image.rejection.detail})` : ''}`;
-  return `✓ ${result.file}${where} uploaded (${result.links?.self ?? ''})`;
+    return `✗ ${file}${where} ${settledState(image)}${image.rejection ? ` (${printable(image.rejection.detail)})` : ''}`;
+  return `✓ ${file}${where} uploaded (${result.links?.self ?? ''})`;
 }
 
 /** The exit code for a finished run: 1 when any file was refused, rejected, failed or timed out. */
@@ -141,7 +169,28 @@ export function uploadExitCode(results: FileResult[]): ExitCode {
   return results.every((r) => r.status === 'uploaded' || r.status === 'ready') ? EXIT.ok : EXIT.someFailed;
 }
 
-/** `pictura upload`: checks every file, uploads them, prints the results; returns the exit code. */
+/** Prints the results: one JSON document (with the fatal error, if any), or a line per file. */
+function report(results: FileResult[], fatal: CliError | undefined, json: boolean): void {
+  if (json) {
+    const count = (status: string) => results.filter((r) => r.status === status).length;
+    const summary = Object.fromEntries(
+      ['uploaded', 'ready', 'rejected', 'failed', 'timeout', 'error', 'not_sent'].map((s) => [s, count(s)]),
+    );
+    const error = fatal && { exitCode: fatal.exitCode, code: fatal.code, message: fatal.message };
+    process.stdout.write(
+      `${JSON.stringify({ files: results, summary, ...(error ? { error } : {}) }, null, 2)}\n`,
+    );
+    return;
+  }
+  for (const result of results)
+    if (!fatal || result.status !== 'not_sent') process.stdout.write(`${describe(result)}\n`);
+}
+
+/**
+ * `pictura upload`: checks every file, uploads them, prints the results; returns the exit code. A fatal
+ * error part-way (a refused key, an unreachable endpoint) still reports every file first (what was
+ * accepted, with its id and delete token), then is thrown for its one line and exit code.
+ */
 export async function uploadCommand(
   client: ApiClient,
   paths: string[],
@@ -153,22 +202,25 @@ export async function uploadCommand(
     files.map((f) => ({ name: f.filename, bytes: f.bytes })),
     bars,
   );
-  let results: FileResult[];
+  const results: FileResult[] = files.map((f) => ({
+    file: f.path,
+    bytes: f.bytes,
+    contentType: f.contentType,
+    status: 'not_sent',
+  }));
+  let fatal: unknown;
   try {
-    results = await pool(files, options.concurrency, (file, index) =>
-      uploadOne(client, file, index, options, progress),
+    fatal = await pool(files, options.concurrency, (file, index) =>
+      uploadOne(client, file, results[index] as FileResult, index, options, progress),
     );
   } finally {
     progress.stop();
   }
-  if (options.json) {
-    const count = (status: string) => results.filter((r) => r.status === status).length;
-    const summary = Object.fromEntries(
-      ['uploaded', 'ready', 'rejected', 'failed', 'timeout', 'error'].map((s) => [s, count(s)]),
-    );
-    process.stdout.write(`${JSON.stringify({ files: results, summary }, null, 2)}\n`);
-  } else {
-    for (const result of results) process.stdout.write(`${describe(result)}\n`);
-  }
+  const message = (fatal as Error | undefined)?.message;
+  const worthTelling = results.some((r) => r.id || (r.error && r.error.message !== message));
+  // Nothing accepted or refused before the fatal error: its line says it all (--json prints nothing then).
+  if (fatal !== undefined && !worthTelling) throw fatal;
+  report(results, fatal as CliError | undefined, options.json);
+  if (fatal !== undefined) throw fatal;
   return uploadExitCode(results);
 }

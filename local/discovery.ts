@@ -52,16 +52,33 @@ export function removeDiscovery(pid: number, path: string = discoveryPath()): vo
   if (current?.pid === pid) rmSync(path, { force: true });
 }
 
+/** An http(s) URL, as the discovery file records the cloud's endpoints. */
+function isHttpUrl(value: unknown): value is string {
+  if (typeof value !== 'string' || !URL.canParse(value)) return false;
+  return ['http:', 'https:'].includes(new URL(value).protocol);
+}
+
+/** True when `info` has the discovery file's shape (a corrupt or foreign file is no discovery file). */
+function isDiscovery(info: unknown): info is LocalCloudDiscovery {
+  if (typeof info !== 'object' || info === null) return false;
+  const { api, cdn, apiKey, pid } = info as Record<string, unknown>;
+  return (
+    isHttpUrl(api) &&
+    (cdn === undefined || isHttpUrl(cdn)) &&
+    typeof apiKey === 'string' &&
+    Number.isSafeInteger(pid) &&
+    (pid as number) > 0
+  );
+}
+
 /** Reads the file as it is, or `undefined` when missing, unsafe (see module doc) or not a discovery file. */
 function readDiscoveryFile(path: string): LocalCloudDiscovery | undefined {
   try {
     const stat = statSync(path);
     if ((stat.mode & 0o077) !== 0) return undefined;
     if (typeof process.getuid === 'function' && stat.uid !== process.getuid()) return undefined;
-    const info = JSON.parse(readFileSync(path, 'utf8')) as Partial<LocalCloudDiscovery>;
-    if (typeof info.api !== 'string' || typeof info.apiKey !== 'string' || typeof info.pid !== 'number')
-      return undefined;
-    return info as LocalCloudDiscovery;
+    const info = JSON.parse(readFileSync(path, 'utf8')) as Partial<LocalCloudDiscovery> | null;
+    return isDiscovery(info) ? info : undefined;
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, openAsBlob, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,9 +13,16 @@ import {
   writeDiscovery,
 } from '#local/discovery.ts';
 import { ROOT } from '#test/support/local-cloud.ts';
-import { ApiClient, postPresignedForm, presignedPostBody } from '../../cli/client.ts';
+import {
+  ApiClient,
+  postPresignedForm,
+  presignedPostBody,
+  RETRY_BUDGET_MS,
+  retryAfterMs,
+  retryDelay,
+} from '../../cli/client.ts';
 import { EXIT, EXIT_CODES_HELP } from '../../cli/errors.ts';
-import { resolveTarget } from '../../cli/target.ts';
+import { checkApiKey, resolveTarget } from '../../cli/target.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -104,18 +112,18 @@ describe('resolveTarget: which endpoint and key', () => {
   });
 
   it('flags before environment before discovery', async () => {
-    const both = { ...env, PICTURA_ENDPOINT: 'http://env.example:1', PICTURA_API_KEY: 'env-key' };
-    expect(
-      await resolveTarget({ endpoint: 'http://flag.example:2', apiKey: 'flag-key' }, both),
-    ).toMatchObject({
+    const envKey = 'env-key-0123456789abcdef';
+    const flagKey = 'flag-key-0123456789abcdef';
+    const both = { ...env, PICTURA_ENDPOINT: 'http://env.example:1', PICTURA_API_KEY: envKey };
+    expect(await resolveTarget({ endpoint: 'http://flag.example:2', apiKey: flagKey }, both)).toMatchObject({
       endpoint: new URL('http://flag.example:2'),
-      apiKey: 'flag-key',
+      apiKey: flagKey,
     });
     expect(await resolveTarget({}, both)).toMatchObject({
       endpoint: new URL('http://env.example:1'),
-      apiKey: 'env-key',
+      apiKey: envKey,
     });
-    expect((await resolveTarget({}, { ...env, PICTURA_API_KEY: 'env-key' })).apiKey).toBe('env-key');
+    expect((await resolveTarget({}, { ...env, PICTURA_API_KEY: envKey })).apiKey).toBe(envKey);
   });
 
   it.each([
@@ -261,14 +269,16 @@ describe('API calls refused for a while', () => {
     expect(seen).toBe(3);
   });
 
-  it('429 that lasts: after 4 attempts, that call fails with the problem code (exit 1)', async () => {
+  it('429 that lasts: retried until the retry budget is spent, then that call fails (exit 1)', async () => {
     answers = [];
     seen = 0;
-    await expect(new ApiClient(base, 'k').listImages({})).rejects.toMatchObject({
+    const started = Date.now();
+    await expect(new ApiClient(base, 'k', { retryBudgetMs: 2000 }).listImages({})).rejects.toMatchObject({
       exitCode: EXIT.someFailed,
       code: 'THROTTLED',
     });
-    expect(seen).toBe(4);
+    expect(seen).toBeGreaterThanOrEqual(3);
+    expect(Date.now() - started).toBeLessThan(2500);
   });
 
   it('502 is tried again for a GET, never for a POST (it may have created the image)', async () => {
@@ -303,5 +313,96 @@ describe('the pictura command on Node 22.12-22.17 (type stripping behind a flag)
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect(err).toBe('pictura: --endpoint: ftp: URLs are not supported; use http:// or https://\n');
     expect(code).toBe(EXIT.usage);
+  });
+});
+
+describe('retries on 429: long enough for a big batch to ride out throttling', () => {
+  const throttled = (retryAfter?: string) => ({
+    status: 429,
+    headers: new Headers(retryAfter === undefined ? {} : { 'retry-after': retryAfter }),
+  });
+
+  it('Retry-After is honoured, in seconds or as an HTTP date (RFC 9110 §10.2.3)', () => {
+    expect(retryDelay('POST', throttled('7'), 1, 0)).toBeGreaterThanOrEqual(7000);
+    const now = Date.parse('2026-11-30T10:00:00Z');
+    expect(retryAfterMs('Mon, 30 Nov 2026 10:00:03 GMT', now)).toBe(3000);
+    expect(retryAfterMs('soon', now)).toBeUndefined();
+  });
+
+  it('without Retry-After: jittered exponential backoff adding up to ~30 s before giving up', () => {
+    let waited = 0;
+    let attempts = 1;
+    const delays: number[] = [];
+    for (;;) {
+      const delay = retryDelay('POST', throttled(), attempts, waited);
+      if (delay === undefined) break;
+      delays.push(delay);
+      waited += delay;
+      attempts += 1;
+    }
+    // The old schedule gave up after 3 waits, ~2.8 s; a 400-file batch at -c 32 then lost files.
+    expect(waited).toBeGreaterThan(15_000);
+    expect(waited).toBeLessThanOrEqual(RETRY_BUDGET_MS);
+    expect(delays.every((d) => d <= 8000)).toBe(true);
+    // Jittered: 32 uploads throttled at once do not come back at once.
+    const firsts = new Set(
+      Array.from({ length: 20 }, () => Math.round(retryDelay('POST', throttled(), 3, 0) ?? 0)),
+    );
+    expect(firsts.size).toBeGreaterThan(5);
+  });
+
+  it('a Retry-After past the budget is not waited for', () => {
+    expect(retryDelay('POST', throttled('60'), 1, 0)).toBeUndefined();
+  });
+});
+
+describe('the presigned POST to storage', () => {
+  it('gives up on a server that accepts the connection and never answers: exit 4, "timed out"', async () => {
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createNetServer((socket) => void sockets.push(socket.pause()));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}/`;
+    const started = Date.now();
+    try {
+      const upload = { url, method: 'POST' as const, fields: { key: 'k' }, expiresAt: '' };
+      const file = new Blob([new Uint8Array(8 * 1024 * 1024)]);
+      await expect(postPresignedForm(upload, file, 'a.jpg', () => {}, 800)).rejects.toMatchObject({
+        exitCode: EXIT.unreachable,
+        message: /^upload to http:\/\/127\.0\.0\.1:\d+ timed out/,
+      });
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
+
+describe('the API key’s shape, checked before it is sent', () => {
+  it.each([
+    ['', /0 characters/],
+    ['k'.repeat(19), /19 characters/],
+    [`${'k'.repeat(20)}\n`, /line break/],
+    [`${'k'.repeat(20)}\r`, /line break/],
+    [`${'k'.repeat(20)}é`, /not printable ASCII/],
+    [`${'k'.repeat(20)}\u0000`, /not printable ASCII/],
+    [`${'k'.repeat(20)}🔑`, /not printable ASCII/],
+    [`${'k'.repeat(10)} ${'k'.repeat(10)}`, /a space/],
+  ])('%j is a usage error that does not echo the key', (key, why) => {
+    let error: unknown;
+    try {
+      checkApiKey(key, '--api-key');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ exitCode: EXIT.usage, message: why });
+    if (key.length > 5) expect((error as Error).message).not.toContain('kkkkk');
+  });
+
+  it('a key as API Gateway makes them (20+ printable ASCII) passes', () => {
+    expect(checkApiKey('AbCdEf0123456789GhIjKlMnOpQrStUv012345', 'x')).toBe(
+      'AbCdEf0123456789GhIjKlMnOpQrStUv012345',
+    );
+    expect(checkApiKey(undefined, 'x')).toBeUndefined();
   });
 });
