@@ -14,6 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricsSnapshot } from '#local/metrics/aggregator.ts';
 import { PicturaClient } from '#test/support/api-client.ts';
+import { awsCli } from '#test/support/aws-cli.ts';
 import { orientedJpeg } from '#test/support/images.ts';
 import { ROOT, startTestCloud, type TestCloud, waitFor } from '#test/support/local-cloud.ts';
 
@@ -125,6 +126,26 @@ describe('the logs, through CloudWatch Logs on the AWS endpoint', () => {
       }),
     );
     expect(reports.events?.[0]?.message).toMatch(/Init Duration: [\d.]+ ms/);
+  });
+
+  it('answers the AWS CLI (botocore) too: logs filter-log-events with a JSON pattern, across pages', async () => {
+    const thumbnail = cloud.model.functions.find((fn) => fn.label === 'thumbnail');
+    const run = await awsCli(
+      [
+        'logs',
+        'filter-log-events',
+        '--log-group-name',
+        `/aws/lambda/${thumbnail?.name}`,
+        '--filter-pattern',
+        `{ $.imageId = "${imageId}" && $.message = "step" }`,
+        // One event per page: the CLI follows nextToken itself and merges the pages.
+        '--page-size',
+        '1',
+      ],
+      { endpoint: cloud.urls.aws, check: true },
+    );
+    const { events } = JSON.parse(run.stdout) as { events: Array<{ message: string }> };
+    expect(events.map((e) => JSON.parse(e.message).step)).toEqual(['render', 'ready']);
   });
 });
 
