@@ -2,8 +2,8 @@
  * The local CloudWatch Logs: every line the functions write, kept per log group and stream as Lambda sends
  * them to CloudWatch (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html), in
  * memory and, with a data folder, in one private file per group. Bounded: each group keeps its newest
- * `maxEventsPerGroup` events (the oldest are dropped, as a retention period would), each event at most
- * `MAX_EVENT_BYTES`.
+ * `maxEventsPerGroup` events and at most `maxBytesPerGroup` of messages (the oldest are dropped, as a
+ * retention period would), each event at most `MAX_EVENT_BYTES`.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -47,8 +47,10 @@ export interface LogGroupSummary {
 export const MAX_EVENT_BYTES = 1_048_576 - 26;
 
 export interface LogStoreOptions {
-  /** Newest events kept per group (default 20,000). */
+  /** Newest events kept per group (default 10,000). */
   maxEventsPerGroup?: number;
+  /** Message bytes kept per group (default 8 MiB; the newest event is always kept). */
+  maxBytesPerGroup?: number;
   /** Folder for one file per group (0600, folder 0700); in memory only when absent. */
   dir?: string | undefined;
   /** Called with every event as it is stored (the metrics aggregator reads EMF lines from it). */
@@ -78,6 +80,7 @@ const FLUSH_MS = 250;
 export class LogStore {
   readonly #groups = new Map<string, Group>();
   readonly #max: number;
+  readonly #maxBytes: number;
   readonly #dir: string | undefined;
   readonly #onEvent: ((event: LogEvent) => void) | undefined;
   readonly #pending = new Map<string, string[]>();
@@ -85,7 +88,8 @@ export class LogStore {
   #sequence = 0;
 
   constructor(options: LogStoreOptions = {}) {
-    this.#max = Math.max(1, options.maxEventsPerGroup ?? 20_000);
+    this.#max = Math.max(1, options.maxEventsPerGroup ?? 10_000);
+    this.#maxBytes = Math.max(1, options.maxBytesPerGroup ?? 8 * 1024 * 1024);
     this.#dir = options.dir;
     this.#onEvent = options.onEvent;
     if (this.#dir) this.#load(this.#dir);
@@ -177,7 +181,10 @@ export class LogStore {
     }
     group.events.push(event);
     group.bytes += Buffer.byteLength(event.message);
-    while (group.events.length - group.head > this.#max) {
+    while (
+      group.events.length - group.head > this.#max ||
+      (group.bytes > this.#maxBytes && group.events.length - group.head > 1)
+    ) {
       const oldest = group.events[group.head];
       group.head += 1;
       group.dropped += 1;

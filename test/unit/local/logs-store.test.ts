@@ -42,6 +42,15 @@ describe('LogStore in memory', () => {
     expect(store.events('/aws/lambda/quiet')).toHaveLength(1);
   });
 
+  it('keeps at most maxBytesPerGroup of messages, dropping the oldest, but always the newest event', () => {
+    const store = new LogStore({ maxBytesPerGroup: 100 });
+    for (let i = 0; i < 10; i += 1) store.put(GROUP, STREAM, i, `${i}`.padEnd(30, '.'));
+    expect(store.events(GROUP).map((e) => e.message[0])).toEqual(['7', '8', '9']);
+    expect(store.groups()[0]).toMatchObject({ storedBytes: 90, droppedEvents: 7 });
+    store.put(GROUP, STREAM, 11, 'x'.repeat(500));
+    expect(store.events(GROUP).map((e) => e.message.length)).toEqual([500]);
+  });
+
   it('truncates a line over the event size limit (1 MB less 26 bytes), on a character boundary', () => {
     const store = new LogStore();
     const event = store.put(GROUP, STREAM, 1, `${'x'.repeat(MAX_EVENT_BYTES - 1)}€€`);
