@@ -126,6 +126,7 @@ console.log(`
   CDN        ${cloud.urls.cdn ?? '(no CDN in the template)'}
   AWS        ${cloud.urls.aws}   (S3, SQS, DynamoDB, Lambda)
   API key    ${key}${cloud.apiKeys.length > 1 ? `  (+${cloud.apiKeys.length - 1} more)` : ''}
+  Metrics    ${cloud.urls.aws}/_pictura/metrics.html   (one image's steps: npm run trace -- <image-id>)
   State      ${dataDir ?? 'in memory'}${exposed}${cloud.faults ? `\n  Faults     ON (seed ${cloud.faults.seed}); counters: ${cloud.urls.aws}/_pictura/faults` : ''}
 
   Upload an image and watch it:
