@@ -169,21 +169,26 @@ function parseJson(text: string): unknown {
  * The one-line message for an error answer: the problem's `code` and `detail` when the API sent them,
  * else the status and what kind of body came (an HTML page is never printed).
  */
-function problemMessage(response: Response, text: string): { message: string; code?: string } {
+function problemMessage(
+  response: Response,
+  text: string,
+): { message: string; code?: string; problem: boolean } {
   const { status } = response;
   const problem = parseJson(text) as Problem | undefined;
   if (problem && typeof problem === 'object' && (typeof problem.code === 'string' || problem.detail)) {
     const code = typeof problem.code === 'string' ? printable(problem.code.slice(0, 100)) : undefined;
     const detail = printable(String(problem.detail ?? problem.title ?? '').slice(0, 500));
-    return { message: `${code ?? `HTTP ${status}`}: ${detail} (HTTP ${status})`, ...(code ? { code } : {}) };
+    const message = `${code ?? `HTTP ${status}`}: ${detail} (HTTP ${status})`;
+    return { message, problem: true, ...(code ? { code } : {}) };
   }
   const status_ = `HTTP ${status}${response.statusText ? ` ${printable(response.statusText)}` : ''}`;
   const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim();
-  if (type === 'text/plain' && text.trim())
-    return { message: `${status_}: ${printable(text.trim().split('\n')[0]?.slice(0, 200) ?? '')}` };
-  return {
-    message: text.trim() ? `${status_} (a ${type || 'untyped'} body, not a problem document)` : status_,
-  };
+  if (type === 'text/plain' && text.trim()) {
+    const line = printable(text.trim().split('\n')[0]?.slice(0, 200) ?? '');
+    return { message: `${status_}: ${line}`, problem: false };
+  }
+  const message = text.trim() ? `${status_} (a ${type || 'untyped'} body, not a problem document)` : status_;
+  return { message, problem: false };
 }
 
 /** A schema's first complaint as one line: `items.0.status: Invalid option…`. */
@@ -253,7 +258,11 @@ export class ApiClient {
         await sleep(delay);
         continue;
       }
-      const { message, code } = problemMessage(response, text);
+      const { message, code, problem } = problemMessage(response, text);
+      // Every error the API sends is a problem document (its gateway responses too); a page from a web
+      // server, a CDN or a proxy is another server's answer, except a refusal of the key (401/403).
+      if (!problem && response.status !== 401 && response.status !== 403)
+        throw badAnswer(url, `${method} ${url.pathname}: ${message}`);
       const exitCode = exitCodeFor(response.status, code);
       const hint = exitCode === EXIT.auth ? this.#authHint() : '';
       throw new CliError(`${method} ${url.pathname}: ${message}${hint}`, exitCode, code);
@@ -349,7 +358,7 @@ export function presignedPostBody(
 }
 
 /** S3's XML error (`<Error><Code>…</Code><Message>…</Message>`) in one line. */
-function s3ErrorMessage(response: Response, text: string): { message: string; code?: string } {
+function s3ErrorMessage(response: Response, text: string): { message: string; code?: string | undefined } {
   const code = /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1];
   const detail = /<Message>([^<]{0,500})<\/Message>/.exec(text)?.[1];
   return code

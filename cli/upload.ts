@@ -105,6 +105,7 @@ async function uploadOne(
     Object.assign(result, { id: ticket.id, deleteToken: ticket.deleteToken, links: ticket.links });
     await postPresignedForm(ticket.upload, blob, file.filename, (sent) => progress.bytes(index, sent));
     progress.bytes(index, blob.size);
+    progress.state(index, 'uploaded');
     result.status = 'uploaded';
     if (!options.wait) return;
     progress.state(index, 'processing');

@@ -211,6 +211,29 @@ describe.concurrent('pictura exit codes on hostile input', () => {
     expect(run.stderr).toMatch(message);
   });
 
+  it('a --cursor the API refuses (400 INVALID_CURSOR) is a usage error: exit 2, one line', async () => {
+    const run = await pictura(['ls', '--cursor', 'garbage', ...target()]);
+    expect(run.code).toBe(2);
+    expectOneLine(run.stderr);
+    expect(run.stderr).toMatch(/INVALID_CURSOR: .* \(HTTP 400\)/);
+  });
+
+  it('--endpoint naming the AWS endpoint (S3, not the API): exit 5, one line, no stack trace', async () => {
+    const run = await pictura(['info', 'AAAAAAAAAAAAAAAAAAAAAA', '--endpoint', cloud.urls.aws]);
+    expect(run.code).toBe(5);
+    expectOneLine(run.stderr);
+    expect(run.stderr).toMatch(/unexpected answer from http:\/\/[^ ]+: /);
+  });
+
+  it('a malformed key (a line break, as from a pasted file): exit 2 before any request, never echoed', async () => {
+    const run = await pictura(['ls', '--endpoint', cloud.urls.api ?? ''], {
+      PICTURA_API_KEY: `${cloud.apiKey}\n`,
+    });
+    expect(run.code).toBe(2);
+    expectOneLine(run.stderr);
+    expect(run.stderr).not.toContain(cloud.apiKey);
+  });
+
   it('no endpoint anywhere (no flag, no env, no local cloud): exit 2 saying where to give one', async () => {
     const run = await pictura(['ls']);
     expect(run.code).toBe(2);

@@ -156,6 +156,11 @@ describe('answers that are not the Pictura API’s: exit 5, one line naming the 
       ['ls'],
       (_q, r) => json(r, 200, { items: [{ ...doc('x'), status: undefined }], nextCursor: null }),
     ],
+    [
+      'a 404 page from another server (not a problem document)',
+      ['info', 'abc'],
+      (_q, r) => r.writeHead(404, { 'content-type': 'text/html' }).end(html),
+    ],
     ['{} for info (was "id undefined", exit 0)', ['info', 'abc'], (_q, r) => json(r, 200, {})],
     ['{} for rm (was "abc undefined", exit 0)', ['rm', 'abc'], (_q, r) => json(r, 202, {})],
     ['{} for an upload', ['upload', 'a.png'], (_q, r) => json(r, 201, {})],
