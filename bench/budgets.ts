@@ -16,8 +16,9 @@ export const BUNDLE_BUDGETS: Record<FunctionName, number> = {
   // Raised on 2026-11-30 (issue 14) for Powertools Tracer and Metrics in every function: the Tracer brings the
   // X-Ray SDK (about 124 KB minified), Metrics about 12.5 KB, Pictura's own observability code 0.4–2.5 KB.
   // Cold start re-measured (bench/results/cold-start.md, `npm run bench:cold-start -- --target local --runs 15`):
-  // the API functions stay within 2× the empty handler (delete 1.49×, images 1.97×, upload 1.87×). upload and
-  // images also carry the API's zod schemas (28 KB) and images the OpenAPI document (issue 13).
+  // the API functions stay within 2× the empty handler (two runs: delete 1.49×/1.91×, images 1.97×/1.85×,
+  // upload 1.87×/1.93×). upload and images also carry the API's zod schemas (28 KB) and images the OpenAPI
+  // document (issue 13).
   upload: 850_000, // 709,852 bytes on 2026-11-30
   images: 910_000, // 758,971
   delete: 665_000, // 555,494
