@@ -32,7 +32,7 @@ export function startObservability(
   const metrics = new MetricStore();
   const logs = new LogStore({
     dir: where.dataDir ? join(where.dataDir, 'logs') : undefined,
-    onEvent: (event) => metrics.ingest(event.message),
+    onEvent: (event) => metrics.ingest(event.message, event.ingestionTime),
   });
   for (const name of where.functionNames) logs.createGroup(logGroupOf(name));
   endpoint.addRoute(logsRoute(logs, where.region, where.account));

@@ -64,6 +64,14 @@ interface Series {
 }
 
 const MINUTE = 60_000;
+/**
+ * CloudWatch takes datapoints up to two weeks old and up to two hours ahead
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html: "Data points with
+ * time stamps ... more than two weeks in the past and more than 2 hours in the future are rejected"); a line
+ * from a wrong clock would otherwise stretch every chart.
+ */
+const MAX_AGE = 14 * 24 * 3_600_000;
+const MAX_AHEAD = 2 * 3_600_000;
 /** Distinct reasons kept for the rejected count (a hostile stream of odd lines cannot grow the map). */
 const MAX_REASONS = 50;
 
@@ -82,17 +90,28 @@ export class MetricStore {
     this.#random = options.random ?? Math.random;
   }
 
-  /** Reads one log line: its EMF metrics are added; a rejected EMF line is counted; anything else ignored. */
-  ingest(line: string): void {
+  /**
+   * Reads one log line received at `receivedAt` (epoch ms): its EMF metrics are added; a rejected EMF line,
+   * or one whose timestamp is out of CloudWatch's range around `receivedAt`, is counted; anything else ignored.
+   */
+  ingest(line: string, receivedAt = Date.now()): void {
     const result = readEmf(line);
-    if (result.kind === 'rejected') {
-      this.#rejected.lines += 1;
-      const reasons = this.#rejected.reasons;
-      const reason = result.reason.slice(0, 200);
-      if (reason in reasons || Object.keys(reasons).length < MAX_REASONS)
-        reasons[reason] = (reasons[reason] ?? 0) + 1;
-      else reasons.other = (reasons.other ?? 0) + 1;
-    } else if (result.kind === 'metrics') for (const datum of result.data) this.#add(datum);
+    if (result.kind === 'rejected') this.#reject(result.reason);
+    else if (result.kind === 'metrics') {
+      const timestamp = result.data[0]?.timestamp ?? receivedAt;
+      if (timestamp < receivedAt - MAX_AGE || timestamp > receivedAt + MAX_AHEAD)
+        this.#reject('_aws.Timestamp more than two weeks before or two hours after the line was received');
+      else for (const datum of result.data) this.#add(datum);
+    }
+  }
+
+  #reject(why: string): void {
+    this.#rejected.lines += 1;
+    const reasons = this.#rejected.reasons;
+    const reason = why.slice(0, 200);
+    if (reason in reasons || Object.keys(reasons).length < MAX_REASONS)
+      reasons[reason] = (reasons[reason] ?? 0) + 1;
+    else reasons.other = (reasons.other ?? 0) + 1;
   }
 
   /** The metrics, optionally only those of `namespace` and/or named `metricName`, by name then dimensions. */

@@ -167,6 +167,18 @@ describe('readEmf: the metrics in one line', () => {
 });
 
 describe('MetricStore: per metric, per minute, as CloudWatch aggregates', () => {
+  it('rejects datapoints more than two weeks old or two hours ahead of when the line was received (PutMetricData)', () => {
+    const store = new MetricStore();
+    const at = (ms: number) => powertoolsLine((m) => m.addMetric('ImagesReady', MetricUnit.Count, 1), ms);
+    store.ingest(at(T0 - 15 * 24 * 3_600_000), T0);
+    store.ingest(at(T0 + 3 * 3_600_000), T0);
+    store.ingest(at(T0 - 13 * 24 * 3_600_000), T0);
+    store.ingest(at(T0 + 3_600_000), T0);
+    const { metrics, rejected } = store.snapshot();
+    expect(metrics[0]?.Total.SampleCount).toBe(2);
+    expect(rejected.lines).toBe(2);
+  });
+
   const ready = (ms: number, at = T0) =>
     powertoolsLine((m) => {
       m.addMetric('ImagesReady', MetricUnit.Count, 1);
@@ -175,8 +187,8 @@ describe('MetricStore: per metric, per minute, as CloudWatch aggregates', () => 
 
   it('counts, sums, min, max, average and percentiles per minute and in total', () => {
     const store = new MetricStore();
-    for (const ms of [100, 200, 300, 400]) store.ingest(ready(ms));
-    store.ingest(ready(1000, T0 + 61_000));
+    for (const ms of [100, 200, 300, 400]) store.ingest(ready(ms), T0);
+    store.ingest(ready(1000, T0 + 61_000), T0);
     const latency = store.snapshot({ metricName: 'UploadToReady' }).metrics;
     expect(latency).toHaveLength(1);
     const [series] = latency;
@@ -206,6 +218,7 @@ describe('MetricStore: per metric, per minute, as CloudWatch aggregates', () => 
           m.addDimension('mode', mode);
           m.addMetric('UploadsAccepted', MetricUnit.Count, 1);
         }),
+        T0,
       );
     const sums = store.snapshot().metrics.map((s) => [s.Dimensions.at(-1)?.Value, s.Total.Sum]);
     expect(sums).toEqual([
@@ -233,7 +246,7 @@ describe('MetricStore: per metric, per minute, as CloudWatch aggregates', () => 
   it('stops adding metrics at maxSeries (high-cardinality dimensions) and counts what it dropped', () => {
     const store = new MetricStore({ maxSeries: 3 });
     for (let i = 0; i < 10; i += 1)
-      store.ingest(line(directive(undefined, [['imageId']]), { imageId: `img-${i}`, ImagesReady: 1 }));
+      store.ingest(line(directive(undefined, [['imageId']]), { imageId: `img-${i}`, ImagesReady: 1 }), T0);
     const { metrics, rejected } = store.snapshot();
     expect(metrics).toHaveLength(3);
     expect(rejected.droppedSeries).toBe(7);
@@ -241,7 +254,7 @@ describe('MetricStore: per metric, per minute, as CloudWatch aggregates', () => 
 
   it('keeps at most maxMinutes minutes per metric, dropping the oldest', () => {
     const store = new MetricStore({ maxMinutes: 2 });
-    for (let minute = 0; minute < 5; minute += 1) store.ingest(ready(10, T0 + minute * 60_000));
+    for (let minute = 0; minute < 5; minute += 1) store.ingest(ready(10, T0 + minute * 60_000), T0);
     const [series] = store.snapshot({ metricName: 'ImagesReady' }).metrics;
     expect(series?.Datapoints.map((d) => d.Timestamp)).toEqual([
       '2026-11-30T10:03:00.000Z',
@@ -251,7 +264,7 @@ describe('MetricStore: per metric, per minute, as CloudWatch aggregates', () => 
 
   it('samples percentiles beyond maxSamplesPerMinute while counts, sums, min and max stay exact', () => {
     const store = new MetricStore({ maxSamplesPerMinute: 10, random: () => 0.99 });
-    for (let v = 1; v <= 1000; v += 1) store.ingest(ready(v));
+    for (let v = 1; v <= 1000; v += 1) store.ingest(ready(v), T0);
     const [series] = store.snapshot({ metricName: 'UploadToReady' }).metrics;
     expect(series?.Total).toMatchObject({ SampleCount: 1000, Sum: 500_500, Minimum: 1, Maximum: 1000 });
     expect(series?.Total.ExtendedStatistics.p99).toBeLessThanOrEqual(1000);

@@ -29,10 +29,11 @@ let base: string;
 const metrics = new MetricStore();
 
 beforeAll(async () => {
-  metrics.ingest(emf('ImagesReady', 'Count', 1));
-  metrics.ingest(emf('UploadToReady', 'Milliseconds', 850));
+  metrics.ingest(emf('ImagesReady', 'Count', 1), T0);
+  metrics.ingest(emf('UploadToReady', 'Milliseconds', 850), T0);
   metrics.ingest(
     emf('ImagesRejected', 'Count', 1, { service: 'pictura', code: '<script>alert(1)</script>' }),
+    T0,
   );
   const route = metricsRoute({ metrics, logGroups: () => [] });
   server = createServer((req, res) => {
