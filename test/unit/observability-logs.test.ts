@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PicturaClient } from '#test/support/api-client.ts';
@@ -171,5 +172,24 @@ describe('an upload that is not an image', () => {
     const metric = lines.find((l) => '_aws' in l && 'ImagesRejected' in l);
     expect(metric && validate(metric)).toBe(true);
     expect(metric?.code).toMatch(/^[A-Z][A-Z0-9_]+$/);
+  });
+});
+
+describe('a message that can never succeed', () => {
+  it('is parked in its DLQ and counted as MessagesParked by queue and reason', async () => {
+    const ingest = cloud.model.queues.find((q) => /^PipelineIngestQueue/.test(q.logicalId));
+    const sqs = new SQSClient({
+      region: cloud.region,
+      endpoint: cloud.urls.aws,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await sqs.send(new SendMessageCommand({ QueueUrl: ingest?.url, MessageBody: '{"not":"an S3 event"' }));
+    const parked = await waitFor(
+      async () => printed().find((l) => '_aws' in l && 'MessagesParked' in l),
+      30_000,
+      'the MessagesParked metric',
+    );
+    expect(validate(parked)).toBe(true);
+    expect(parked).toMatchObject({ queue: 'ingest', reason: 'MALFORMED_MESSAGE', MessagesParked: 1 });
   });
 });
