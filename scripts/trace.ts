@@ -262,7 +262,7 @@ async function stepsOf(c: Clients, fn: string, logGroupName: string, options: Op
   return steps;
 }
 
-/** The image's steps from every function's log group, in order of start (a `ready` after its `render`). */
+/** The image's steps from every function's log group, in the order they ended (a `ready` after its `render`). */
 async function trace(options: Options, c: Clients): Promise<Trace> {
   const groups = await functionLogGroups(options, c);
   const perFunction = await Promise.all([...groups].map(([fn, group]) => stepsOf(c, fn, group, options)));
