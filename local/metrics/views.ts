@@ -29,8 +29,10 @@ export interface MetricsViewSources {
 /** The route for both views; other paths pass on. */
 export function metricsRoute(sources: MetricsViewSources): EdgeRoute {
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== JSON_PATH && url.pathname !== HTML_PATH) return false;
+    // The path as sent, not `new URL(req.url, base)`: a request target such as `//` or `//host:99999` is no
+    // URL, and throwing here would take down the endpoint's other routes.
+    const [pathname, query = ''] = (req.url ?? '/').split('?', 2);
+    if (pathname !== JSON_PATH && pathname !== HTML_PATH) return false;
     req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'application/json', JSON.stringify({ message: 'GET only' }), { allow: 'GET, HEAD' });
@@ -49,12 +51,13 @@ export function metricsRoute(sources: MetricsViewSources): EdgeRoute {
       );
       return true;
     }
+    const params = new URLSearchParams(query);
     const filter = {
-      namespace: url.searchParams.get('namespace')?.slice(0, 255) || undefined,
-      metricName: url.searchParams.get('metricName')?.slice(0, 255) || undefined,
+      namespace: params.get('namespace')?.slice(0, 255) || undefined,
+      metricName: params.get('metricName')?.slice(0, 255) || undefined,
     };
     const snapshot = sources.metrics.snapshot(filter);
-    if (url.pathname === JSON_PATH)
+    if (pathname === JSON_PATH)
       send(res, 200, 'application/json', JSON.stringify({ ...snapshot, logGroups: sources.logGroups() }));
     else send(res, 200, 'text/html; charset=utf-8', renderPage(snapshot.metrics, snapshot.rejected.lines));
     return true;
