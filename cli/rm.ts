@@ -13,7 +13,22 @@ interface RmResult {
   error?: { code?: string | undefined; message: string };
 }
 
-/** Deletes each id in turn; returns 1 when any was refused (404), throws on a refused key (exit 3). */
+/** Prints the results: one JSON document (with the fatal error, if any), or a line per id. */
+function report(results: RmResult[], fatal: CliError | undefined, json: boolean): void {
+  if (json) {
+    const error = fatal && { exitCode: fatal.exitCode, code: fatal.code, message: fatal.message };
+    process.stdout.write(`${JSON.stringify({ results, ...(error ? { error } : {}) }, null, 2)}\n`);
+    return;
+  }
+  for (const r of results)
+    if (r.error) process.stderr.write(`✗ ${printable(r.id)}: ${r.error.message}\n`);
+    else process.stdout.write(`${r.id} ${r.status}\n`);
+}
+
+/**
+ * Deletes each id in turn; returns 1 when any was refused (404). A fatal error (a refused key, exit 3; an
+ * unreachable or unexpected endpoint) stops the run: the ids already deleted are reported, then it is thrown.
+ */
 export async function rmCommand(
   client: ApiClient,
   ids: string[],
@@ -25,14 +40,13 @@ export async function rmCommand(
       const answer = await client.deleteImage(id);
       results.push({ id, status: answer.status });
     } catch (error) {
-      if (!(error instanceof CliError) || error.exitCode !== EXIT.someFailed) throw error;
+      if (!(error instanceof CliError) || error.exitCode !== EXIT.someFailed) {
+        if (results.length > 0) report(results, error as CliError, options.json);
+        throw error;
+      }
       results.push({ id, status: 'error', error: { code: error.code, message: error.message } });
     }
   }
-  if (options.json) process.stdout.write(`${JSON.stringify({ results }, null, 2)}\n`);
-  else
-    for (const r of results)
-      if (r.error) process.stderr.write(`✗ ${printable(r.id)}: ${r.error.message}\n`);
-      else process.stdout.write(`${r.id} ${r.status}\n`);
+  report(results, undefined, options.json);
   return results.some((r) => r.error) ? EXIT.someFailed : EXIT.ok;
 }

@@ -326,6 +326,62 @@ describe('a fatal error part-way through a batch keeps what was accepted', () =>
   });
 });
 
+describe('rm stopped part-way keeps what was deleted', () => {
+  it('the first id deleted, the second refused with 403: both reported, exit 3', async () => {
+    handler = (req, res) =>
+      req.url?.endsWith('/first00000000000000000')
+        ? json(res, 202, { id: 'first00000000000000000', status: 'deleting' })
+        : json(res, 403, {
+            type: 'about:blank',
+            title: 'Forbidden',
+            code: 'AUTHENTICATION_REQUIRED',
+            detail: 'no',
+          });
+    const run = await pictura(['rm', 'first00000000000000000', 'second', 'third', '--json', ...target()]);
+    expect(run.code).toBe(EXIT.auth);
+    expectOneLine(run, /AUTHENTICATION_REQUIRED/);
+    const document = JSON.parse(run.stdout);
+    expect(document.results).toEqual([{ id: 'first00000000000000000', status: 'deleting' }]);
+    expect(document.error).toMatchObject({ exitCode: EXIT.auth, code: 'AUTHENTICATION_REQUIRED' });
+    const human = await pictura(['rm', 'first00000000000000000', 'second', ...target()]);
+    expect(human.stdout).toBe('first00000000000000000 deleting\n');
+  });
+});
+
+describe('a throttled batch (429 THROTTLED, as API Gateway answers over its rate)', () => {
+  it('100 files at -c 32 through a 20 requests/s limit: every file uploaded, none left THROTTLED', async () => {
+    const many = join(dir, 'throttled');
+    mkdirSync(many);
+    const names = Array.from({ length: 100 }, (_, i) => join('throttled', `t${i}.png`));
+    for (const name of names) writeFileSync(join(dir, name), 'x');
+    // A token bucket like API Gateway's: 20 per second, bursts of 10.
+    let tokens = 10;
+    let last = Date.now();
+    let throttled = 0;
+    handler = (req, res) => {
+      if (req.url === '/v1/images') {
+        tokens = Math.min(10, tokens + ((Date.now() - last) / 1000) * 20);
+        last = Date.now();
+        if (tokens < 1) {
+          throttled += 1;
+          return json(res, 429, {
+            type: 'about:blank',
+            title: 'Too Many Requests',
+            code: 'THROTTLED',
+            detail: 'slow down',
+          });
+        }
+        tokens -= 1;
+      }
+      goodApi(req, res, '');
+    };
+    const run = await pictura(['upload', ...names, '-c', '32', '--json', ...target()]);
+    expect(throttled).toBeGreaterThan(50); // the limit was felt
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(run.stdout).summary).toMatchObject({ uploaded: 100, error: 0 });
+  });
+});
+
 describe('--wait --timeout', () => {
   it('an image that never settles: status timeout after --timeout, exit 1', async () => {
     handler = (req, res) => {
