@@ -389,16 +389,26 @@ export async function postPresignedForm(
     timer = setTimeout(() => idle.abort(), idleMs);
   };
   let pulled = 0;
-  const counted = body.stream().pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        touch();
-        pulled += chunk.byteLength;
-        onProgress(Math.min(Math.max(pulled - headBytes, 0), file.size));
-        controller.enqueue(chunk);
-      },
-    }),
-  );
+  let readError: unknown;
+  const reader = body.stream().getReader();
+  const counted = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        readError = error; // the file, not the network: changed or removed since it was opened
+        controller.error(error);
+        return;
+      }
+      if (chunk.done) return controller.close();
+      touch();
+      pulled += chunk.value.byteLength;
+      onProgress(Math.min(Math.max(pulled - headBytes, 0), file.size));
+      controller.enqueue(chunk.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
   let response: Response;
   let text: string;
   try {
@@ -414,6 +424,11 @@ export async function postPresignedForm(
     touch();
     text = await readCapped(response, url);
   } catch (error) {
+    if (readError !== undefined)
+      throw new CliError(
+        `${printable(filename)}: the file changed or was removed while it was sent`,
+        EXIT.someFailed,
+      );
     if (idle.signal.aborted)
       throw new CliError(
         `upload to ${url.origin} timed out: nothing sent or answered for ${idleMs / 1000} s`,

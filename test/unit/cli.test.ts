@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, openAsBlob, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, openAsBlob, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -210,6 +210,18 @@ describe('the presigned POST body', () => {
       const last = seen.at(-1);
       expect(last?.encoding).toBeUndefined();
       expect(Number(last?.length)).toBe(last?.received);
+    });
+
+    it('a file truncated while it is sent is that file’s failure (exit 1), not "cannot reach"', async () => {
+      const path = join(dir, 'shrinks.bin');
+      writeFileSync(path, new Uint8Array(4 * 1024 * 1024));
+      const file = await openAsBlob(path);
+      truncateSync(path, 10);
+      const upload = { url: `${url}/ok`, method: 'POST' as const, fields: {}, expiresAt: '' };
+      await expect(postPresignedForm(upload, file, 'shrinks.jpg', () => {})).rejects.toMatchObject({
+        exitCode: EXIT.someFailed,
+        message: 'shrinks.jpg: the file changed or was removed while it was sent',
+      });
     });
 
     it("S3's refusal is the file's failure (exit 1) with S3's code, not an authentication error", async () => {
