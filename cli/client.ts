@@ -258,15 +258,20 @@ export class ApiClient {
         await sleep(delay);
         continue;
       }
-      const { message, code, problem } = problemMessage(response, text);
-      // Every error the API sends is a problem document (its gateway responses too); a page from a web
-      // server, a CDN or a proxy is another server's answer, except a refusal of the key (401/403).
-      if (!problem && response.status !== 401 && response.status !== 403)
-        throw badAnswer(url, `${method} ${url.pathname}: ${message}`);
-      const exitCode = exitCodeFor(response.status, code);
-      const hint = exitCode === EXIT.auth ? this.#authHint() : '';
-      throw new CliError(`${method} ${url.pathname}: ${message}${hint}`, exitCode, code);
+      throw this.#refused(method, url, response, text);
     }
+  }
+
+  /** An error answer as its one line and exit code (errors.ts). */
+  #refused(method: string, url: URL, response: Response, text: string): CliError {
+    const { message, code, problem } = problemMessage(response, text);
+    // Every error the API sends is a problem document (its gateway responses too); a page from a web
+    // server, a CDN or a proxy is another server's answer, except a refusal of the key (401/403).
+    if (!problem && response.status !== 401 && response.status !== 403)
+      return badAnswer(url, `${method} ${url.pathname}: ${message}`);
+    const exitCode = exitCodeFor(response.status, code);
+    const hint = exitCode === EXIT.auth ? this.#authHint() : '';
+    return new CliError(`${method} ${url.pathname}: ${message}${hint}`, exitCode, code);
   }
 
   /** A 2xx answer's JSON, checked against the API's schema (exit 5 when it is not the API's). */
@@ -357,6 +362,32 @@ export function presignedPostBody(
   return { body, contentType: `multipart/form-data; boundary=${boundary}`, headBytes };
 }
 
+/**
+ * `blob`'s stream, calling `onChunk` with each chunk's size as fetch takes it; `readFailed()` tells a file
+ * changed or removed since it was opened (the blob cannot be read) from a network failure.
+ */
+function watchedStream(blob: Blob, onChunk: (bytes: number) => void) {
+  let failed = false;
+  const reader = blob.stream().getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        failed = true;
+        controller.error(error);
+        return;
+      }
+      if (chunk.done) return controller.close();
+      onChunk(chunk.value.byteLength);
+      controller.enqueue(chunk.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return { body, readFailed: () => failed };
+}
+
 /** S3's XML error (`<Error><Code>…</Code><Message>…</Message>`) in one line. */
 function s3ErrorMessage(response: Response, text: string): { message: string; code?: string | undefined } {
   const code = /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1];
@@ -389,25 +420,10 @@ export async function postPresignedForm(
     timer = setTimeout(() => idle.abort(), idleMs);
   };
   let pulled = 0;
-  let readError: unknown;
-  const reader = body.stream().getReader();
-  const counted = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        readError = error; // the file, not the network: changed or removed since it was opened
-        controller.error(error);
-        return;
-      }
-      if (chunk.done) return controller.close();
-      touch();
-      pulled += chunk.value.byteLength;
-      onProgress(Math.min(Math.max(pulled - headBytes, 0), file.size));
-      controller.enqueue(chunk.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
+  const stream = watchedStream(body, (bytes) => {
+    touch();
+    pulled += bytes;
+    onProgress(Math.min(Math.max(pulled - headBytes, 0), file.size));
   });
   let response: Response;
   let text: string;
@@ -416,7 +432,7 @@ export async function postPresignedForm(
     response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': contentType, 'content-length': String(body.size) },
-      body: counted,
+      body: stream.body,
       duplex: 'half',
       redirect: 'manual',
       signal: idle.signal,
@@ -424,7 +440,7 @@ export async function postPresignedForm(
     touch();
     text = await readCapped(response, url);
   } catch (error) {
-    if (readError !== undefined)
+    if (stream.readFailed())
       throw new CliError(
         `${printable(filename)}: the file changed or was removed while it was sent`,
         EXIT.someFailed,

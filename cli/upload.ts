@@ -125,7 +125,7 @@ async function uploadOne(
  * Runs `work` over `items`, at most `concurrency` at a time. The first error thrown (authentication,
  * unreachable) stops new work and is returned once what is in flight has finished.
  */
-export async function pool<T>(
+async function pool<T>(
   items: T[],
   concurrency: number,
   work: (item: T, index: number) => Promise<void>,
@@ -147,7 +147,7 @@ export async function pool<T>(
 }
 
 /** One line per file for people (names and server text escaped: one line each, whatever they hold). */
-export function describe(result: FileResult): string {
+function describe(result: FileResult): string {
   const where = result.id ? ` ${result.id}` : '';
   const file = printable(result.file);
   const token = result.deleteToken ? ` (delete token ${result.deleteToken})` : '';
