@@ -28,19 +28,22 @@ import { STAGES, type Stage } from './pipeline.ts';
 export const ALARM_THRESHOLDS = {
   /**
    * Age of the oldest message in the ingest and render queues, seconds, 3 minutes in a row. An image is
-   * normally ready seconds after its upload (bench/results/load.md: upload→ready p95 3.7 s under load),
-   * so a message that waits is either retrying or not being taken at all. Retries alone stay below 10
-   * minutes before the DLQ takes over (ingest's first three backoffs add up to 7 minutes at most, render's
-   * two to 6; shared/queue/backoff.ts, DLQ alarms in pipeline.ts); older means the consumer is throttled,
-   * its event source is off, or a backlog outgrows it — and a user has waited 10 minutes for an image.
+   * normally ready seconds after its upload (bench/results/load.md: upload→ready p95 3.7 s under load), so
+   * no healthy message is minutes old. One that is merely retrying gets there only after several failures
+   * (its backoff starts at half the consumer's timeout and doubles: shared/queue/backoff.ts), when its
+   * image has failed three times and the DLQ alarm (pipeline.ts) is close anyway. Ten minutes of age means
+   * the consumer is throttled, its event source is off, it crashes on every batch, or a backlog outgrows it
+   * — and a user has waited ten minutes for an image.
    */
   ageOfOldestMessageSeconds: 600,
   /**
-   * The same for the purge queue: an hour. Nobody waits on a purge, bulk deletes queue up behind
-   * CloudFront's invalidation limits on purpose (maxConcurrency 2), and a purge retries for about an
-   * hour (20 receives at most 180 s apart) before its DLQ alarm; past that, nothing is consuming it.
+   * The same for the purge queue: 90 minutes. Nobody waits on a purge, and bulk deletes queue up behind
+   * CloudFront's invalidation limits on purpose (maxConcurrency 2). A failing purge retries for about 55
+   * minutes (20 receives, backoff doubling from 15–30 s up to about 3 minutes) and then goes to its DLQ,
+   * whose alarm fires; a message older than that plus half an hour is one nobody is consuming, or a bulk
+   * delete far larger than the purge keeps up with.
    */
-  purgeAgeOfOldestMessageSeconds: 3_600,
+  purgeAgeOfOldestMessageSeconds: 5_400,
   /**
    * Share of API requests answered 5xx (API Gateway's `5XXError` with the Average statistic is that
    * rate), over 5 % for 3 minutes in a row: AWS's recommended alarm for a REST API stage

@@ -133,13 +133,13 @@ function literal(text: string): string {
 }
 
 describe('the alarms', () => {
-  it('alarm on the age of the oldest message of each queue: 10 minutes, the purge queue 1 hour', () => {
+  it('alarm on the age of the oldest message of each queue: 10 minutes, the purge queue 90 minutes', () => {
     expect(ALARM_THRESHOLDS.ageOfOldestMessageSeconds).toBe(600);
-    expect(ALARM_THRESHOLDS.purgeAgeOfOldestMessageSeconds).toBe(3_600);
+    expect(ALARM_THRESHOLDS.purgeAgeOfOldestMessageSeconds).toBe(5_400);
     for (const [stage, seconds] of [
       ['Ingest', 600],
       ['Render', 600],
-      ['Purge', 3_600],
+      ['Purge', 5_400],
     ] as const) {
       const alarm = alarmNamed(`${stage}QueueAge`);
       expect(alarm).toMatchObject({
