@@ -25,5 +25,14 @@ if (!process.features.typescript) {
   process.exit(child.status ?? 1);
 }
 
-const { main } = await import('./main.ts');
+let main;
+try {
+  ({ main } = await import('./main.ts'));
+} catch (error) {
+  // `npx pictura` in a fresh clone, before `npm ci`: name the step that is missing, not Node's stack trace.
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !/Cannot find package/.test(error.message)) throw error;
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  process.stderr.write(`pictura: its dependencies are not installed; run \`npm ci\` in ${root} first\n`);
+  process.exit(2);
+}
 process.exitCode = await main(process.argv);
