@@ -198,7 +198,9 @@ describe('alarms', () => {
         ]),
       },
     });
-    expect(alarms()).toHaveLength(6);
+    // Three DLQ-depth and three consumer-error alarms (this file), and five from the observability construct
+    // (test/infra/observability.test.ts: three queue ages, the API 5xx rate, upload→ready p95).
+    expect(alarms()).toHaveLength(11);
     for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 });
