@@ -123,7 +123,7 @@ console.log(`
   Pictura local cloud — ${cloud.model.stackName}, ready in ${ready}s (synth ${(cloud.timings.synthMs / 1000).toFixed(1)}s)
 
   API        ${cloud.urls.api ?? '(no API in the template)'}
-  CDN        ${cloud.urls.cdn ?? '(no CDN in the template)'}
+  CDN        ${cloud.urls.cdn ?? '(no CDN in the template)'}${cloud.urls.cdn ? `   (upload page: open ${cloud.urls.cdn}/ and paste the key below)` : ''}
   AWS        ${cloud.urls.aws}   (S3, SQS, DynamoDB, Lambda)
   API key    ${key}${cloud.apiKeys.length > 1 ? `  (+${cloud.apiKeys.length - 1} more)` : ''}
   Metrics    ${cloud.urls.aws}/_pictura/metrics.html   (one image's steps: npm run trace -- <image-id>)
