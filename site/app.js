@@ -176,7 +176,8 @@ async function api(path, init = {}) {
 function retryDelay(error, attempt) {
   const backoff = backoffMs(attempt, 1000, 20_000);
   const floor = error.code === 'BLOCKED_BY_CDN' ? WAF_WAIT_MS : 0;
-  return Math.max(error.retryAfterMs ?? backoff, floor);
+  // A Retry-After of hours would leave the card stuck: two minutes at most, then ask again.
+  return Math.max(Math.min(error.retryAfterMs ?? backoff, 120_000), floor);
 }
 
 /**

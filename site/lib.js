@@ -87,6 +87,8 @@ export function retryAfterMs(header, now = Date.now()) {
   if (!header) return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // An HTTP date always names its day (IMF-fixdate and the obsolete forms); Date.parse reads "-1" as a year.
+  if (!/[a-z]/i.test(value)) return undefined;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
