@@ -157,12 +157,21 @@ class JsonPatternParser {
 
   #value(): Value {
     const token = this.#next();
-    if (token.startsWith('"')) return { kind: 'string', value: JSON.parse(token) as string };
+    if (token.startsWith('"')) return { kind: 'string', value: unquote(token) };
     const number = Number(token);
     if (token !== '' && Number.isFinite(number)) return { kind: 'number', value: number };
     // An unquoted value is a string in CloudWatch's syntax (`{ $.level = ERROR }`).
     if (/^[\w.*:/-]+$/.test(token)) return { kind: 'string', value: token };
     this.#fail();
+  }
+}
+
+/** A quoted value's text; an escape JSON does not know (`"\x"`, `"\u12"`) is the caller's mistake, not a server fault. */
+function unquote(token: string): string {
+  try {
+    return JSON.parse(token) as string;
+  } catch {
+    throw new FilterPatternError(`Invalid filter pattern: bad escape in ${token.slice(0, 40)}`);
   }
 }
 

@@ -18,14 +18,36 @@ const MAX_REQUEST_BYTES = 1024 * 1024;
 /** "returns up to 1 MB (up to 10,000 log events)" per call (API_FilterLogEvents.html, Request Parameters, limit). */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
-/** The route: answers every `Logs_20140328.*` call; other requests pass on. */
+/**
+ * The route: answers every `Logs_20140328.*` call; other requests pass on. A call a browser made for a page's
+ * script is refused (see {@link pageScriptReason}).
+ */
 export function logsRoute(store: LogStore, region: string, account: string): EdgeRoute {
   return (req, res) => {
     const target = String(req.headers['x-amz-target'] ?? '');
     if (!target.startsWith(TARGET_PREFIX)) return false;
+    const refused = pageScriptReason(req);
+    if (refused) {
+      req.resume();
+      send(res, 400, { __type: 'AccessDeniedException', message: refused });
+      return true;
+    }
     void answer(req, res, target.slice(TARGET_PREFIX.length), store, { region, account });
     return true;
   };
+}
+
+/**
+ * Why a logs call comes from a web page's script, or `undefined` for a tool. The endpoint already refuses
+ * cross-site calls (security/request-guards.ts); a page of the local cloud's own CDN is same-site and may
+ * drive S3 (its presigned POST), but no page needs the functions' logs, which carry API key ids and source
+ * addresses. Browsers send `Origin` on a script's POST and `Sec-Fetch-Site` on every request (to secure
+ * contexts, which localhost is); the AWS CLI and SDKs send neither. The answer is CloudWatch Logs'
+ * `AccessDeniedException`, 400 (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/CommonErrors.html).
+ */
+export function pageScriptReason(req: IncomingMessage): string | undefined {
+  if (req.headers.origin === undefined && req.headers['sec-fetch-site'] === undefined) return undefined;
+  return 'The local CloudWatch Logs API is not for scripts on web pages (the request has Origin or Sec-Fetch-Site); read the logs with the AWS CLI, an SDK or npm run trace.';
 }
 
 async function answer(

@@ -213,10 +213,16 @@ describe('FilterLogEvents', () => {
     '{ imageId = "x" }',
     '{ $.a > "text" }',
     '{ ($.a = 1 }',
+    // Escapes JSON does not know: a 500 here was retried by the SDK and the CLI.
+    '{ $.a = "\\x" }',
+    '{ $.a = "\\u12" }',
   ])(
     'refuses a pattern the local subset cannot read (%s) with InvalidParameterException, never a wrong match',
     async (pattern) => {
-      expect((await errorOf(filter({ filterPattern: pattern }))).name).toBe('InvalidParameterException');
+      expect(await errorOf(filter({ filterPattern: pattern }))).toMatchObject({
+        name: 'InvalidParameterException',
+        status: 400,
+      });
     },
   );
 
@@ -251,6 +257,52 @@ describe('FilterLogEvents', () => {
       () => 413,
     );
     expect(status).toBe(413);
+  });
+});
+
+/** A POST to the endpoint with exactly `headers` (node:http adds no Sec-Fetch or Origin of its own). */
+function post(target: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      headers: { 'x-amz-target': target, 'content-type': 'application/x-amz-json-1.1', ...headers },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.end(JSON.stringify({ logGroupName: GROUP }));
+  });
+}
+
+describe('the logs API refuses web pages', () => {
+  // What a script on the local CDN's page sends (same-site: another port of localhost), and older or
+  // partial variants of it. CloudWatch Logs answers an unauthorised call AccessDeniedException, 400
+  // (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/CommonErrors.html).
+  it.each([
+    { origin: 'http://localhost:3001', 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'cors' },
+    { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' },
+    { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' },
+    { origin: 'http://localhost:3001' },
+  ])('answers AccessDeniedException to %o, with no log data', async (headers) => {
+    for (const target of ['Logs_20140328.FilterLogEvents', 'Logs_20140328.DescribeLogGroups']) {
+      const { status, body } = await post(target, headers);
+      expect(status).toBe(400);
+      expect(JSON.parse(body)).toMatchObject({ __type: 'AccessDeniedException' });
+      expect(body).not.toContain('Message number');
+      expect(body).not.toContain(GROUP);
+    }
+  });
+
+  it('answers a tool that sends neither header (the CLI, the SDK, node:http)', async () => {
+    const { status, body } = await post('Logs_20140328.FilterLogEvents', {});
+    expect(status).toBe(200);
+    expect(body).toContain('Message number 0');
   });
 });
 
