@@ -284,7 +284,7 @@ describe('the logs API refuses web pages', () => {
   // What a script on the local CDN's page sends (same-site: another port of localhost), and older or
   // partial variants of it. CloudWatch Logs answers an unauthorised call AccessDeniedException, 400
   // (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/CommonErrors.html).
-  it.each([
+  it.each<Record<string, string>>([
     { origin: 'http://localhost:3001', 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'cors' },
     { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' },
     { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' },
