@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
@@ -7,44 +6,22 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDiscovery } from '#local/discovery.ts';
-import { ROOT, startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
+import { type CliRun, runCli } from '#test/support/cli.ts';
+import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
 
 // Issue 13: the `pictura` CLI run as a user runs it (a child process of `node cli/pictura.js`, the package's
 // bin), against the local cloud: uploads with --wait --json, ls, info, rm, and every documented exit code.
 
-const CLI = join(ROOT, 'cli', 'pictura.js');
 let cloud: TestCloud;
 let dir: string;
 /** A discovery path that does not exist: the developer's own running cloud must not leak into the tests. */
 let noDiscovery: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /** Runs the CLI with `args` (asynchronously: the cloud answering it lives in this process). */
-function pictura(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        PICTURA_LOCAL_DISCOVERY: noDiscovery,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const pictura = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
+  runCli(args, { cwd: dir, discovery: noDiscovery, env });
 
 /** The endpoint and key of the test cloud, as flags. */
 function target(): string[] {

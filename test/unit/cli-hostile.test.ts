@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeDiscovery } from '#local/discovery.ts';
-import { ROOT } from '#test/support/local-cloud.ts';
+import { type CliRun, runCli } from '#test/support/cli.ts';
 import { EXIT } from '../../cli/errors.ts';
 import { MAX_PAGES } from '../../cli/ls.ts';
 
@@ -13,7 +12,6 @@ import { MAX_PAGES } from '../../cli/ls.ts';
 // as a broken, misconfigured or hostile endpoint would: every such answer is one line on stderr and a
 // documented exit code, never a stack trace, a hang, or unbounded memory.
 
-const CLI = join(ROOT, 'cli', 'pictura.js');
 const KEY = 'test-key-0123456789abcdefghij';
 let dir: string;
 let server: Server;
@@ -22,37 +20,11 @@ type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void
 let handler: Handler;
 let requests: { method: string; url: string }[];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+type Run = CliRun;
 
 /** Runs the CLI (a shell command line when `shell` is given, e.g. with a ulimit in front). */
-function pictura(args: string[], env: Record<string, string> = {}, shell?: string): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const command = shell ? '/bin/bash' : process.execPath;
-    const argv = shell ? ['-c', `${shell} "$0" "$@"`, process.execPath, CLI, ...args] : [CLI, ...args];
-    const child = spawn(command, argv, {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        PICTURA_LOCAL_DISCOVERY: join(dir, 'none.json'),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-  });
-}
+const pictura = (args: string[], env: Record<string, string> = {}, shell?: string): Promise<Run> =>
+  runCli(args, { cwd: dir, discovery: join(dir, 'none.json'), env, ...(shell ? { shell } : {}) });
 
 const target = () => ['--endpoint', base, '--api-key', KEY];
 
