@@ -14,6 +14,7 @@ import {
   DeleteAccepted,
   Exif,
   Failure,
+  GatewayMessage,
   Health,
   ImageDocument,
   ImageId,
@@ -45,6 +46,7 @@ const COMPONENTS = {
   DeleteAccepted,
   Health,
   Problem,
+  GatewayMessage,
 } as const;
 type ComponentName = keyof typeof COMPONENTS;
 
@@ -203,7 +205,15 @@ export const OPERATIONS: readonly OperationSpec[] = [
     responses: {
       200: {
         description: 'The OpenAPI 3.1 document',
-        json: { type: 'object', required: ['openapi', 'info', 'paths'] },
+        json: {
+          type: 'object',
+          properties: {
+            openapi: { type: 'string', pattern: '^3\\.1\\.\\d+$' },
+            info: { type: 'object' },
+            paths: { type: 'object' },
+          },
+          required: ['openapi', 'info', 'paths'],
+        },
       },
     },
   },
@@ -254,6 +264,7 @@ function problemResponse(description: string, codes: readonly ProblemCode[]) {
   };
 }
 
+/** A response's `content` and `headers` from its spec (one media type: problem+json or application/json). */
 function response(spec: ResponseSpec, extraCodes: readonly ProblemCode[] = []) {
   if ('problem' in spec) return problemResponse(spec.description, [...spec.problem, ...extraCodes]);
   const schema = 'body' in spec ? { $ref: `#/components/schemas/${spec.body}` } : spec.json;
@@ -273,6 +284,63 @@ function response(spec: ResponseSpec, extraCodes: readonly ProblemCode[] = []) {
   };
 }
 
+/** A body of API Gateway's own `{"message": …}` answers, with the message it carries for that status. */
+const gatewayMessage = (message: string) => ({
+  schema: { $ref: '#/components/schemas/GatewayMessage', properties: { message: { const: message } } },
+});
+
+/** API Gateway's 10 MB request payload quota, in bytes, named in its front door's 413. */
+const API_PAYLOAD_LIMIT = 10_485_760;
+
+/**
+ * Answers in another format than problem+json, which neither the functions nor a gateway response shape:
+ * what any route may get from API Gateway before or around its integration, and from the CDN's web ACL.
+ * Each is appended to the route's response of that status as one more media type, with a sentence saying
+ * when it comes. Bodies and media types as the local cloud sends them, captured on AWS (the sources are in
+ * local/apigateway/gateway-responses.ts and local/cloudfront/waf.ts).
+ */
+const FOREIGN_ANSWERS: Record<number, { note: string; content: Record<string, unknown> }> = {
+  403: {
+    note:
+      "Through the CDN, a request its web ACL (AWS WAF) blocks gets CloudFront's `text/html` error page " +
+      '("Request blocked."): over a per-IP rate limit (the public routes share one of 300 a minute; every ' +
+      'route one of 10,000 per 5 minutes) or matched by an AWS managed rule.',
+    content: { 'text/html': { schema: { type: 'string' } } },
+  },
+  413: {
+    note:
+      'From API Gateway, in its own formats: a body over its 10 MB quota gets a plain-text answer at its ' +
+      `front door (\`Content-Type: text; charset=utf-8\`, body \`HTTP content length exceeded ${API_PAYLOAD_LIMIT} bytes.\`); ` +
+      "a smaller one whose Lambda event (the body base64-encoded) is over Lambda's 6 MB gets " +
+      '`{"message": "Request Too Long"}` (an `image/*` body of about 4.4 to 10 MB).',
+    content: {
+      'application/json': gatewayMessage('Request Too Long'),
+      // The media type AWS sends has no subtype (`text`); `text/*` is the range that holds it.
+      'text/*': {
+        schema: { type: 'string', const: `HTTP content length exceeded ${API_PAYLOAD_LIMIT} bytes.` },
+      },
+    },
+  },
+  500: {
+    note: 'API Gateway\'s own `{"message": "Internal server error"}` when it cannot invoke the function.',
+    content: { 'application/json': gatewayMessage('Internal server error') },
+  },
+};
+
+/** A route's response with the answers of other formats ({@link FOREIGN_ANSWERS}) of its status added. */
+function withForeignAnswers(
+  status: number,
+  built: { description: string; content: Record<string, unknown> },
+) {
+  const foreign = FOREIGN_ANSWERS[status];
+  if (!foreign) return built;
+  return {
+    ...built,
+    description: `${built.description}. ${foreign.note}`,
+    content: { ...built.content, ...foreign.content },
+  };
+}
+
 function operationObject(operation: OperationSpec) {
   const responses: Record<string, unknown> = {};
   const common = commonProblems(operation);
@@ -280,9 +348,10 @@ function operationObject(operation: OperationSpec) {
   for (const status of [...statuses].sort((a, b) => a - b)) {
     const own = operation.responses[status];
     const shared = common[status] ?? [];
-    responses[String(status)] = own
-      ? response(own, shared)
-      : problemResponse(TITLES[status] ?? 'Error', shared);
+    responses[String(status)] = withForeignAnswers(
+      status,
+      own ? response(own, shared) : problemResponse(TITLES[status] ?? 'Error', shared),
+    );
   }
   const security =
     operation.auth === 'apiKey'

@@ -184,3 +184,12 @@ export const Problem = z.object({
   detail: z.string(),
   code: described(z.enum(PROBLEM_CODES), 'Stable, machine-readable identifier; branch on this.'),
 });
+
+/**
+ * API Gateway's own JSON answers that no gateway response shapes: `{"message": "Request Too Long"}` (413, a
+ * proxy event over Lambda's 6 MB invocation payload) and `{"message": "Internal server error"}` (500, an
+ * invocation that failed before the function ran). Captured on AWS: local/apigateway/gateway-responses.ts.
+ */
+export const GatewayMessage = z.object({
+  message: described(z.string(), "API Gateway's message."),
+});

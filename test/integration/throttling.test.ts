@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
+import { expectOpenApiResponse } from '#test/support/openapi.ts';
 import { FIXTURE_LIMITS } from './fixtures/throttle-app.ts';
 
 // Throttling, quotas and the CDN's per-IP rule, emulated from the template: the fixture app uses Pictura's own
@@ -40,10 +41,12 @@ describe('the stage throttle', () => {
     const throttled = responses.find((r) => r.status === 429);
     expect(throttled?.headers.get('x-amzn-errortype')).toBe('TooManyRequestsException');
     expect(throttled?.headers.get('retry-after')).toBe('1');
-    expect(await throttled?.json()).toMatchObject({
+    const throttledBody = await throttled?.json();
+    expect(throttledBody).toMatchObject({ status: 429, code: 'THROTTLED', detail: 'Too Many Requests' });
+    expectOpenApiResponse('GET', '/v1/images/{id}', {
       status: 429,
-      code: 'THROTTLED',
-      detail: 'Too Many Requests',
+      headers: throttled?.headers ?? {},
+      body: throttledBody,
     });
     // Another method has its own bucket ("applied at the API method level").
     expect((await fetch(`${api}/v1/health`)).status).toBe(200);
@@ -64,11 +67,18 @@ describe('the CDN web ACL', () => {
     for (const blocked of [await read(0), await read(1)]) {
       expect(blocked.status).toBe(403);
       expect(blocked.headers.get('x-cache')).toBe('Error from cloudfront');
-      expect(await blocked.text()).toContain('Request blocked.');
+      const page = await blocked.text();
+      expect(page).toContain('Request blocked.');
+      expectOpenApiResponse('GET', '/v1/images/{id}', { status: 403, headers: blocked.headers, body: page });
     }
     // The public routes share the rule's count; a header the client sets does not change its address.
     const health = await fetch(`${cdn}/v1/health`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
     expect(health.status).toBe(403);
+    expectOpenApiResponse('GET', '/v1/health', {
+      status: 403,
+      headers: health.headers,
+      body: await health.text(),
+    });
     // Keyed routes are outside the rule's scope-down statement (the usage plan limits them).
     const upload = await fetch(`${cdn}/v1/images`, {
       method: 'POST',
@@ -91,7 +101,13 @@ describe('the usage plan', () => {
     expect(throttled).toHaveLength(2);
     expect(throttled[0]?.headers.get('x-amzn-errortype')).toBe('TooManyRequestsException');
     expect(throttled[0]?.headers.get('retry-after')).toBe('1');
-    expect(await throttled[0]?.json()).toMatchObject({ status: 429, code: 'THROTTLED' });
+    const throttledBody = await throttled[0]?.json();
+    expect(throttledBody).toMatchObject({ status: 429, code: 'THROTTLED' });
+    expectOpenApiResponse('GET', '/v1/images', {
+      status: 429,
+      headers: throttled[0]?.headers ?? {},
+      body: throttledBody,
+    });
   });
 
   it('refuses requests over the quota with 429 QUOTA_EXCEEDED, throttled ones not counted', async () => {
@@ -105,10 +121,12 @@ describe('the usage plan', () => {
     expect(keyedAdmitted).toBe(limit);
     expect(refused?.headers.get('x-amzn-errortype')).toBe('LimitExceededException');
     expect(refused?.headers.get('retry-after')).toBe('3600');
-    expect(await refused?.json()).toMatchObject({
+    const refusedBody = await refused?.json();
+    expect(refusedBody).toMatchObject({ status: 429, code: 'QUOTA_EXCEEDED', detail: 'Limit Exceeded' });
+    expectOpenApiResponse('GET', '/v1/images', {
       status: 429,
-      code: 'QUOTA_EXCEEDED',
-      detail: 'Limit Exceeded',
+      headers: refused?.headers ?? {},
+      body: refusedBody,
     });
     // Other keyless routes are not the key's quota.
     expect((await fetch(`${api}/v1/health`)).status).toBe(200);

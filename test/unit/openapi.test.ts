@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '#infra/bundling.ts';
 import { Api } from '#infra/constructs/api.ts';
 import { GATEWAY_ERRORS } from '#local/apigateway/gateway-responses.ts';
-import { buildOpenApiDocument } from '#shared/api/openapi.ts';
+import { buildOpenApiDocument, OPERATIONS } from '#shared/api/openapi.ts';
 import { PROBLEM_CODES } from '#shared/api/schemas.ts';
-import { OPENAPI_DOCUMENT } from '#test/support/openapi.ts';
+import { OPENAPI_DOCUMENT, readObservations, undocumentedObservations } from '#test/support/openapi.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: OpenAPI documents and templates are untyped JSON.
 type Json = any;
@@ -251,5 +251,73 @@ describe('routes', () => {
       for (const status of statuses) if (!documented.has(status)) missing.push(`${fn} ${status}`);
     }
     expect(missing).toEqual([]);
+  });
+});
+
+// ---- per route: what the integration tests saw each route answer ----
+
+describe('answers seen live, per route', () => {
+  // Recorded by expectOpenApiResponse (test/support/openapi.ts) in the integration tests, one line per
+  // distinct answer: `METHOD /path status media/type CODE`. Independent of the route table the document is
+  // built from: a status or code dropped from one route fails here even when another route still lists it.
+  const observed = readObservations();
+
+  it('the integration tests saw the answers this check relies on (so it has something to check)', () => {
+    expect(observed).toEqual(
+      expect.arrayContaining([
+        'DELETE /v1/images/{id}/token 404 application/problem+json IMAGE_NOT_FOUND',
+        'DELETE /v1/images/{id}/token 401 application/problem+json AUTHENTICATION_REQUIRED',
+        'DELETE /v1/images/{id} 404 application/problem+json IMAGE_NOT_FOUND',
+        'POST /v1/images 413 application/json -',
+        'POST /v1/images 413 text -',
+        'GET /v1/images/{id} 403 text/html -',
+        'GET /v1/images 429 application/problem+json QUOTA_EXCEEDED',
+      ]),
+    );
+  });
+
+  it('every (route, status, media type, code) seen is documented on that route', () => {
+    expect(undocumentedObservations(OPENAPI_DOCUMENT, observed)).toEqual([]);
+  });
+
+  it('a status removed from one route fails, though other routes still document it: 404 of DELETE /v1/images/{id}/token', () => {
+    const document = structuredClone(OPENAPI_DOCUMENT);
+    delete document.paths['/v1/images/{id}/token'].delete.responses['404'];
+    expect(document.paths['/v1/images/{id}'].delete.responses['404']).toBeDefined();
+    expect(undocumentedObservations(document, observed)).toEqual([
+      'DELETE /v1/images/{id}/token 404 application/problem+json IMAGE_NOT_FOUND',
+    ]);
+  });
+
+  it('the same 404 removed from the route table and the document regenerated fails too', () => {
+    const build = buildOpenApiDocument;
+    const responses = OPERATIONS.find((op) => op.operationId === 'deleteImageWithToken')?.responses as
+      | Record<number, unknown>
+      | undefined;
+    const saved = responses?.[404];
+    if (!responses || !saved) throw new Error('DELETE /v1/images/{id}/token has no 404 to remove');
+    try {
+      delete responses[404];
+      expect(undocumentedObservations(build(version), observed)).toContain(
+        'DELETE /v1/images/{id}/token 404 application/problem+json IMAGE_NOT_FOUND',
+      );
+    } finally {
+      responses[404] = saved;
+    }
+    expect(undocumentedObservations(build(version), observed)).toEqual([]);
+  });
+
+  it('a code dropped from one route, a media type left out, or an unknown route are reported', () => {
+    const document = structuredClone(OPENAPI_DOCUMENT);
+    const tokenUnauthorized = document.paths['/v1/images/{id}/token'].delete.responses['401'];
+    tokenUnauthorized.content['application/problem+json'].schema.properties.code.enum = ['API_KEY_REQUIRED'];
+    delete document.paths['/v1/images'].post.responses['413'].content['text/*'];
+    expect(
+      undocumentedObservations(document, [...observed, 'GET /v1/nowhere 200 application/json -']).sort(),
+    ).toEqual([
+      'DELETE /v1/images/{id}/token 401 application/problem+json AUTHENTICATION_REQUIRED',
+      'GET /v1/nowhere 200 application/json -',
+      'POST /v1/images 413 text -',
+    ]);
   });
 });
