@@ -3,15 +3,20 @@
  * them to CloudWatch (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html), in
  * memory and, with a data folder, in one private file per group. Bounded: each group keeps its newest
  * `maxEventsPerGroup` events and at most `maxBytesPerGroup` of messages (the oldest are dropped, as a
- * retention period would), each event at most `MAX_EVENT_BYTES`.
+ * retention period would), each event at most `MAX_EVENT_BYTES`. The file is bounded too: appended to until
+ * it is twice what memory holds (in lines or bytes), then rewritten from memory; on start only its last
+ * `2 × maxBytesPerGroup` bytes are read, so a huge or damaged file never stops a start.
  */
 import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
   chmodSync,
+  closeSync,
+  fstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
-  readFileSync,
+  readSync,
   renameSync,
   writeFileSync,
 } from 'node:fs';
@@ -67,6 +72,10 @@ interface Group {
   bytes: number;
   /** Lines appended to the group's file since it was last rewritten. */
   appended: number;
+  /** Bytes in the group's file (as far as this store wrote or read it). */
+  fileBytes: number;
+  /** Bytes of the file just after it was last rewritten (its live events, JSON-encoded). */
+  rewrittenBytes: number;
 }
 
 /** Flushes pending writes this often: one append per group per interval, not one per line. */
@@ -83,7 +92,8 @@ export class LogStore {
   readonly #maxBytes: number;
   readonly #dir: string | undefined;
   readonly #onEvent: ((event: LogEvent) => void) | undefined;
-  readonly #pending = new Map<string, string[]>();
+  /** Lines not yet written, per group; none are kept once the group is due a rewrite anyway. */
+  readonly #pending = new Map<string, { lines: string[]; bytes: number }>();
   #timer: NodeJS.Timeout | undefined;
   #sequence = 0;
 
@@ -146,11 +156,14 @@ export class LogStore {
     this.#timer = undefined;
     const dir = this.#dir;
     if (!dir) return;
-    for (const [name, lines] of this.#pending) {
+    for (const [name, pending] of this.#pending) {
       const group = this.#groups.get(name);
       if (!group) continue;
-      if (group.appended > this.#max) this.#rewrite(dir, group);
-      else appendFileSync(fileOf(dir, name), lines.join(''), { mode: 0o600 });
+      if (this.#overBound(group, pending.bytes)) this.#rewrite(dir, group);
+      else {
+        appendFileSync(fileOf(dir, name), pending.lines.join(''), { mode: 0o600 });
+        group.fileBytes += pending.bytes;
+      }
     }
     this.#pending.clear();
   }
@@ -168,15 +181,7 @@ export class LogStore {
   #add(event: LogEvent): void {
     let group = this.#groups.get(event.logGroupName);
     if (!group) {
-      group = {
-        name: event.logGroupName,
-        creationTime: event.timestamp,
-        events: [],
-        head: 0,
-        dropped: 0,
-        bytes: 0,
-        appended: 0,
-      };
+      group = newGroup(event.logGroupName, event.timestamp);
       this.#groups.set(group.name, group);
     }
     group.events.push(event);
@@ -200,31 +205,46 @@ export class LogStore {
   #persist(event: LogEvent): void {
     if (!this.#dir) return;
     const group = this.#groups.get(event.logGroupName);
-    if (group) group.appended += 1;
-    const line = `${JSON.stringify({ s: event.logStreamName, t: event.timestamp, i: event.ingestionTime, m: event.message })}\n`;
-    const lines = this.#pending.get(event.logGroupName) ?? [];
-    lines.push(line);
-    this.#pending.set(event.logGroupName, lines);
+    if (!group) return;
+    group.appended += 1;
+    const line = storedLine(event);
+    const pending = this.#pending.get(group.name) ?? { lines: [], bytes: 0 };
+    pending.bytes += Buffer.byteLength(line);
+    // Past the bound the next flush rewrites the file from memory: holding the lines would only cost memory.
+    if (this.#overBound(group, pending.bytes)) pending.lines = [];
+    else pending.lines.push(line);
+    this.#pending.set(group.name, pending);
     this.#timer ??= setTimeout(() => this.flush(), FLUSH_MS).unref();
+  }
+
+  /**
+   * Whether appending `adding` bytes would take the group's file past twice what memory holds: twice the
+   * event count, or twice the bytes (of the byte bound, or of the last rewrite when escaping made the
+   * live events' lines longer than their messages, so a rewrite is never followed by another at once).
+   */
+  #overBound(group: Group, adding: number): boolean {
+    const byteBound = 2 * Math.max(this.#maxBytes, group.rewrittenBytes);
+    return group.appended > 2 * this.#max || group.fileBytes + adding > byteBound;
   }
 
   /** Replaces a group's file with its live events (written beside it, then renamed over it). */
   #rewrite(dir: string, group: Group): void {
     const file = fileOf(dir, group.name);
     const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    const text = group.events
-      .slice(group.head)
-      .map(
-        (e) =>
-          `${JSON.stringify({ s: e.logStreamName, t: e.timestamp, i: e.ingestionTime, m: e.message })}\n`,
-      )
-      .join('');
+    const text = group.events.slice(group.head).map(storedLine).join('');
     writeFileSync(temporary, text, { mode: 0o600 });
     renameSync(temporary, file);
     group.appended = 0;
+    group.fileBytes = Buffer.byteLength(text);
+    group.rewrittenBytes = group.fileBytes;
   }
 
-  /** Reads every group file of `dir` (made 0700 if new); a line that is not a stored event is skipped. */
+  /**
+   * Reads every group file of `dir` (made 0700 if new): only its last `2 × maxBytesPerGroup` bytes, from the
+   * first whole line in them; a line that is not a stored event is skipped, a file that cannot be read is
+   * left alone. A file longer than that (a run with a larger bound, a damaged file), or whose last line is
+   * unfinished, is rewritten at once with the events read.
+   */
   #load(dir: string): void {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
@@ -232,24 +252,73 @@ export class LogStore {
       .filter((name) => name.endsWith(FILE_SUFFIX))
       .sort()) {
       const logGroupName = decodeURIComponent(entry.slice(0, -FILE_SUFFIX.length));
-      for (const line of readFileSync(join(dir, entry), 'utf8').split('\n')) {
+      const tail = readTail(join(dir, entry), 2 * this.#maxBytes);
+      if (!tail) continue;
+      for (const line of tail.text.split('\n')) {
         const stored = parseStored(line);
         if (!stored) continue;
         const event = { logGroupName, ...stored, eventId: this.#nextId() };
         this.#add(event);
         this.#onEvent?.(event);
       }
-      const group = this.#groups.get(logGroupName);
-      // A file longer than the bound (a run with a larger one) is cut down on the next flush.
-      if (group) group.appended = group.events.length + group.dropped;
+      this.createGroup(logGroupName);
+      const group = this.#groups.get(logGroupName) as Group;
+      group.fileBytes = tail.size;
+      group.appended = group.events.length + group.dropped;
+      // An unfinished last line would swallow the next one appended.
+      const unfinished = tail.size > 0 && !tail.text.endsWith('\n');
+      if (!tail.whole || unfinished || this.#overBound(group, 0)) this.#rewrite(dir, group);
     }
   }
+}
+
+/**
+ * The last `max` bytes of a file as text from its first whole line, the file's size, and whether that is the
+ * whole file; none if it cannot be read (a folder under the name, no permission).
+ */
+function readTail(file: string, max: number): { text: string; size: number; whole: boolean } | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, max);
+    const buffer = Buffer.alloc(length);
+    let read = 0;
+    while (read < length) {
+      const n = readSync(fd, buffer, read, length - read, size - length + read);
+      if (n === 0) break;
+      read += n;
+    }
+    let text = buffer.subarray(0, read).toString('utf8');
+    // Started mid-line: that line is incomplete.
+    if (length < size) text = text.slice(text.indexOf('\n') + 1 || text.length);
+    return { text, size, whole: length === size };
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** An event as one line of its group's file. */
+function storedLine(e: LogEvent): string {
+  return `${JSON.stringify({ s: e.logStreamName, t: e.timestamp, i: e.ingestionTime, m: e.message })}\n`;
 }
 
 const FILE_SUFFIX = '.jsonl';
 
 function newGroup(name: string, creationTime: number): Group {
-  return { name, creationTime, events: [], head: 0, dropped: 0, bytes: 0, appended: 0 };
+  return {
+    name,
+    creationTime,
+    events: [],
+    head: 0,
+    dropped: 0,
+    bytes: 0,
+    appended: 0,
+    fileBytes: 0,
+    rewrittenBytes: 0,
+  };
 }
 
 /** The group's file: its name percent-encoded (`/aws/lambda/x` has slashes), so it never leaves `dir`. */

@@ -1,4 +1,16 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -122,5 +134,60 @@ describe('LogStore in the data folder', () => {
     );
     const store = new LogStore({ dir });
     expect(store.events(GROUP).map((e) => e.message)).toEqual(['good']);
+  });
+
+  it('keeps the file bounded by bytes too: 400 lines of 50 KB stay within twice the byte bound', () => {
+    const dir = folder();
+    const maxBytesPerGroup = 100_000;
+    const store = new LogStore({ dir, maxBytesPerGroup });
+    const file = join(dir, `${encodeURIComponent(GROUP)}.jsonl`);
+    let largest = 0;
+    for (let i = 0; i < 400; i += 1) {
+      store.put(GROUP, STREAM, i, `${i} `.padEnd(50_000, 'x'));
+      if (i % 5 === 4) {
+        store.flush();
+        largest = Math.max(largest, statSync(file).size);
+      }
+    }
+    // Twice the bound, plus each stored line's JSON envelope (stream, times: under 200 bytes).
+    expect(largest).toBeLessThanOrEqual(2 * (maxBytesPerGroup + 2 * 200));
+    const again = new LogStore({ dir, maxBytesPerGroup });
+    expect(again.events(GROUP).map((e) => e.message.split(' ')[0])).toEqual(['398', '399']);
+  });
+
+  /** A file of `size` bytes that are all zero (sparse: it takes no disk), then `lines`, the last unfinished. */
+  function hugeFile(dir: string, size: number, lines: string[] = []): string {
+    const file = join(dir, `${encodeURIComponent(GROUP)}.jsonl`);
+    const fd = openSync(file, 'w', 0o600);
+    ftruncateSync(fd, size);
+    closeSync(fd);
+    if (lines.length > 0) appendFileSync(file, lines.map((l) => `\n${l}`).join(''));
+    return file;
+  }
+
+  it('starts from a 600 MB group file (more than a string can hold): reads its tail, and cuts it down', () => {
+    const dir = folder();
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = hugeFile(dir, 600 * 1024 * 1024, [
+      '{"s":"x","t":5,"m":"kept 1"}',
+      '{"s":"x","t":6,"m":"kept 2"}',
+    ]);
+    const store = new LogStore({ dir });
+    expect(store.events(GROUP).map((e) => e.message)).toEqual(['kept 1', 'kept 2']);
+    expect(statSync(file).size).toBeLessThan(1024);
+    expect(new LogStore({ dir }).events(GROUP)).toHaveLength(2);
+  });
+
+  it('starts from a damaged file (one endless line) and from a folder where a file should be', () => {
+    const dir = folder();
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    hugeFile(dir, 64 * 1024 * 1024);
+    mkdirSync(join(dir, `${encodeURIComponent('/aws/lambda/odd')}.jsonl`));
+    const store = new LogStore({ dir, maxBytesPerGroup: 1024 });
+    expect(store.events(GROUP)).toEqual([]);
+    expect(store.events('/aws/lambda/odd')).toEqual([]);
+    store.put(GROUP, STREAM, 1, 'after');
+    store.close();
+    expect(new LogStore({ dir }).events(GROUP).map((e) => e.message)).toEqual(['after']);
   });
 });
