@@ -6,7 +6,7 @@ import { ImageRejectedError, MalformedMessageError } from './errors.ts';
 import { inspectImage } from './image/inspect.ts';
 import { imageIdFromOriginalKey } from './keys.ts';
 import type { Logger } from './logger.ts';
-import { type ImageMetadata, ORIGINAL_REPLACED, processingFailure } from './model.ts';
+import { type ImageMetadata, type ImageRecord, ORIGINAL_REPLACED, processingFailure } from './model.ts';
 import { type StepOutcome, tagUploadRequest } from './observability/image-log.ts';
 import { bytesIn, imageRejected } from './observability/metrics.ts';
 import type { ObjectCreated } from './queue/messages.ts';
@@ -72,87 +72,120 @@ export async function ingestOriginal(deps: IngestDeps, object: ObjectCreated): P
     return 'duplicate';
   }
 
-  // The upload was accepted for its declared length: a presigned POST's policy pins it, but only S3 enforces
-  // policies, so bytes over it (an emulator, a store that does not check) are refused here too.
-  const declared = record.declared?.contentLength;
-  const limit =
-    Number.isSafeInteger(declared) && declared > 0
-      ? Math.min(config.limits.maxUploadBytes, declared)
-      : config.limits.maxUploadBytes;
+  const limit = uploadLimit(config, record.declared?.contentLength);
   const read = await readObject(s3, config.bucketName, object.key, limit);
   if (!read.found) {
     logger.warn('original is gone before ingest; nothing to do', { id });
     return 'gone';
   }
-  if (record.original) {
-    // Measured before (processing, failed or ready): a redelivered event or the same form posted again
-    // with the same file, or a replacement. The same size and SHA-256 are the same original: its recorded
-    // measurements stand, and nothing is inspected (decoded) again.
-    const same =
-      !('tooLarge' in read) &&
-      read.body.length === record.original.bytes &&
-      sha256Of(read.body) === record.original.sha256;
-    if (!same) return refuseReplacement(deps, id, object.key);
-    if (record.status === 'ready') {
-      logger.info('original already handled', { id, status: record.status });
-      return 'duplicate';
-    }
-    return resume(deps, id, {
-      original: record.original,
-      placeholder: record.placeholder ?? '',
-      dominantColor: record.dominantColor ?? '',
-      exif: record.exif ?? {},
-    });
+  if (record.original) return seenAgain(deps, { ...record, original: record.original }, object.key, read);
+  return measureAndRecord(deps, record, object.key, read, limit);
+}
+
+/**
+ * The most bytes an original may have: the upload was accepted for its declared length, which a presigned
+ * POST's policy pins; but only S3 enforces policies, so bytes over it (an emulator, a store that does not
+ * check) are refused here too.
+ */
+function uploadLimit(config: IngestDeps['config'], declared: number | undefined): number {
+  const max = config.limits.maxUploadBytes;
+  return declared !== undefined && Number.isSafeInteger(declared) && declared > 0
+    ? Math.min(max, declared)
+    : max;
+}
+
+type FoundObject = Exclude<Awaited<ReturnType<typeof readObject>>, { found: false }>;
+
+/**
+ * An original measured before (processing, failed or ready): a redelivered event or the same form posted
+ * again with the same file, or a replacement. The same size and SHA-256 are the same original: its recorded
+ * measurements stand, and nothing is inspected (decoded) or counted again.
+ */
+async function seenAgain(
+  deps: IngestDeps,
+  record: ImageRecord & { original: NonNullable<ImageRecord['original']> },
+  key: string,
+  read: FoundObject,
+): Promise<IngestOutcome> {
+  const { id, original } = record;
+  const same =
+    !('tooLarge' in read) && read.body.length === original.bytes && sha256Of(read.body) === original.sha256;
+  if (!same) return refuseReplacement(deps, id, key);
+  if (record.status === 'ready') {
+    deps.logger.info('original already handled', { id, status: record.status });
+    return 'duplicate';
   }
+  return resume(deps, id, {
+    original,
+    placeholder: record.placeholder ?? '',
+    dominantColor: record.dominantColor ?? '',
+    exif: record.exif ?? {},
+  });
+}
+
+/** A first original: inspected, then its metadata recorded and the render queued, or the image rejected. */
+async function measureAndRecord(
+  deps: IngestDeps,
+  record: ImageRecord,
+  key: string,
+  read: FoundObject,
+  limit: number,
+): Promise<IngestOutcome> {
+  const { id } = record;
+  const size = 'tooLarge' in read ? read.bytes : read.body.length;
   let metadata: ImageMetadata;
   try {
-    if ('tooLarge' in read) {
-      throw new ImageRejectedError(
-        'FILE_TOO_LARGE',
-        limit < config.limits.maxUploadBytes
-          ? `the file is ${read.bytes} bytes; its upload was declared as ${limit}`
-          : `the file is ${read.bytes} bytes; the limit is ${limit}`,
-      );
-    }
-    const inspection = await inspectImage(read.body, {
-      maxBytes: config.limits.maxUploadBytes,
-      maxInputPixels: config.limits.maxInputPixels,
-    });
-    metadata = {
-      original: {
-        contentType: inspection.contentType,
-        bytes: inspection.bytes,
-        width: inspection.width,
-        height: inspection.height,
-        sha256: inspection.sha256,
-      },
-      placeholder: inspection.placeholder,
-      dominantColor: inspection.dominantColor,
-      exif: { ...inspection.exif, orientation: inspection.orientation },
-    };
+    metadata = await measure(deps.config, read, limit);
   } catch (error) {
     if (!(error instanceof ImageRejectedError)) throw error;
-    return reject(deps, id, object.key, error);
+    return reject(deps, id, key, error, size);
   }
-
-  const result = await images.recordMetadata(id, metadata);
+  const result = await deps.images.recordMetadata(id, metadata);
   if (!result.applied) {
     // Another ingest measured other bytes first (a form posted twice, this event the older one).
     const measured = result.current?.original?.sha256;
     if (measured !== undefined && measured !== metadata.original.sha256) {
-      return refuseReplacement(deps, id, object.key);
+      return refuseReplacement(deps, id, key);
     }
-    logger.info('image moved on while it was inspected', { id, status: result.current?.status });
+    deps.logger.info('image moved on while it was inspected', { id, status: result.current?.status });
     return 'duplicate';
   }
   await sendRender(deps, id, record.uploadRequestId);
-  bytesIn(metadata.original.bytes);
-  logger.info('original ingested', {
-    id,
-    contentType: metadata.original.contentType,
-    bytes: metadata.original.bytes,
-  });
+  ingested(deps.logger, id, metadata.original);
   return 'processing';
+}
+
+/** The original's metadata, from its bytes; `ImageRejectedError` when it is no acceptable image. */
+async function measure(
+  config: IngestDeps['config'],
+  read: FoundObject,
+  limit: number,
+): Promise<ImageMetadata> {
+  if ('tooLarge' in read) {
+    throw new ImageRejectedError(
+      'FILE_TOO_LARGE',
+      limit < config.limits.maxUploadBytes
+        ? `the file is ${read.bytes} bytes; its upload was declared as ${limit}`
+        : `the file is ${read.bytes} bytes; the limit is ${limit}`,
+    );
+  }
+  const inspection = await inspectImage(read.body, {
+    maxBytes: config.limits.maxUploadBytes,
+    maxInputPixels: config.limits.maxInputPixels,
+  });
+  const { contentType, bytes, width, height, sha256 } = inspection;
+  return {
+    original: { contentType, bytes, width, height, sha256 },
+    placeholder: inspection.placeholder,
+    dominantColor: inspection.dominantColor,
+    exif: { ...inspection.exif, orientation: inspection.orientation },
+  };
+}
+
+/** An original measured and its render queued: `BytesIn` and the log line. */
+function ingested(logger: Logger, id: string, original: ImageMetadata['original']): void {
+  bytesIn(original.bytes);
+  logger.info('original ingested', { id, contentType: original.contentType, bytes: original.bytes });
 }
 
 /**
@@ -217,10 +250,11 @@ async function reject(
   id: string,
   key: string,
   error: ImageRejectedError,
+  bytes: number,
 ): Promise<IngestOutcome> {
   // Record first, then delete: if the delete fails, the retry finds the record rejected and removes it.
   const result = await deps.images.reject(id, { code: error.code, detail: error.message });
-  if (result.applied) imageRejected(error.code);
+  if (result.applied) rejectedAtIngest(error.code, bytes);
   // Not when the image moved on to ready meanwhile (a duplicate event processed the same original).
   if (result.applied || result.current?.status !== 'ready')
     await deleteObject(deps.s3, deps.config.bucketName, key);
@@ -231,6 +265,15 @@ async function reject(
     applied: result.applied,
   });
   return 'rejected';
+}
+
+/**
+ * An original rejected at ingest, counted once (when this ingest recorded the rejection):
+ * `ImagesRejected{code}`, and `BytesIn` too, since its bytes came in and were read like any other's.
+ */
+function rejectedAtIngest(code: string, bytes: number): void {
+  imageRejected(code);
+  bytesIn(bytes);
 }
 
 function sha256Of(bytes: Uint8Array): string {

@@ -5,7 +5,7 @@ import type { Config } from './config.ts';
 import { PermanentError } from './errors.ts';
 import { originalKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
-import { processingFailure } from './model.ts';
+import { type ImageRecord, processingFailure } from './model.ts';
 import { elapsed, tagUploadRequest } from './observability/image-log.ts';
 import { imagePurged } from './observability/metrics.ts';
 import type { ImageRepository } from './repository.ts';
@@ -20,18 +20,41 @@ export interface PurgeDeps {
   logger: Logger;
 }
 
+/** What a purge did: `purged` the image, or nothing (`duplicate`: an earlier purge already finished). */
+export type PurgeOutcome = 'purged' | 'duplicate';
+
 /**
  * Removes everything an image left: its variants, its original, the CDN's cached copies, and finally its
- * record. Idempotent; refuses to touch an image that is not being deleted.
+ * record. Refuses to touch an image that is not being deleted (`PermanentError` `PURGE_NOT_ALLOWED`).
+ *
+ * Idempotent: with no record left it does nothing and answers `duplicate`. The record is removed last, so
+ * its absence means an earlier purge of this image completed (objects, CDN invalidation, record); a second
+ * one would only list an empty prefix, send a second invalidation (its paths differ, so CloudFront would
+ * not dedupe it by caller reference) and count a second `PurgeTime`. Bytes that land after the purge are
+ * not its business: ingest removes an original with no record as an orphan's, and a render that lost the
+ * race removes its own variants (shared/rendering.ts, `deleted-meanwhile`). Such duplicates are normal:
+ * SQS delivers at least once, and a repeated `DELETE` re-queues the purge (shared/deletion.ts).
  */
-export async function purgeImage(deps: PurgeDeps, id: string): Promise<void> {
-  const { config, s3 } = deps;
+export async function purgeImage(deps: PurgeDeps, id: string): Promise<PurgeOutcome> {
   const started = performance.now();
   const record = await deps.images.get(id);
+  if (!record) {
+    deps.logger.info('purge skipped: image already purged', { id, outcome: 'duplicate' });
+    return 'duplicate';
+  }
   tagUploadRequest(deps.logger, record);
-  if (record && record.status !== 'deleting') {
+  if (record.status !== 'deleting') {
     throw new PermanentError('PURGE_NOT_ALLOWED', `image ${id} is ${record.status}, not deleting`);
   }
+  await removeEverything(deps, record);
+  imagePurged(elapsed(started));
+  return 'purged';
+}
+
+/** Deletes the image's objects, invalidates their CDN paths, then removes the record. */
+async function removeEverything(deps: PurgeDeps, record: ImageRecord): Promise<void> {
+  const { config, s3 } = deps;
+  const { id } = record;
   const variants = await listKeys(s3, config.bucketName, variantPrefix(id));
   const keys = [...variants, originalKey(id)];
   await deleteKeys(s3, config.bucketName, keys);
@@ -44,7 +67,7 @@ export async function purgeImage(deps: PurgeDeps, id: string): Promise<void> {
   // cdn.ts, API_READ_TTL), under one cache entry per path (no key or query string in its cache key).
   const paths = [
     imageDocumentPath(id),
-    ...new Set([...(record?.variants ?? []).map((v) => v.key), ...variants].map((key) => `/${key}`)),
+    ...new Set([...(record.variants ?? []).map((v) => v.key), ...variants].map((key) => `/${key}`)),
   ];
   if (config.cdnDistributionId) {
     await deps.cloudfront.send(
@@ -60,7 +83,6 @@ export async function purgeImage(deps: PurgeDeps, id: string): Promise<void> {
     );
   }
   await deps.images.remove(id);
-  imagePurged(elapsed(started));
   deps.logger.info('image purged', { id, objects: keys.length });
 }
 

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from './config.ts';
 import { ImageRejectedError } from './errors.ts';
-import { renderVariants } from './image/render.ts';
+import { renderVariants, type TimedVariant } from './image/render.ts';
 import { originalKey, variantKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
-import { ORIGINAL_REPLACED, processingFailure, type VariantRecord } from './model.ts';
+import { type ImageRecord, ORIGINAL_REPLACED, processingFailure, type VariantRecord } from './model.ts';
 import { elapsed, type StepOutcome, tagUploadRequest } from './observability/image-log.ts';
 import {
   bytesOut,
@@ -65,7 +65,13 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
     // The job overtook its own metadata write; a retry after the visibility timeout will find it.
     throw new Error(`image ${id} is ${record.status}, not processing; retrying later`);
   }
+  return renderOriginal(deps, record);
+}
 
+/** Reads a `processing` image's original, checks it is the measured one, renders and stores its variants. */
+async function renderOriginal(deps: RenderDeps, record: ImageRecord): Promise<RenderOutcome> {
+  const { config, s3, images } = deps;
+  const { id } = record;
   const read = await readObject(s3, config.bucketName, originalKey(id), config.limits.maxUploadBytes);
   if (!read.found || 'tooLarge' in read) {
     const now = await images.get(id);
@@ -79,64 +85,75 @@ export async function renderImage(deps: RenderDeps, job: RenderJob): Promise<Ren
   // is rejected as ingest rejects it when it sees the replacement's own event.
   const sha256 = createHash('sha256').update(read.body).digest('hex');
   if (record.original && sha256 !== record.original.sha256) {
-    const result = await images.reject(id, ORIGINAL_REPLACED);
-    if (result.applied) imageRejected(ORIGINAL_REPLACED.code);
-    if (rejectionStands(result)) await deleteObject(s3, config.bucketName, originalKey(id));
-    logger.warn('original replaced after ingest; rejected', { id, applied: result.applied });
-    return 'rejected';
+    return refuse(deps, id, ORIGINAL_REPLACED, 'original replaced after ingest; rejected');
   }
-
   let variants: VariantRecord[];
   const renderStarted = performance.now();
   try {
     const rendered = await renderVariants(read.body, config.variants, {
       maxInputPixels: config.limits.maxInputPixels,
     });
-    variants = await settleAll(
-      rendered.map(async (variant) => {
-        const key = variantKey(id, variant.name, variant.extension);
-        const writeStarted = performance.now();
-        await writeObject(
-          s3,
-          config.bucketName,
-          key,
-          variant.body,
-          variant.contentType,
-          IMMUTABLE_CACHE_CONTROL,
-        );
-        variantRendered(variant.name, Math.round(variant.encodeMs + (performance.now() - writeStarted)));
-        bytesOut(variant.bytes);
-        return {
-          name: variant.name,
-          key,
-          width: variant.width,
-          height: variant.height,
-          format: variant.format,
-          contentType: variant.contentType,
-          bytes: variant.bytes,
-        };
-      }),
-    );
+    variants = await settleAll(rendered.map((variant) => storeVariant(deps, id, variant)));
   } catch (error) {
     if (!(error instanceof ImageRejectedError)) throw error;
-    const result = await images.reject(id, { code: error.code, detail: error.message });
-    if (result.applied) imageRejected(error.code);
-    if (rejectionStands(result)) await deleteObject(s3, config.bucketName, originalKey(id));
-    logger.info('original rejected while rendering', { id, code: error.code, applied: result.applied });
-    return 'rejected';
+    const failure = { code: error.code, detail: error.message };
+    return refuse(deps, id, failure, 'original rejected while rendering');
   }
-
   imageRendered(elapsed(renderStarted));
-  const result = await images.markReady(id, variants, sha256);
+  return markReady(deps, id, variants, sha256);
+}
+
+/** Writes one rendered variant (immutable caching); its `RenderTime` (encode + write) and `BytesOut`. */
+async function storeVariant(deps: RenderDeps, id: string, variant: TimedVariant): Promise<VariantRecord> {
+  const key = variantKey(id, variant.name, variant.extension);
+  const writeStarted = performance.now();
+  const { s3, config } = deps;
+  await writeObject(s3, config.bucketName, key, variant.body, variant.contentType, IMMUTABLE_CACHE_CONTROL);
+  variantStored(variant, performance.now() - writeStarted);
+  const { name, width, height, format, contentType, bytes } = variant;
+  return { name, key, width, height, format, contentType, bytes };
+}
+
+/** The metrics of one stored variant: `RenderTime{variant}` (encode + write, ms) and `BytesOut`. */
+function variantStored(variant: TimedVariant, writeMs: number): void {
+  variantRendered(variant.name, Math.round(variant.encodeMs + writeMs));
+  bytesOut(variant.bytes);
+}
+
+/**
+ * Rejects the image (`ImagesRejected{code}` when this job recorded it) and removes its original unless a
+ * duplicate job made it ready meanwhile.
+ */
+async function refuse(
+  deps: RenderDeps,
+  id: string,
+  failure: { code: string; detail: string },
+  message: string,
+): Promise<RenderOutcome> {
+  const result = await deps.images.reject(id, failure);
+  if (result.applied) imageRejected(failure.code);
+  if (rejectionStands(result)) await deleteObject(deps.s3, deps.config.bucketName, originalKey(id));
+  deps.logger.info(message, { id, code: failure.code, applied: result.applied });
+  return 'rejected';
+}
+
+/** `processing → ready` with the variants (`ImagesReady`, `UploadToReady`); else whatever this job wrote goes. */
+async function markReady(
+  deps: RenderDeps,
+  id: string,
+  variants: VariantRecord[],
+  sha256: string,
+): Promise<RenderOutcome> {
+  const result = await deps.images.markReady(id, variants, sha256);
   if (result.applied) {
     imageReady(result.record.createdAt, new Date());
-    logger.info('image ready', { id, variants: variants.map((v) => v.name) });
+    deps.logger.info('image ready', { id, variants: variants.map((v) => v.name) });
     return 'ready';
   }
   // Already ready: a duplicate job rendered the same original to the same keys.
   if (result.current?.status === 'ready') return 'duplicate';
   // Rejected (its upload form was used again meanwhile) or being deleted: what this job wrote must go.
-  logger.info('image rejected or deleted while rendering; removing the variants just written', {
+  deps.logger.info('image rejected or deleted while rendering; removing the variants just written', {
     id,
     status: result.current?.status,
   });

@@ -6,7 +6,7 @@ import { loadConfig } from '#shared/config.ts';
 import { createLogger } from '#shared/logger.ts';
 import { attemptOf, forImage, gaveUp } from '#shared/observability/image-log.ts';
 import { observability } from '#shared/observability/middleware.ts';
-import { purgeImage, recordPurgeFailed } from '#shared/purge.ts';
+import { type PurgeOutcome, purgeImage, recordPurgeFailed } from '#shared/purge.ts';
 import { sqsConsumer } from '#shared/queue/consumer.ts';
 import { parsePurgeJob } from '#shared/queue/messages.ts';
 import { imageRepository } from '#shared/repository.ts';
@@ -23,6 +23,8 @@ const deps = {
 };
 
 const purged = { steps: ['purge'] } as const;
+/** A purge that found the image already gone: still its step line, marked so (no PurgeTime was counted). */
+const duplicate = { steps: ['purge'], fields: { outcome: 'duplicate' } } as const;
 
 /**
  * `purge` queue consumer (SQS event, partial batch responses): removes a deleted image's objects, its CDN
@@ -45,7 +47,7 @@ const consumer = sqsConsumer({
       imageId: id,
       uploadRequestId,
       attempt,
-      outcome: () => purged,
+      outcome: (outcome: PurgeOutcome) => (outcome === 'duplicate' ? duplicate : purged),
       errorStep: 'purge' as const,
     };
     await forImage(work, () => purgeImage(deps, id));

@@ -158,20 +158,68 @@ describe('an upload that is not an image', () => {
         'image/gif',
       ),
     ).toBeLessThan(300);
+    const before = printed().length;
     expect((await client.waitUntilSettled(id)).status).toBe('rejected');
+    // The step line is written inside the invocation, BytesIn (buffered) when it ends.
     const lines = await waitFor(
       async () => {
-        const found = printed();
-        return found.some((l) => l.step === 'rejected' && l.imageId === id) ? found : undefined;
+        const found = printed().slice(before);
+        const done =
+          found.some((l) => l.step === 'rejected' && l.imageId === id) && found.some((l) => 'BytesIn' in l);
+        return done ? found : undefined;
       },
       30_000,
-      'the rejected step',
+      'the rejected step and BytesIn',
     );
     const rejected = lines.find((l) => l.step === 'rejected' && l.imageId === id);
     expect(rejected).toMatchObject({ fn: 'metadata', stage: 'ingest', attempt: 1 });
     const metric = lines.find((l) => '_aws' in l && 'ImagesRejected' in l);
     expect(metric && validate(metric)).toBe(true);
     expect(metric?.code).toMatch(/^[A-Z][A-Z0-9_]+$/);
+    // Every original read counts in BytesIn, a rejected one too (its bytes came in all the same).
+    const bytes = lines.find((l) => '_aws' in l && 'BytesIn' in l);
+    expect(bytes && validate(bytes)).toBe(true);
+    expect(bytes?.BytesIn).toBe(garbage.length);
+  });
+});
+
+describe('a second DELETE of an image while its purge is pending', () => {
+  it('queues a second purge that does nothing: a duplicate step, no second PurgeTime', async () => {
+    const upload = await client.uploadDirect(await solidJpeg('#993366', 160, 100), 'image/jpeg');
+    expect(upload.status).toBe(202);
+    const { id, deleteToken } = upload.body;
+    expect((await client.waitUntilSettled(id)).status).toBe('ready');
+    const before = printed().length;
+    // Both accepted: the token route, then the key route (the image is `deleting`; the purge is re-queued).
+    expect((await client.delete(id, deleteToken)).status).toBe(202);
+    expect((await client.delete(id)).status).toBe(202);
+    const purgeSteps = (found: Line[]) => found.filter((l) => l.step === 'purge' && l.imageId === id);
+    const lines = await waitFor(
+      async () => {
+        const found = printed().slice(before);
+        const done = purgeSteps(found).length >= 2 && found.some((l) => 'PurgeTime' in l);
+        return done ? found : undefined;
+      },
+      30_000,
+      'two purge steps and PurgeTime',
+    );
+    // Let a second invocation's metrics (if any) be flushed before counting.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const after = printed().slice(before);
+    const steps = purgeSteps(after);
+    expect(steps.filter((l) => l.outcome !== 'duplicate')).toHaveLength(1);
+    expect(steps.filter((l) => l.outcome === 'duplicate').length).toBe(steps.length - 1);
+    expect(after.filter((l) => l.message === 'image purged' && l.imageId === id)).toHaveLength(1);
+    const skipped = after.filter((l) => l.message === 'purge skipped: image already purged');
+    expect(skipped.length).toBe(steps.length - 1);
+    for (const line of skipped)
+      expect(line).toMatchObject({ imageId: id, uploadRequestId: steps[0]?.uploadRequestId });
+    // One PurgeTime value in all (a value is a number or, for several in one flush, an array of them).
+    const values = after
+      .filter((l) => '_aws' in l && 'PurgeTime' in l)
+      .flatMap((l) => (Array.isArray(l.PurgeTime) ? l.PurgeTime : [l.PurgeTime]));
+    expect(values).toHaveLength(1);
+    expect(lines.length).toBeGreaterThan(0);
   });
 });
 
