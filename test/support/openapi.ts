@@ -106,22 +106,25 @@ export function readObservations(): string[] {
     .flatMap((name) => JSON.parse(readFileSync(`${OBSERVED_DIR}${name}`, 'utf8')) as string[]);
 }
 
+/** Of `lines` seen by test file `file`, those its committed observed file does not hold. */
+export function unrecordedObservations(file: string, lines: Iterable<string>): string[] {
+  const path = observedFile(file);
+  const kept = new Set<string>(existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : []);
+  return [...lines].filter((line) => !kept.has(line)).sort();
+}
+
 // After each test file that checked answers: every answer it saw must be in its committed observed file, so
 // that the unit test checks it per route (a run may see fewer, e.g. with -t). With
 // PICTURA_OPENAPI_OBSERVED=update the file is rewritten from this run instead.
 afterAll(() => {
   for (const [file, lines] of observed) {
-    const sorted = [...lines].sort();
     if (UPDATE) {
       mkdirSync(OBSERVED_DIR, { recursive: true });
-      writeFileSync(observedFile(file), `${JSON.stringify(sorted, null, 2)}\n`);
+      writeFileSync(observedFile(file), `${JSON.stringify([...lines].sort(), null, 2)}\n`);
       continue;
     }
-    const kept = new Set<string>(
-      existsSync(observedFile(file)) ? JSON.parse(readFileSync(observedFile(file), 'utf8')) : [],
-    );
     expect(
-      sorted.filter((line) => !kept.has(line)),
+      unrecordedObservations(file, lines),
       `answers missing from test/support/openapi-observed/${file}.json: run this test file with PICTURA_OPENAPI_OBSERVED=update and commit it`,
     ).toEqual([]);
   }

@@ -10,7 +10,12 @@ import { Api } from '#infra/constructs/api.ts';
 import { GATEWAY_ERRORS } from '#local/apigateway/gateway-responses.ts';
 import { buildOpenApiDocument, OPERATIONS } from '#shared/api/openapi.ts';
 import { PROBLEM_CODES } from '#shared/api/schemas.ts';
-import { OPENAPI_DOCUMENT, readObservations, undocumentedObservations } from '#test/support/openapi.ts';
+import {
+  OPENAPI_DOCUMENT,
+  readObservations,
+  undocumentedObservations,
+  unrecordedObservations,
+} from '#test/support/openapi.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: OpenAPI documents and templates are untyped JSON.
 type Json = any;
@@ -274,6 +279,15 @@ describe('answers seen live, per route', () => {
         'GET /v1/images 429 application/problem+json QUOTA_EXCEEDED',
       ]),
     );
+  });
+
+  it('an answer an integration test sees that its observed file lacks is reported (the check after each file)', () => {
+    const seen = [
+      'DELETE /v1/images/{id}/token 404 application/problem+json IMAGE_NOT_FOUND',
+      'DELETE /v1/images/{id}/token 418 application/problem+json NEW_CODE',
+    ];
+    expect(unrecordedObservations('api-flow', seen)).toEqual([seen[1]]);
+    expect(unrecordedObservations('no-such-test', seen)).toEqual(seen);
   });
 
   it('every (route, status, media type, code) seen is documented on that route', () => {
