@@ -62,6 +62,14 @@ export const UNITS: ReadonlySet<string> = new Set([
 const MAX_METRICS = 100;
 const MAX_DIMENSIONS = 30;
 const MAX_VALUES = 100;
+/**
+ * Our bounds on what one line may expand to (the specification names none, and a 300 KB line of 20,000
+ * identical sets would otherwise become 2,000,000 values and stall the local cloud): identical dimension
+ * sets count once, a directive may have 30 distinct sets, and a line at most 100,000 values in all
+ * (a directive at every other maximum, ten sets of 100 metrics of 100 values, still fits).
+ */
+export const MAX_DIMENSION_SETS = 30;
+export const MAX_VALUES_PER_LINE = 100_000;
 /** CloudWatch's limits for names (1–255 characters) and dimension values (1–1024). */
 const MAX_NAME = 255;
 const MAX_DIMENSION_VALUE = 1024;
@@ -89,7 +97,8 @@ function isName(value: unknown, max = MAX_NAME): value is string {
  * `CloudWatchMetrics` an array of directives with a `Namespace` (1–255 characters), `Dimensions` (arrays of
  * at most 30 names of string members) and `Metrics` (at most 100 definitions with a `Name`, an optional
  * valid `Unit` and `StorageResolution` 1 or 60), each naming a member that is a number or an array of at most
- * 100 numbers.
+ * 100 numbers. Repeated dimension sets count once; more than `MAX_DIMENSION_SETS` distinct sets in a
+ * directive, or more than `MAX_VALUES_PER_LINE` values once expanded, reject the line (our bounds).
  */
 export function readEmf(line: string): EmfResult {
   // Cheap tests first: the runtime hands over every line a function prints.
@@ -119,10 +128,21 @@ function extract(root: Record<string, unknown>): MetricDatum[] {
     reject('_aws.Timestamp is not a number of milliseconds');
   const directives = aws.CloudWatchMetrics;
   if (!Array.isArray(directives)) reject('_aws.CloudWatchMetrics is not an array');
-  return directives.flatMap((directive) => readDirective(root, directive, timestamp));
+  const data: MetricDatum[] = [];
+  let values = 0;
+  for (const directive of directives) {
+    const { sets, definitions, namespace } = readDirective(root, directive);
+    // Counted before anything is expanded: the bound is on work as much as on memory.
+    values += sets.length * definitions.reduce((sum, d) => sum + d.values.length, 0);
+    if (values > MAX_VALUES_PER_LINE) reject(`expands to more than ${MAX_VALUES_PER_LINE} values`);
+    for (const dimensions of sets)
+      for (const d of definitions)
+        data.push({ namespace, metricName: d.name, unit: d.unit, dimensions, timestamp, values: d.values });
+  }
+  return data;
 }
 
-function readDirective(root: Record<string, unknown>, directive: unknown, timestamp: number): MetricDatum[] {
+function readDirective(root: Record<string, unknown>, directive: unknown) {
   if (!isObject(directive)) reject('a MetricDirective is not an object');
   const { Namespace: namespace, Dimensions: dimensionSets, Metrics: metrics } = directive;
   if (!isName(namespace)) reject('Namespace is not a string of 1–255 characters');
@@ -130,18 +150,31 @@ function readDirective(root: Record<string, unknown>, directive: unknown, timest
   if (!Array.isArray(metrics) || metrics.length > MAX_METRICS)
     reject(`Metrics of ${namespace} is not an array of at most ${MAX_METRICS}`);
   // No dimension set at all publishes the metrics without dimensions (our reading; Powertools never does it).
-  const sets = (dimensionSets.length === 0 ? [[]] : dimensionSets).map((set) => readDimensionSet(root, set));
-  const definitions = metrics.map((definition) => readDefinition(root, definition));
-  return sets.flatMap((dimensions) =>
-    definitions.map((d) => ({
-      namespace,
-      metricName: d.name,
-      unit: d.unit,
-      dimensions,
-      timestamp,
-      values: d.values,
-    })),
+  const sets = distinctSets((dimensionSets.length === 0 ? [[]] : dimensionSets) as unknown[]).map((set) =>
+    readDimensionSet(root, set),
   );
+  const definitions = metrics.map((definition) => readDefinition(root, definition));
+  return { namespace, sets, definitions };
+}
+
+/**
+ * The directive's dimension sets with repeats removed (a set naming the same dimensions as an earlier one,
+ * in any order, publishes the same metrics), at most `MAX_DIMENSION_SETS` of them.
+ */
+function distinctSets(sets: unknown[]): unknown[] {
+  const seen = new Set<string>();
+  const out: unknown[] = [];
+  for (const set of sets) {
+    if (!Array.isArray(set) || set.length > MAX_DIMENSIONS)
+      reject(`a DimensionSet is not an array of at most ${MAX_DIMENSIONS} names`);
+    const key = JSON.stringify([...set].sort());
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(set);
+    if (out.length > MAX_DIMENSION_SETS)
+      reject(`a directive has more than ${MAX_DIMENSION_SETS} distinct dimension sets`);
+  }
+  return out;
 }
 
 function readDimensionSet(root: Record<string, unknown>, set: unknown): MetricDatum['dimensions'] {

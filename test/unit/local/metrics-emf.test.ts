@@ -1,7 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MetricStore, percentile } from '#local/metrics/aggregator.ts';
-import { readEmf } from '#local/metrics/emf.ts';
+import { MAX_DIMENSION_SETS, MAX_VALUES_PER_LINE, readEmf } from '#local/metrics/emf.ts';
 
 // The EMF document shape and its rules: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 const T0 = Date.parse('2026-11-30T10:00:00.000Z');
@@ -166,6 +166,52 @@ describe('readEmf: the metrics in one line', () => {
   });
 });
 
+describe('readEmf: what one line may expand to', () => {
+  const hundred = Array.from({ length: 100 }, (_, i) => i);
+  const metrics = Array.from({ length: 100 }, (_, i) => ({ Name: `M${i}` }));
+  const members = Object.fromEntries(metrics.map((m) => [m.Name, hundred]));
+
+  it('counts identical dimension sets once (2,000 copies publish one set, not 200,000 metrics)', () => {
+    const sets = Array.from({ length: 2000 }, (_, i) => (i % 2 ? ['service', 'code'] : ['code', 'service']));
+    const result = readEmf(line(directive(metrics, sets), { service: 's', code: 'C', ...members }));
+    expect(result.kind).toBe('metrics');
+    if (result.kind !== 'metrics') return;
+    expect(result.data).toHaveLength(100);
+    expect(result.data.reduce((n, d) => n + d.values.length, 0)).toBe(10_000);
+  });
+
+  it(`accepts ${MAX_DIMENSION_SETS} distinct dimension sets in a directive and rejects one more`, () => {
+    const names = Array.from({ length: MAX_DIMENSION_SETS + 1 }, (_, i) => `d${i}`);
+    const values = Object.fromEntries(names.map((n) => [n, 'v']));
+    const sets = (n: number) => names.slice(0, n).map((name) => [name]);
+    expect(
+      readEmf(line(directive(undefined, sets(MAX_DIMENSION_SETS)), { ...values, ImagesReady: 1 })).kind,
+    ).toBe('metrics');
+    expect(
+      readEmf(line(directive(undefined, sets(MAX_DIMENSION_SETS + 1)), { ...values, ImagesReady: 1 })),
+    ).toEqual({
+      kind: 'rejected',
+      reason: `a directive has more than ${MAX_DIMENSION_SETS} distinct dimension sets`,
+    });
+  });
+
+  it(`rejects a line whose directives expand to more than ${MAX_VALUES_PER_LINE} values, and the store counts it`, () => {
+    const one = { Namespace: 'Pictura', Dimensions: [[]], Metrics: metrics };
+    const many = line({ Timestamp: T0, CloudWatchMetrics: Array.from({ length: 11 }, () => one) }, members);
+    expect(readEmf(many)).toEqual({
+      kind: 'rejected',
+      reason: `expands to more than ${MAX_VALUES_PER_LINE} values`,
+    });
+    const store = new MetricStore();
+    store.ingest(many, T0);
+    expect(store.snapshot().rejected).toMatchObject({
+      lines: 1,
+      reasons: { [`expands to more than ${MAX_VALUES_PER_LINE} values`]: 1 },
+    });
+    expect(store.snapshot().metrics).toEqual([]);
+  });
+});
+
 describe('MetricStore: per metric, per minute, as CloudWatch aggregates', () => {
   it('rejects datapoints more than two weeks old or two hours ahead of when the line was received (PutMetricData)', () => {
     const store = new MetricStore();
@@ -268,6 +314,57 @@ describe('MetricStore: per metric, per minute, as CloudWatch aggregates', () => 
     const [series] = store.snapshot({ metricName: 'UploadToReady' }).metrics;
     expect(series?.Total).toMatchObject({ SampleCount: 1000, Sum: 500_500, Minimum: 1, Maximum: 1000 });
     expect(series?.Total.ExtendedStatistics.p99).toBeLessThanOrEqual(1000);
+  });
+});
+
+describe('MetricStore memory and work', () => {
+  const timing = (values: number[], at = T0) =>
+    line(
+      { Timestamp: at, CloudWatchMetrics: [{ Namespace: 'P', Dimensions: [[]], Metrics: [{ Name: 'T' }] }] },
+      { T: values },
+    );
+
+  it('keeps 1,000 values per minute for percentiles by default', () => {
+    const store = new MetricStore();
+    for (let i = 0; i < 50; i += 1) store.ingest(timing(Array.from({ length: 100 }, (_, v) => v)), T0);
+    expect(store.heldSamples).toBe(1000);
+    expect(store.snapshot().metrics[0]?.Datapoints[0]?.SampleCount).toBe(5000);
+  });
+
+  it('keeps at most maxSamples values in all, letting closed minutes keep only their percentiles', () => {
+    const store = new MetricStore({ maxSamplesPerMinute: 10, maxSamples: 50 });
+    for (let minute = 0; minute < 20; minute += 1) {
+      const at = T0 + minute * 60_000;
+      store.ingest(
+        timing(
+          Array.from({ length: 10 }, (_, v) => minute * 100 + v + 1),
+          at,
+        ),
+        at,
+      );
+      expect(store.heldSamples).toBeLessThanOrEqual(50);
+    }
+    const points = store.snapshot().metrics[0]?.Datapoints ?? [];
+    expect(points).toHaveLength(20);
+    // Minute 3 was closed and let go of its samples; its percentiles were kept.
+    expect(points[3]).toMatchObject({ SampleCount: 10, ExtendedStatistics: { p50: 305, p95: 310 } });
+    expect(points[19]?.ExtendedStatistics.p50).toBe(1905);
+  });
+
+  it('sorts a minute once, not on every request', () => {
+    const store = new MetricStore();
+    store.ingest(timing(Array.from({ length: 100 }, (_, v) => 100 - v)), T0);
+    store.snapshot();
+    const sorts = [vi.spyOn(Array.prototype, 'sort'), vi.spyOn(Float64Array.prototype, 'sort')];
+    try {
+      for (let i = 0; i < 3; i += 1) store.snapshot();
+      const sortedSamples = sorts
+        .flatMap((spy) => spy.mock.contexts)
+        .filter((c) => (c as number[]).length === 100);
+      expect(sortedSamples).toEqual([]);
+    } finally {
+      for (const spy of sorts) spy.mockRestore();
+    }
   });
 });
 
