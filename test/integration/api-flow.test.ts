@@ -224,11 +224,13 @@ describe('through HTTP only, as a client would', () => {
         415,
         'NOT_AN_IMAGE',
       ],
+      ['POST', '/v1/images', { headers: { ...keyed, 'content-type': 'image/png' } }, 400, 'EMPTY_BODY'],
       ['GET', '/v1/images?limit=0', { headers: keyed }, 400, 'INVALID_LIMIT'],
       ['GET', '/v1/images?cursor=!!', { headers: keyed }, 400, 'INVALID_CURSOR'],
       ['GET', '/v1/images', {}, 401, 'API_KEY_REQUIRED'],
       ['GET', '/v1/images/AAAAAAAAAAAAAAAAAAAAAA', {}, 404, 'IMAGE_NOT_FOUND'],
       ['DELETE', '/v1/images/AAAAAAAAAAAAAAAAAAAAAA', { headers: keyed }, 404, 'IMAGE_NOT_FOUND'],
+      ['DELETE', '/v1/images/AAAAAAAAAAAAAAAAAAAAAA', {}, 401, 'API_KEY_REQUIRED'],
       [
         'DELETE',
         '/v1/images/AAAAAAAAAAAAAAAAAAAAAA/token',
