@@ -5,6 +5,8 @@
  * rejected whole with a reason, and publishes nothing (CloudWatch counts those as EMFValidationErrors).
  */
 
+import { MAX_EVENT_BYTES } from '../logs/store.ts';
+
 /** One metric value set extracted from a line: one metric, in one dimension set, at one time. */
 export interface MetricDatum {
   namespace: string;
@@ -75,6 +77,8 @@ const MAX_NAME = 255;
 const MAX_DIMENSION_VALUE = 1024;
 /** EMF events are limited like any log event, to 1 MB (the specification's "maximum size"). */
 const MAX_LINE_BYTES = 1_048_576;
+/** What the log store leaves of a longer event (cut on a character boundary: up to 3 bytes less). */
+const CUT_BYTES = MAX_EVENT_BYTES - 3;
 
 class Rejection extends Error {}
 
@@ -109,6 +113,10 @@ export function readEmf(line: string): EmfResult {
   try {
     root = JSON.parse(line);
   } catch {
+    // The log store cuts a longer event to its limit (logs/store.ts): an EMF line over 1 MB arrives cut, no
+    // longer JSON, and is one CloudWatch would reject, not a line that is no EMF.
+    const cut = line.length * 3 >= CUT_BYTES && Buffer.byteLength(line) >= CUT_BYTES;
+    if (cut && line.trimStart().startsWith('{')) return { kind: 'rejected', reason: 'larger than 1 MB' };
     return { kind: 'none' };
   }
   if (!isObject(root) || !Object.hasOwn(root, '_aws')) return { kind: 'none' };

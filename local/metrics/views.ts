@@ -17,7 +17,7 @@ import type { Datapoint, MetricSeries, MetricStore } from './aggregator.ts';
 
 const JSON_PATH = '/_pictura/metrics';
 const HTML_PATH = '/_pictura/metrics.html';
-/** Minutes a chart shows, ending at the newest datapoint of all metrics. */
+/** Minutes a chart shows, ending at the newest datapoint of all metrics, or now if that is later than now. */
 const CHART_MINUTES = 60;
 const REFRESH_SECONDS = 10;
 
@@ -115,9 +115,15 @@ function format(value: number, unit: string): string {
   return `${Number.isInteger(value) ? value : value.toFixed(1)}${short}`;
 }
 
-/** The page: per metric, a chart of the last hour (sums per minute, or p50/p95 for times) and the totals. */
-export function renderPage(metrics: MetricSeries[], rejectedLines: number): string {
-  const newest = Math.max(0, ...metrics.flatMap((m) => m.Datapoints.map((d) => Date.parse(d.Timestamp))));
+/**
+ * The page: per metric, a chart of an hour (sums per minute, or p50/p95 for times) and the totals. The hour
+ * ends at the newest datapoint, but never after `now`: a line stamped up to two hours ahead (CloudWatch
+ * takes it) would otherwise push every chart's window past the present and out of its data.
+ */
+export function renderPage(metrics: MetricSeries[], rejectedLines: number, now = Date.now()): string {
+  const current = Math.floor(now / 60_000) * 60_000;
+  const starts = metrics.flatMap((m) => m.Datapoints.map((d) => Date.parse(d.Timestamp)));
+  const newest = starts.length === 0 ? current : Math.min(current, Math.max(...starts));
   const sections = metrics.map((m) => renderSeries(m, newest)).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${REFRESH_SECONDS}">
@@ -145,16 +151,26 @@ const HEIGHT = 110;
 const LEFT = 48;
 const BOTTOM = 16;
 
-/** Time units are charted as p50 and p95 lines; everything else as the sum per minute, in bars. */
+/**
+ * Time units are charted as p50 and p95 lines; everything else as the sum per minute, in bars from the zero
+ * line (down for a negative sum: a value from a log line may be any finite number).
+ */
 function renderChart(series: MetricSeries, newest: number): string {
   const first = newest - (CHART_MINUTES - 1) * 60_000;
-  const points = series.Datapoints.filter((d) => Date.parse(d.Timestamp) >= first);
+  const points = series.Datapoints.filter((d) => {
+    const at = Date.parse(d.Timestamp);
+    return at >= first && at <= newest;
+  });
   const timed = ['Milliseconds', 'Seconds', 'Microseconds'].includes(series.Unit);
-  const value = (d: Datapoint) => (timed ? d.ExtendedStatistics.p95 : d.Sum);
-  const top = Math.max(1e-9, ...points.map(value));
+  const shown = points.flatMap((d) =>
+    timed ? [d.ExtendedStatistics.p50, d.ExtendedStatistics.p95] : [d.Sum],
+  );
+  const top = Math.max(0, ...shown);
+  const bottom = Math.min(0, ...shown);
+  const span = Math.max(1e-9, top - bottom);
   const slot = (WIDTH - LEFT) / CHART_MINUTES;
   const x = (d: Datapoint) => LEFT + ((Date.parse(d.Timestamp) - first) / 60_000) * slot;
-  const y = (v: number) => HEIGHT - BOTTOM - (v / top) * (HEIGHT - BOTTOM - 8);
+  const y = (v: number) => HEIGHT - BOTTOM - ((v - bottom) / span) * (HEIGHT - BOTTOM - 8);
   const marks = timed
     ? ['p50', 'p95']
         .map((p) => {
@@ -170,14 +186,14 @@ function renderChart(series: MetricSeries, newest: number): string {
         .join('')
     : points
         .map((d) => {
-          const h = HEIGHT - BOTTOM - y(d.Sum);
-          return `<rect class="bar" x="${x(d).toFixed(1)}" y="${y(d.Sum).toFixed(1)}" width="${Math.max(1, slot - 1).toFixed(1)}" height="${h.toFixed(1)}"/>`;
+          const [from, to] = [y(Math.max(0, d.Sum)), y(Math.min(0, d.Sum))];
+          return `<rect class="bar" x="${x(d).toFixed(1)}" y="${from.toFixed(1)}" width="${Math.max(1, slot - 1).toFixed(1)}" height="${(to - from).toFixed(1)}"/>`;
         })
         .join('');
   const label = (ms: number) => new Date(ms).toISOString().slice(11, 16);
   const what = timed ? 'p50 (blue) and p95 (orange) per minute' : 'sum per minute';
   return `<svg role="img" aria-label="${escapeHtml(series.MetricName)}: ${what}, last ${CHART_MINUTES} minutes" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}">
-<text class="axis" x="2" y="12">${escapeHtml(format(top, series.Unit))}</text><text class="axis" x="2" y="${HEIGHT - BOTTOM}">0</text>
+<text class="axis" x="2" y="12">${escapeHtml(format(top, series.Unit))}</text><text class="axis" x="2" y="${y(0).toFixed(1)}">0</text>${bottom < 0 ? `<text class="axis" x="2" y="${HEIGHT - BOTTOM}">${escapeHtml(format(bottom, series.Unit))}</text>` : ''}
 <text class="axis" x="${LEFT}" y="${HEIGHT - 3}">${label(first)}</text><text class="axis" x="${WIDTH - 36}" y="${HEIGHT - 3}">${label(newest)}</text>
 ${marks}</svg><div class="legend">${what} (UTC)</div>`;
 }

@@ -2,8 +2,9 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LogStore } from '#local/logs/store.ts';
 import { MetricStore } from '#local/metrics/aggregator.ts';
-import { escapeHtml, metricsRoute } from '#local/metrics/views.ts';
+import { escapeHtml, metricsRoute, renderPage } from '#local/metrics/views.ts';
 import { rawRequest } from '#test/support/http.ts';
 
 const T0 = Date.parse('2026-11-30T10:00:00.000Z');
@@ -12,10 +13,11 @@ const emf = (
   unit: string,
   value: number,
   dims: Record<string, string> = { service: 'pictura' },
+  at = T0,
 ) =>
   JSON.stringify({
     _aws: {
-      Timestamp: T0,
+      Timestamp: at,
       CloudWatchMetrics: [
         { Namespace: 'Pictura', Dimensions: [Object.keys(dims)], Metrics: [{ Name: name, Unit: unit }] },
       ],
@@ -109,5 +111,66 @@ describe('GET /_pictura/metrics.html', () => {
     expect(escapeHtml(`<a href="x" onclick='y'>&</a>`)).toBe(
       '&#60;a href=&#34;x&#34; onclick=&#39;y&#39;&#62;&#38;&#60;/a&#62;',
     );
+  });
+});
+
+describe('the charts', () => {
+  const MINUTE = 60_000;
+  const page = (lines: Array<[string, number]>, now: number) => {
+    const store = new MetricStore();
+    for (const [text, receivedAt] of lines) store.ingest(text, receivedAt);
+    return renderPage(store.snapshot().metrics, 0, now);
+  };
+
+  it('end at now, not at a datapoint stamped up to two hours ahead (which CloudWatch accepts)', () => {
+    const html = page(
+      [
+        [emf('ImagesReady', 'Count', 1), T0],
+        [emf('ImagesReady', 'Count', 1, undefined, T0 + 110 * MINUTE), T0],
+      ],
+      T0 + 30_000,
+    );
+    // The hour ends at 10:00 (now), and now's minute is the last slot: 48 + 59 × (552 / 60).
+    expect(html).toContain('>09:01</text>');
+    expect(html).toContain('>10:00</text>');
+    expect(html).not.toContain('>11:50</text>');
+    expect(html).toMatch(/<rect class="bar" x="590\.8"/);
+    expect(html.match(/<rect class="bar"/g)).toHaveLength(1);
+  });
+
+  it('draw a negative sum as a bar down from the zero line, never a negative height', () => {
+    const html = page(
+      [
+        [emf('Delta', 'Count', -5, undefined, T0 - MINUTE), T0],
+        [emf('Delta', 'Count', 10), T0],
+      ],
+      T0,
+    );
+    const heights = [
+      ...html.matchAll(/<rect class="bar" x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="(-?[\d.]+)"/g),
+    ];
+    expect(heights).toHaveLength(2);
+    for (const [, y, height] of heights) {
+      expect(Number(height)).toBeGreaterThan(0);
+      expect(Number(y) + Number(height)).toBeLessThanOrEqual(110 - 16 + 0.1);
+    }
+    // The negative bar hangs from where the positive one stands.
+    const [negative, positive] = heights.map(([, y, h]) => [Number(y), Number(h)]);
+    expect(negative?.[0]).toBeCloseTo((positive?.[0] ?? 0) + (positive?.[1] ?? 0), 1);
+    expect(html).toContain('>-5</text>');
+  });
+});
+
+describe('an EMF line over 1 MB', () => {
+  it('is counted under rejected after the log store cut it (no longer JSON), not ignored', () => {
+    const store = new MetricStore();
+    const logs = new LogStore({ onEvent: (e) => store.ingest(e.message, T0) });
+    const big = JSON.stringify({
+      ...JSON.parse(emf('ImagesReady', 'Count', 1)),
+      padding: 'p'.repeat(1_100_000),
+    });
+    logs.put('/aws/lambda/Pictura-Upload', 'stream', T0, big);
+    expect(store.snapshot().rejected).toMatchObject({ lines: 1, reasons: { 'larger than 1 MB': 1 } });
+    expect(store.snapshot().metrics).toEqual([]);
   });
 });
