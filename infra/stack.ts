@@ -149,6 +149,7 @@ export class PicturaStack extends Stack {
       deadLetterQueues: pipeline.deadLetterQueues,
       restApi: api.restApi,
       alarmAction: pipeline.alarmAction,
+      pipelineAlarms: pipeline.alarms,
     });
 
     const output = (id: string, value: string, description: string): void => {

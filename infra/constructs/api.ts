@@ -141,6 +141,9 @@ export class Api extends Construct {
         accessLogFormat: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
         throttlingRateLimit: (props.limits?.stageThrottle ?? STAGE_THROTTLE).rateLimit,
         throttlingBurstLimit: (props.limits?.stageThrottle ?? STAGE_THROTTLE).burstLimit,
+        // X-Ray on the stage: the API request is the root of its trace, and its trace header reaches the
+        // function, so an upload's gateway time and its function are one trace (README, "Observability").
+        tracingEnabled: true,
       },
       defaultCorsPreflightOptions: {
         allowOrigins: [props.corsAllowOrigin],

@@ -6,6 +6,7 @@ import {
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  type IAlarm,
   type IAlarmAction,
   type IMetric,
   MathExpression,
@@ -68,6 +69,8 @@ export interface ObservabilityProps {
   restApi: IRestApi & { deploymentStage: ApiStage };
   /** Where every alarm goes: the pipeline's alarm topic. */
   alarmAction: IAlarmAction;
+  /** The pipeline's own alarms (DLQ depth, consumer errors: pipeline.ts), shown beside these on the dashboard. */
+  pipelineAlarms: readonly IAlarm[];
 }
 
 const MINUTE = Duration.minutes(1);
@@ -124,7 +127,14 @@ export class Observability extends Construct {
             height: 2,
           }),
         ],
-        [new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 })],
+        [
+          new AlarmStatusWidget({
+            title: 'Alarms',
+            alarms: [...props.pipelineAlarms, ...this.alarms],
+            width: 24,
+            height: 4,
+          }),
+        ],
         this.pipelineRow(),
         this.queueRow(props),
         this.functionRow(props),

@@ -56,6 +56,8 @@ export class Pipeline extends Construct {
   readonly alarmTopic: Topic;
   /** The action every alarm takes: notify {@link alarmTopic} (infra/constructs/observability.ts uses it too). */
   readonly alarmAction: SnsAction;
+  /** Its alarms (DLQ depth, consumer errors), for the dashboard's alarm status widget (observability.ts). */
+  readonly alarms: Alarm[] = [];
   private readonly stages: Record<Stage, StageSettings>;
 
   constructor(scope: Construct, id: string, props: PipelineProps) {
@@ -137,6 +139,7 @@ export class Pipeline extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
       alarm.addAlarmAction(this.alarmAction);
+      this.alarms.push(alarm);
     }
   }
 
@@ -153,6 +156,7 @@ export class Pipeline extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     alarm.addAlarmAction(this.alarmAction);
+    this.alarms.push(alarm);
   }
 }
 

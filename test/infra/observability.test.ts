@@ -32,6 +32,11 @@ describe('tracing', () => {
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
     }
   });
+
+  it('is on for the API stage, so the API request starts the trace its function joins', () => {
+    const [, stage] = single(aws.json, 'AWS::ApiGateway::Stage');
+    expect(stage.Properties.TracingEnabled).toBe(true);
+  });
 });
 
 /** The dashboard body as JSON, each CloudFormation reference rendered as `{logicalId}`. */
@@ -193,6 +198,18 @@ describe('the alarms', () => {
     for (const [id, alarm] of alarms()) {
       expect({ id, actions: alarm.Properties.AlarmActions }).toEqual({ id, actions: [topicRef()] });
     }
+  });
+
+  it('all show on the dashboard, in its alarm status widget: the pipeline alarms and the five new ones', () => {
+    const widgets = dashboardBody().widgets.filter((w: Json) => w.type === 'alarm');
+    expect(widgets).toHaveLength(1);
+    // Each alarm is named by its ARN, a `Fn::GetAtt` rendered as `{logicalId}` (see dashboardBody).
+    const shown = (widgets[0].properties.alarms as string[]).slice().sort();
+    const all = alarms()
+      .map(([id]) => `{${id}}`)
+      .sort();
+    expect(all).toHaveLength(11);
+    expect(shown).toEqual(all);
   });
 
   it('each threshold is explained where it is set (a comment saying why that number)', () => {
