@@ -257,6 +257,189 @@ describe('routes', () => {
     }
     expect(missing).toEqual([]);
   });
+
+  // ---- per route, statically: what each route's code path can throw ----
+
+  /**
+   * A source file cut into its top-level declarations (the code is biome-formatted: each starts at column 0),
+   * by the name each declares, with comments removed.
+   */
+  function declarations(file: string): Map<string, string> {
+    const text = readFileSync(join(REPO_ROOT, file), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
+    const chunks = new Map<string, string>();
+    for (const chunk of text.split(/\n(?=\S)(?![})\]])/)) {
+      const name = /^(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\*?|const|let|class)\s+(\w+)/.exec(
+        chunk,
+      )?.[1];
+      if (name) chunks.set(name, chunk);
+    }
+    return chunks;
+  }
+
+  /** The names a file imports from another source file of the repository, to that file's path. */
+  function imports(file: string): Map<string, string> {
+    const text = readFileSync(join(REPO_ROOT, file), 'utf8');
+    const found = new Map<string, string>();
+    for (const [, names, from] of text.matchAll(/^import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'([^']+)'/gm)) {
+      const target = from?.startsWith('#')
+        ? from.replace(/^#(\w+)\//, '$1/')
+        : from?.startsWith('.')
+          ? join(file, '..', from)
+          : undefined;
+      if (!target) continue;
+      for (const name of (names ?? '').split(',')) {
+        const local = name
+          .replace(/^\s*type\s+/, '')
+          .split(/\s+as\s+/)
+          .pop()
+          ?.trim();
+        const original = name
+          .replace(/^\s*type\s+/, '')
+          .split(/\s+as\s+/)[0]
+          ?.trim();
+        if (local && original) found.set(local, `${target}#${original}`);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * The `code status` problems a route's code path can answer: from its function's handler, every
+   * declaration its code names (in the handler, and through imports into shared/), with the branches of
+   * `switch` cases naming another route of the same function left out; in each, `new XxxError('CODE'` and
+   * schema validation's `code: 'CODE', fallback:` tables (always 400).
+   */
+  function routeProblems(fn: string, route: string, siblings: string[]): Set<string> {
+    const [, path] = route.split(' ');
+    const others = new Set(siblings.filter((r) => r !== route).flatMap((r) => [r, r.split(' ')[1] ?? '']));
+    others.delete(path ?? '');
+    /** Cuts `case '<another route>':` branches, up to the next case or default at that depth. */
+    const ownBranches = (chunk: string): string =>
+      chunk.replace(/^(\s*)case '([^']+)':[\s\S]*?(?=^\1(?:case |default:))/gm, (branch, _indent, label) =>
+        others.has(label) ? '' : branch,
+      );
+    const found = new Set<string>();
+    const seen = new Set<string>();
+    const visit = (file: string, name: string, depth: number): void => {
+      const key = `${file}#${name}`;
+      if (seen.has(key) || depth > 8) return;
+      seen.add(key);
+      const chunk = declarations(file).get(name);
+      if (!chunk) return;
+      const code = ownBranches(chunk);
+      for (const [, cls, problem] of code.matchAll(/new (\w+Error)\(\s*'([A-Z][A-Z0-9_]*)'/g)) {
+        const status = CLASS_STATUS[cls ?? ''];
+        if (status !== undefined) found.add(`${problem} ${status}`);
+      }
+      for (const [, codes] of code.matchAll(/\bcode: (\{[^}]*\}|'[A-Z_]+'),\s*fallback:/g)) {
+        for (const [problem] of (codes ?? '').matchAll(/[A-Z][A-Z0-9_]{2,}/g)) found.add(`${problem} 400`);
+      }
+      // A value that is no function (the handler's `deps`, a repository's factory call) is data here: its
+      // own codes count (validation tables), but what it calls is not followed, or every route would reach
+      // every method of the repository object it builds.
+      if (/^(?:export\s+)?const\s+\w+[^=]*=(?![\s\S]*(?:=>|\bfunction\b))/.test(chunk)) return;
+      const local = declarations(file);
+      const imported = imports(file);
+      const names = new Set(code.replace(/'[^'\n]*'|`[^`]*`/g, "''").match(/\b[A-Za-z_]\w*\b/g) ?? []);
+      for (const ref of names) {
+        if (ref !== name && local.has(ref)) visit(file, ref, depth + 1);
+        const target = imported.get(ref);
+        if (target?.startsWith('shared/')) {
+          const [targetFile = '', original = ''] = target.split('#');
+          visit(targetFile, original, depth + 1);
+        }
+      }
+    };
+    const handler = `functions/${fn}/handler.ts`;
+    for (const name of declarations(handler).keys()) visit(handler, name, 0);
+    return found;
+  }
+
+  /**
+   * Problems the scan finds on a route that its code cannot answer there: it sees which `switch` branch a
+   * route takes, but not other branches on runtime values. shared/deletion.ts `authorise` branches on
+   * `credentials.method`, which the delete function's `credentialsOf` sets to `key` on this route, so the
+   * token checks never run on it. (A test below checks each is still found, so this list cannot go stale.)
+   */
+  const NOT_ON_ROUTE: Record<string, string[]> = {
+    'DELETE /v1/images/{id}': ['AUTHENTICATION_REQUIRED 401', 'INVALID_DELETE_TOKEN 403'],
+  };
+
+  /** `route: CODE status` pairs a route's code path can answer that `document` does not list on that route. */
+  function undocumentedPerRoute(document: Json): string[] {
+    const routes = templateRoutes(template);
+    const missing: string[] = [];
+    for (const [route, fn] of routes) {
+      const siblings = [...routes].filter(([, owner]) => owner === fn).map(([r]) => r);
+      const [method = '', path = ''] = route.split(' ');
+      const responses = document.paths[path]?.[method.toLowerCase()]?.responses ?? {};
+      for (const pair of routeProblems(fn, route, siblings)) {
+        const [code = '', status = ''] = pair.split(' ');
+        if (code === 'ROUTE_NOT_FOUND') continue; // a path that is no route, answered by no route
+        if (NOT_ON_ROUTE[route]?.includes(pair)) continue;
+        const codes: string[] =
+          responses[status]?.content?.['application/problem+json']?.schema?.properties?.code?.enum ?? [];
+        if (!codes.includes(code)) missing.push(`${route}: ${pair}`);
+      }
+    }
+    return missing.sort();
+  }
+
+  it("finds each route's own problems in its code path, and not its sibling routes'", () => {
+    const routes = templateRoutes(template);
+    const siblings = (fn: string) => [...routes].filter(([, owner]) => owner === fn).map(([r]) => r);
+    const token = routeProblems('delete', 'DELETE /v1/images/{id}/token', siblings('delete'));
+    expect([...token]).toEqual(
+      expect.arrayContaining([
+        'IMAGE_NOT_FOUND 404',
+        'AUTHENTICATION_REQUIRED 401',
+        'INVALID_DELETE_TOKEN 403',
+        'ORIGIN_NOT_ALLOWED 403',
+      ]),
+    );
+    // The key route's check (requireKeyHolder) is in the other branch of the delete function's switch.
+    expect(token.has('API_KEY_REQUIRED 401')).toBe(false);
+    expect(
+      routeProblems('delete', 'DELETE /v1/images/{id}', siblings('delete')).has('API_KEY_REQUIRED 401'),
+    ).toBe(true);
+    const read = routeProblems('images', 'GET /v1/images/{id}', siblings('images'));
+    expect(read.has('IMAGE_NOT_FOUND 404')).toBe(true);
+    expect(read.has('INVALID_LIMIT 400')).toBe(false);
+    const list = routeProblems('images', 'GET /v1/images', siblings('images'));
+    expect([...list]).toEqual(
+      expect.arrayContaining(['INVALID_LIMIT 400', 'INVALID_CURSOR 400', 'API_KEY_REQUIRED 401']),
+    );
+    const upload = routeProblems('upload', 'POST /v1/images', siblings('upload'));
+    expect([...upload]).toEqual(
+      expect.arrayContaining([
+        'INVALID_JSON 400',
+        'EMPTY_BODY 400',
+        'FILE_TOO_LARGE 413',
+        'NOT_AN_IMAGE 415',
+      ]),
+    );
+  });
+
+  it('each exception of NOT_ON_ROUTE is still found by the scan (else it is stale)', () => {
+    const routes = templateRoutes(template);
+    for (const [route, pairs] of Object.entries(NOT_ON_ROUTE)) {
+      const fn = routes.get(route) ?? '';
+      const siblings = [...routes].filter(([, owner]) => owner === fn).map(([r]) => r);
+      expect([...routeProblems(fn, route, siblings)], route).toEqual(expect.arrayContaining(pairs));
+    }
+  });
+
+  it('every problem a route can answer by its code path is documented on that route', () => {
+    expect(undocumentedPerRoute(OPENAPI_DOCUMENT)).toEqual([]);
+  });
+
+  it('the 404 removed from DELETE /v1/images/{id}/token alone is reported (so the check above can fail)', () => {
+    const document = structuredClone(OPENAPI_DOCUMENT);
+    delete document.paths['/v1/images/{id}/token'].delete.responses['404'];
+    expect(undocumentedPerRoute(document)).toEqual(['DELETE /v1/images/{id}/token: IMAGE_NOT_FOUND 404']);
+  });
 });
 
 // ---- per route: what the integration tests saw each route answer ----
