@@ -4,6 +4,7 @@
  *
  *   npm run trace -- <image-id> [--json] [--since HOURS] [--target local|aws] [--endpoint URL]
  *                                [--stack NAME] [--region REGION]
+ *   npm run trace -- --help
  *
  * Where the logs are: `local` (default) asks the running local cloud (`--endpoint`, else the discovery file
  * `npm start` writes, else http://localhost:4566) for its functions (Lambda `ListFunctions`); `aws` takes
@@ -13,6 +14,13 @@
  * per image when it is done (shared/observability/image-log.ts), with `durationMs`, `attempt`
  * (the message's receive count) and `cold_start`; a cold step's `Init Duration` comes from the invocation's
  * `REPORT` line.
+ *
+ * Each step is labelled with its outcome: `ok`; `duplicate` (the step done again by a redelivered or
+ * concurrent message, which changed nothing); `retried` (an attempt that failed and was delivered again);
+ * `error` (a failed attempt that was not, or the `failed` step); or the function's own word for other
+ * outcomes (`deleted-meanwhile`, …). An attempt number a function skipped is an invocation that wrote no
+ * step line: it crashed or timed out, and the trace says so. The summary adds only the `ok` steps up to
+ * `ready` (never delete or purge, duplicates or failed attempts).
  *
  * Output: a table on stdout, or one JSON object with `--json`. Exit codes: 0 found, 1 no step of that image
  * in the logs (unknown id, or older than `--since`), 2 bad arguments, 3 an AWS call was refused (stack not
@@ -53,15 +61,28 @@ interface TraceStep {
   /** The instance's `Init Duration` from the invocation's REPORT line, on a cold start. */
   initDurationMs?: number;
   requestId?: string;
-  outcome?: string;
+  /** `ok`, `duplicate`, `retried`, `error`, or the step line's own `outcome` word. */
+  outcome: string;
+  /** The step line's `outcome` field, when it had one. */
+  lineOutcome?: string;
+}
+
+/** An attempt number a function skipped: that invocation wrote no step line (crashed or timed out). */
+interface MissingAttempt {
+  function: string;
+  step: string;
+  attempt: number;
 }
 
 interface Trace {
   imageId: string;
   uploadRequestId?: string;
   steps: TraceStep[];
+  /** The durations of the `ok` steps up to `ready` (or of all `ok` pipeline steps without one). */
+  workMs: number;
   /** From the first step's start to the end of the `ready` step, when there is one. */
   uploadToReadyMs?: number;
+  missingAttempts: MissingAttempt[];
 }
 
 interface Options {
@@ -77,7 +98,30 @@ interface Options {
 const USAGE = `Usage: npm run trace -- <image-id> [--json] [--since HOURS] [--target local|aws]
                               [--endpoint URL] [--stack NAME] [--region REGION]`;
 
-function parseOptions(argv: string[]): Options {
+const HELP = `${USAGE}
+
+Prints one image's timeline from the functions' logs: upload, ingest, render, ready (or rejected, failed,
+delete, purge), each step with its function, start, duration, cold start, attempt and outcome
+(ok, duplicate, retried, error), and the attempts that left no step line (crashed or timed out).
+
+Options:
+  --json             one JSON object instead of the table
+  --since HOURS      how far back to read the logs (default 24)
+  --target local|aws the running local cloud (default) or the deployed stack
+  --endpoint URL     the AWS endpoint (default: the one npm start wrote, else http://localhost:4566)
+  --stack NAME       the stack on AWS (default Pictura)
+  --region REGION    default AWS_REGION, else us-east-1
+  -h, --help         this text
+
+Exit codes:
+  0  steps found
+  1  no step of that image in the logs (unknown id, or older than --since)
+  2  bad arguments
+  3  an AWS call was refused (stack not found, credentials, permissions)
+  4  the endpoint could not be reached`;
+
+/** The options, or `undefined` when help was asked for. */
+function parseOptions(argv: string[]): Options | undefined {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -85,6 +129,7 @@ function parseOptions(argv: string[]): Options {
     throw new TraceError(EXIT.usage, `${(error as Error).message}\n${USAGE}`);
   }
   const { values, positionals } = parsed;
+  if (values.help) return undefined;
   const [imageId] = positionals;
   // Ids are URL-safe (DESIGN.md); anything else is a typo, and must not reach the filter pattern.
   if (!imageId || positionals.length > 1 || !/^[A-Za-z0-9_-]{1,128}$/.test(imageId))
@@ -110,6 +155,7 @@ function parse(argv: string[]) {
     args: argv,
     allowPositionals: true,
     options: {
+      help: { type: 'boolean', short: 'h', default: false },
       json: { type: 'boolean', default: false },
       since: { type: 'string', default: '24' },
       target: { type: 'string', default: 'local' },
@@ -255,7 +301,8 @@ async function stepsOf(c: Clients, fn: string, logGroupName: string, options: Op
       coldStart,
       ...(init === undefined ? {} : { initDurationMs: init }),
       ...(requestId ? { requestId } : {}),
-      ...(typeof line.outcome === 'string' ? { outcome: line.outcome } : {}),
+      outcome: 'ok',
+      ...(typeof line.outcome === 'string' ? { lineOutcome: line.outcome.slice(0, 64) } : {}),
       ...(typeof line.uploadRequestId === 'string' ? { uploadRequestId: line.uploadRequestId } : {}),
     });
   }
@@ -267,21 +314,74 @@ async function trace(options: Options, c: Clients): Promise<Trace> {
   const groups = await functionLogGroups(options, c);
   const perFunction = await Promise.all([...groups].map(([fn, group]) => stepsOf(c, fn, group, options)));
   const order = ['upload', 'delete', 'ingest', 'render', 'rejected', 'failed', 'ready', 'purge'];
-  const steps = perFunction.flat().sort((a, b) => {
-    const end = (s: TraceStep) => Date.parse(s.start) + s.durationMs;
-    return end(a) - end(b) || order.indexOf(a.step) - order.indexOf(b.step);
+  const found = perFunction.flat().sort((a, b) => {
+    return endOf(a) - endOf(b) || order.indexOf(a.step) - order.indexOf(b.step);
   });
-  const uploadRequestId = steps.map((s) => s.uploadRequestId).find(Boolean);
-  const ready = steps.find((s) => s.step === 'ready');
+  const uploadRequestId = found.map((s) => s.uploadRequestId).find(Boolean);
+  const steps = labelOutcomes(found.map(({ uploadRequestId: _, ...step }) => step));
+  const ready = steps.find((s) => s.step === 'ready' && s.outcome === 'ok');
   const first = steps[0];
   return {
     imageId: options.imageId,
     ...(uploadRequestId ? { uploadRequestId } : {}),
-    steps: steps.map(({ uploadRequestId: _, ...step }) => step),
-    ...(ready && first
-      ? { uploadToReadyMs: Date.parse(ready.start) + ready.durationMs - Date.parse(first.start) }
-      : {}),
+    steps,
+    workMs: workOf(steps, ready),
+    ...(ready && first ? { uploadToReadyMs: endOf(ready) - Date.parse(first.start) } : {}),
+    missingAttempts: missingAttempts(steps),
   };
+}
+
+function endOf(step: TraceStep): number {
+  return Date.parse(step.start) + step.durationMs;
+}
+
+/**
+ * Labels each step (in end order): a failed attempt is `retried` when its function ran the image again
+ * later, else `error` (as is the `failed` step); a step done a second time is a `duplicate` (the line said
+ * so, or another attempt already did it: for `render`, the one that wrote `ready` is the real one).
+ */
+function labelOutcomes(steps: TraceStep[]): TraceStep[] {
+  const readyRequest = steps.find((s) => s.step === 'ready')?.requestId;
+  const done = new Set<string>();
+  const realRender = steps.find(
+    (s) => s.step === 'render' && !s.lineOutcome && readyRequest && s.requestId === readyRequest,
+  );
+  return steps.map((s) => {
+    const later = steps.some((o) => o.function === s.function && o.attempt > s.attempt);
+    let outcome = 'ok';
+    if (s.lineOutcome === 'error' || s.step === 'failed')
+      outcome = later && s.step !== 'failed' ? 'retried' : 'error';
+    else if (s.lineOutcome === 'duplicate') outcome = 'duplicate';
+    else if (s.lineOutcome) outcome = s.lineOutcome;
+    else if (s.step === 'render' && realRender && s !== realRender) outcome = 'duplicate';
+    else if (done.has(`${s.function}\u0000${s.step}`)) outcome = 'duplicate';
+    if (outcome === 'ok') done.add(`${s.function}\u0000${s.step}`);
+    return { ...s, outcome };
+  });
+}
+
+/** The steps that made the image: everything but delete, purge and failure, and nothing after `ready`. */
+const PIPELINE = new Set(['upload', 'ingest', 'render', 'ready', 'rejected']);
+
+function workOf(steps: TraceStep[], ready: TraceStep | undefined): number {
+  const until = ready ? endOf(ready) : Number.POSITIVE_INFINITY;
+  return steps
+    .filter((s) => s.outcome === 'ok' && PIPELINE.has(s.step) && endOf(s) <= until)
+    .reduce((sum, s) => sum + s.durationMs, 0);
+}
+
+/** Per function, the attempt numbers below its highest that no step line carries. */
+function missingAttempts(steps: TraceStep[]): MissingAttempt[] {
+  const missing: MissingAttempt[] = [];
+  for (const fn of new Set(steps.map((s) => s.function))) {
+    const own = steps.filter((s) => s.function === fn);
+    const seen = new Set(own.map((s) => s.attempt));
+    const highest = Math.min(Math.max(...seen), 1000);
+    const step = own.find((s) => s.step !== 'ready' && s.step !== 'failed')?.step ?? own[0]?.step ?? '';
+    for (let attempt = 1; attempt < highest; attempt += 1)
+      if (!seen.has(attempt)) missing.push({ function: fn, step, attempt });
+  }
+  return missing;
 }
 
 function table(result: Trace): string {
@@ -294,22 +394,30 @@ function table(result: Trace): string {
       ? `yes${s.initDurationMs === undefined ? '' : ` (init ${s.initDurationMs.toFixed(0)} ms)`}`
       : 'no',
     s.attempt > 1 ? `${s.attempt} (retried)` : String(s.attempt),
+    s.outcome,
   ]);
-  const header = ['step', 'function', 'start (UTC)', 'duration', 'cold start', 'attempt'];
+  const header = ['step', 'function', 'start (UTC)', 'duration', 'cold start', 'attempt', 'outcome'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const format = (cells: string[]) =>
     cells
       .map((cell, i) => cell.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  const total = result.steps.reduce((sum, s) => sum + s.durationMs, 0);
+  const work = result.workMs.toFixed(0);
+  const summary =
+    result.uploadToReadyMs === undefined
+      ? `steps: ${work} ms of work (ok steps; no ready yet)`
+      : `steps up to ready: ${work} ms of work (ok steps only); upload → ready ${result.uploadToReadyMs.toFixed(0)} ms (the rest is queueing and delivery)`;
   return [
     `image ${result.imageId}${result.uploadRequestId ? ` (upload request ${result.uploadRequestId})` : ''}`,
     '',
     format(header),
     ...rows.map(format),
     '',
-    `steps: ${total.toFixed(0)} ms of work${result.uploadToReadyMs === undefined ? '' : `; upload → ready ${result.uploadToReadyMs.toFixed(0)} ms (the rest is queueing and delivery)`}`,
+    ...result.missingAttempts.map(
+      (m) => `attempt ${m.attempt} of ${m.step} (${m.function}) left no step line (crashed or timed out)`,
+    ),
+    summary,
   ].join('\n');
 }
 
@@ -332,6 +440,10 @@ function classify(error: unknown, where: string): TraceError {
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
+  if (!options) {
+    console.log(HELP);
+    return EXIT.ok;
+  }
   const c = clients(options);
   let result: Trace;
   try {

@@ -152,6 +152,7 @@ describe('the logs, through CloudWatch Logs on the AWS endpoint', () => {
 });
 
 describe('npm run trace', () => {
+  let workBeforeDelete: number | undefined;
   const trace = (...args: string[]) =>
     run(process.execPath, [join(ROOT, 'scripts/trace.ts'), ...args, '--endpoint', cloud.urls.aws], {
       cwd: ROOT,
@@ -175,6 +176,7 @@ describe('npm run trace', () => {
         initDurationMs?: number;
       }>;
       uploadToReadyMs?: number;
+      workMs: number;
     };
     expect(result.imageId).toBe(imageId);
     expect(result.uploadRequestId).toBeTypeOf('string');
@@ -191,6 +193,10 @@ describe('npm run trace', () => {
     expect(total).toBeGreaterThan(0);
     expect(total).toBeLessThanOrEqual(measuredMs);
     expect(result.uploadToReadyMs).toBeLessThanOrEqual(measuredMs);
+    // The summary adds the ok steps up to ready only (a redelivered step's second run is not work on the way).
+    expect(result.workMs).toBeGreaterThan(0);
+    expect(result.workMs).toBeLessThanOrEqual(result.uploadToReadyMs ?? 0);
+    workBeforeDelete = result.workMs;
     // The first invocation of each function is a cold start, with the instance's init duration.
     expect(result.steps[0]).toMatchObject({ coldStart: true, attempt: 1 });
     expect(result.steps[0]?.initDurationMs).toBeGreaterThan(0);
@@ -199,7 +205,8 @@ describe('npm run trace', () => {
   it('prints a table by default', async () => {
     const { code, stdout } = await trace(imageId);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^step\s+function\s+start \(UTC\)\s+duration\s+cold start\s+attempt$/m);
+    expect(stdout).toMatch(/^step\s+function\s+start \(UTC\)\s+duration\s+cold start\s+attempt\s+outcome$/m);
+    expect(stdout).toMatch(/^steps up to ready: \d+ ms of work \(ok steps only\); upload → ready \d+ ms/m);
     expect(stdout).toMatch(/^upload\s/m);
     expect(stdout).toMatch(/^ready\s/m);
   });
@@ -225,6 +232,10 @@ describe('npm run trace', () => {
       ...steps.slice(steps.indexOf('delete') + 1),
     ]);
     expect(new Set(steps.slice(steps.indexOf('delete') + 1))).toEqual(new Set(['purge']));
+    // Delete and purge come after ready: the work up to ready is what it was.
+    const after = JSON.parse((await trace(imageId, '--json')).stdout) as { workMs: number };
+    expect(after.workMs).toBeTypeOf('number');
+    expect(after.workMs).toBe(workBeforeDelete);
   });
 
   it('exits 1 with a message for an id with no steps, 2 for a bad id, 4 when nothing listens', async () => {

@@ -98,13 +98,34 @@ beforeAll(async () => {
   );
   put(
     FUNCTIONS['Pictura-Thumbnail-3'],
-    step({ step: 'render', durationMs: 120, attempt: 1, cold_start: false }, T0 + 1200),
+    step(
+      { step: 'render', durationMs: 120, attempt: 1, cold_start: false, function_request_id: 'r-1' },
+      T0 + 1200,
+    ),
     T0 + 1200,
   );
   put(
     FUNCTIONS['Pictura-Thumbnail-3'],
-    step({ step: 'ready', durationMs: 0, attempt: 1, cold_start: false }, T0 + 1200),
+    step(
+      { step: 'ready', durationMs: 0, attempt: 1, cold_start: false, function_request_id: 'r-1' },
+      T0 + 1200,
+    ),
     T0 + 1201,
+  );
+  // The render message came back while its first delivery ran: attempt 2 crashed without a step line,
+  // attempt 3 rendered again concurrently (1093 ms) and changed nothing.
+  put(
+    FUNCTIONS['Pictura-Thumbnail-3'],
+    step(
+      { step: 'render', durationMs: 1093, attempt: 3, cold_start: false, function_request_id: 'r-3' },
+      T0 + 1500,
+    ),
+    T0 + 1500,
+  );
+  put(
+    FUNCTIONS['Pictura-Upload-1'],
+    step({ step: 'delete', durationMs: 30, attempt: 1, cold_start: false }, T0 + 5000),
+    T0 + 5000,
   );
   const logs = logsRoute(store, 'eu-west-1', '123456789012');
   server = createServer((req, res) => {
@@ -166,12 +187,18 @@ describe('npm run trace --target aws', () => {
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
     expect(result.uploadRequestId).toBe('api-1');
-    expect(result.steps.map((s: { step: string; attempt: number }) => `${s.step}#${s.attempt}`)).toEqual([
-      'upload#1',
-      'ingest#1',
-      'ingest#2',
-      'render#1',
-      'ready#1',
+    expect(
+      result.steps.map(
+        (s: { step: string; attempt: number; outcome: string }) => `${s.step}#${s.attempt} ${s.outcome}`,
+      ),
+    ).toEqual([
+      'upload#1 ok',
+      'ingest#1 retried',
+      'ingest#2 ok',
+      'render#1 ok',
+      'ready#1 ok',
+      'render#3 duplicate',
+      'delete#1 ok',
     ]);
     expect(result.steps[0]).toMatchObject({
       function: 'Pictura-Upload-1',
@@ -181,10 +208,14 @@ describe('npm run trace --target aws', () => {
       coldStart: true,
       initDurationMs: 250.5,
     });
-    expect(result.steps[1]).toMatchObject({ outcome: 'error', coldStart: false });
+    expect(result.steps[1]).toMatchObject({ outcome: 'retried', lineOutcome: 'error', coldStart: false });
     expect(result.steps[1].initDurationMs).toBeUndefined();
     // From the upload's start to the end of ready.
     expect(result.uploadToReadyMs).toBe(1200);
+    // Only the ok steps up to ready: upload 40 + ingest (attempt 2) 80 + render 120 + ready 0; not the
+    // failed attempt, the duplicate render or the delete after ready.
+    expect(result.workMs).toBe(240);
+    expect(result.missingAttempts).toEqual([{ function: 'Pictura-Thumbnail-3', step: 'render', attempt: 2 }]);
     // One DescribeStackResources (no X-Amz-Target: the query protocol), one GetFunctionConfiguration per function.
     expect(calls.filter((c) => c === 'POST /')).toHaveLength(1);
     expect(calls.filter((c) => c.includes('/configuration'))).toHaveLength(3);
@@ -201,8 +232,26 @@ describe('npm run trace --target aws', () => {
       endpoint,
     );
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^upload\s+Pictura-Upload-1\s+\S+\s+40 ms\s+yes \(init 251 ms\)\s+1$/m);
-    expect(stdout).toMatch(/^ingest\s+Pictura-Metadata-2\s+\S+\s+80 ms\s+no\s+2 \(retried\)$/m);
+    expect(stdout).toMatch(/^upload\s+Pictura-Upload-1\s+\S+\s+40 ms\s+yes \(init 251 ms\)\s+1\s+ok$/m);
+    expect(stdout).toMatch(/^ingest\s+Pictura-Metadata-2\s+\S+\s+80 ms\s+no\s+2 \(retried\)\s+ok$/m);
+    expect(stdout).toMatch(/^ingest\s+Pictura-Metadata-2\s+\S+\s+90 ms\s+no\s+1\s+retried$/m);
+    expect(stdout).toMatch(
+      /^render\s+Pictura-Thumbnail-3\s+\S+\s+1093 ms\s+no\s+3 \(retried\)\s+duplicate$/m,
+    );
+    expect(stdout).toContain(
+      'attempt 2 of render (Pictura-Thumbnail-3) left no step line (crashed or timed out)',
+    );
+    expect(stdout).toMatch(/^steps up to ready: 240 ms of work \(ok steps only\); upload → ready 1200 ms/m);
+  });
+
+  it('prints help (usage, options, exit codes) with --help and -h, exit 0', async () => {
+    for (const flag of ['--help', '-h']) {
+      const { code, stdout } = await trace(flag);
+      expect(code).toBe(0);
+      expect(stdout).toContain('Usage: npm run trace -- <image-id>');
+      expect(stdout).toContain('--since HOURS');
+      expect(stdout).toMatch(/Exit codes:[\s\S]*4 {2}the endpoint could not be reached/);
+    }
   });
 
   it('exits 1 for an image no function logged, and 2 for bad arguments', async () => {
