@@ -149,8 +149,13 @@ async function sweepStatus(
 async function sweepOne(deps: SweeperDeps, key: StatusKey, nowIso: string, report: SweepReport) {
   try {
     if (key.status === 'pending_upload') {
-      if (await expirePendingUpload(deps, key)) report.expired.push(key.id);
-      else report.movedOn += 1;
+      const expired = await expirePendingUpload(deps, key);
+      if (!expired) {
+        report.movedOn += 1;
+        return;
+      }
+      report.expired.push(key.id);
+      logSwept(deps.logger, expired, 'expired');
       return;
     }
     const record = await claim(deps, key, nowIso);
@@ -166,6 +171,7 @@ async function sweepOne(deps: SweeperDeps, key: StatusKey, nowIso: string, repor
       }),
     );
     report.requeued[target].push(key.id);
+    logSwept(deps.logger, record, 'requeued', target);
   } catch (error) {
     // Reported, not thrown: one bad record must not stop the sweep. A claimed record whose send failed is due
     // again after another deadline.
@@ -179,25 +185,54 @@ async function sweepOne(deps: SweeperDeps, key: StatusKey, nowIso: string, repor
   }
 }
 
-/** Deletes an expired `pending_upload` record unless it moved on, then its original; true when it was deleted. */
-async function expirePendingUpload(deps: SweeperDeps, key: StatusKey): Promise<boolean> {
+/**
+ * One line per image the sweep acted on, named as every line about an image is (`imageId`, and the
+ * `uploadRequestId` of the request that created it, from the record: the `byStatus` index is KEYS_ONLY,
+ * so the sweeper has it only from the record its conditional write returned). Its fields, not the
+ * logger's keys: records are swept ten at a time.
+ */
+function logSwept(
+  logger: Logger,
+  record: Swept,
+  action: 'expired' | 'requeued',
+  queue?: RequeueTarget,
+): void {
+  logger.info('image swept', {
+    imageId: record.id,
+    ...(record.uploadRequestId ? { uploadRequestId: record.uploadRequestId } : {}),
+    status: record.status,
+    action,
+    ...(queue ? { queue } : {}),
+  });
+}
+
+/**
+ * Deletes an expired `pending_upload` record unless it moved on, then its original; the deleted record
+ * (`ReturnValues: ALL_OLD`), or undefined when it moved on.
+ */
+type Swept = Pick<ImageRecord, 'id' | 'status' | 'uploadRequestId'>;
+
+async function expirePendingUpload(deps: SweeperDeps, key: StatusKey): Promise<Swept | undefined> {
+  let deleted: Swept;
   try {
-    await deps.db.send(
+    const { Attributes } = await deps.db.send(
       new DeleteCommand({
         TableName: deps.config.tableName,
         Key: { id: key.id },
         ConditionExpression: '#status = :status AND #updatedAt = :seen',
         ExpressionAttributeNames: { '#status': 'status', '#updatedAt': 'updatedAt' },
         ExpressionAttributeValues: { ':status': key.status, ':seen': key.updatedAt },
+        ReturnValues: 'ALL_OLD',
       }),
     );
+    deleted = (Attributes as ImageRecord | undefined) ?? key;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
+    if (error instanceof ConditionalCheckFailedException) return undefined;
     throw error;
   }
   // DeleteObject succeeds whether or not the key exists (S3 answers 204), so this is idempotent.
   await deleteObject(deps.s3, deps.config.bucketName, originalKey(key.id));
-  return true;
+  return deleted;
 }
 
 /** Marks a stalled record as seen now, if it is still as the index showed it; the record, or undefined. */
@@ -233,8 +268,9 @@ function queueUrlOf(deps: SweeperDeps, target: RequeueTarget): string {
 }
 
 function messageFor(deps: SweeperDeps, record: ImageRecord, target: RequeueTarget, nowIso: string): string {
-  if (target === 'purge') return JSON.stringify(purgeJob(record.id));
-  if (target === 'render') return JSON.stringify(renderJob(record.id));
+  // The jobs carry the creating request's id, as the ones the API and ingest send do.
+  if (target === 'purge') return JSON.stringify(purgeJob(record.id, record.uploadRequestId));
+  if (target === 'render') return JSON.stringify(renderJob(record.id, record.uploadRequestId));
   return ingestRecheck(deps.config.bucketName, record.id, nowIso);
 }
 
