@@ -5,6 +5,7 @@ import type { HealthDeps } from '#shared/health.ts';
 import { httpHandler } from '#shared/http/handler.ts';
 import { apiBaseUrl, requireKeyHolder } from '#shared/http/request.ts';
 import { json } from '#shared/http/response.ts';
+import { isImageId } from '#shared/ids.ts';
 import { createLogger } from '#shared/logger.ts';
 import { observability } from '#shared/observability/middleware.ts';
 import { getImage, listImages } from '#shared/queries.ts';
@@ -49,7 +50,10 @@ const routes = httpHandler(logger, config, async (event) => {
   const route = `${event.httpMethod} ${event.resource}`;
   switch (route) {
     case 'GET /v1/images/{id}': {
-      const document = await getImage(deps, event.pathParameters?.id ?? '', base(event));
+      const id = event.pathParameters?.id ?? '';
+      // Every line about the image names it, its 404 ("request refused") too; a malformed id names none.
+      if (isImageId(id)) logger.appendKeys({ imageId: id });
+      const document = await getImage(deps, id, base(event));
       // Only a ready image's document stops changing (until its delete, which purges the CDN's copy).
       const cache = document.status === 'ready' ? READY_CACHE_CONTROL : 'no-store';
       return json(200, document, { 'Cache-Control': cache });

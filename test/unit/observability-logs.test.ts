@@ -183,6 +183,32 @@ describe('an upload that is not an image', () => {
   });
 });
 
+describe('a read of an image that does not exist', () => {
+  it('is refused with a line that names the image; a malformed id names none, and no later line keeps it', async () => {
+    const id = 'AbCdEfGhIjKlMnOpQrStUv'; // an image id's shape, no such image
+    const malformed = 'not-an-id';
+    const before = printed().length;
+    expect((await client.get(id)).status).toBe(404);
+    expect((await client.get(malformed)).status).toBe(404);
+    const refused = await waitFor(
+      async () => {
+        const found = printed()
+          .slice(before)
+          .filter((l) => l.fn === 'images' && l.message === 'request refused');
+        return found.length >= 2 ? found : undefined;
+      },
+      30_000,
+      'the two refusals',
+    );
+    const [named, unnamed] = refused;
+    expect(named).toMatchObject({ imageId: id, status: 404, detail: `no image ${id}` });
+    // A malformed id is not an image's (its detail does not echo it either), and the id of the request
+    // before is not kept: the logger's keys are reset with each invocation.
+    expect(unnamed).toMatchObject({ status: 404 });
+    expect(unnamed?.imageId).toBeUndefined();
+  });
+});
+
 describe('a second DELETE of an image while its purge is pending', () => {
   it('queues a second purge that does nothing: a duplicate step, no second PurgeTime', async () => {
     const upload = await client.uploadDirect(await solidJpeg('#993366', 160, 100), 'image/jpeg');
