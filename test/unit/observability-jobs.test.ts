@@ -3,8 +3,8 @@ import { parsePurgeJob, parseRenderJob, purgeJob, renderJob } from '#shared/queu
 
 /**
  * Render and purge jobs carry the image's `uploadRequestId`, so that a purge redelivered after the record's
- * removal still names the request that created the image in its log lines. The field is optional (the
- * sweeper's jobs have none) and only a request-id-shaped string is kept: anything else in a forged or
+ * removal still names the request that created the image in its log lines. The field is optional (a record
+ * created before it was stored has none) and only a request-id-shaped string is kept: anything else in a forged or
  * foreign message is dropped, never an error and never a log line's content.
  */
 const ID = 'AbCdEfGhIjKlMnOpQrStUv';
@@ -21,7 +21,7 @@ describe('uploadRequestId on pipeline jobs', () => {
     expect(parsePurgeJob(JSON.stringify(purgeJob(ID, REQUEST_ID))).uploadRequestId).toBe(REQUEST_ID);
   });
 
-  it('is absent when unknown (the sweeper re-queues without one)', () => {
+  it('is absent when unknown (a record created before it was stored)', () => {
     expect(JSON.parse(JSON.stringify(purgeJob(ID)))).toEqual({ type: 'purge', v: 1, id: ID });
     expect(parsePurgeJob(JSON.stringify(purgeJob(ID)))).toEqual({ type: 'purge', v: 1, id: ID });
   });
