@@ -80,7 +80,11 @@ function announce(message) {
   }, 50);
 }
 
-/** @param {number} ms */
+/**
+ * Resolves after `ms` milliseconds.
+ * @param {number} ms
+ * @returns {Promise<void>}
+ */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The remembered key, `''` when none. */

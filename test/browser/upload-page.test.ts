@@ -434,6 +434,30 @@ describe('the upload page, in Chromium, against the local cloud', () => {
     expect(presigns).toBe(0);
   });
 
+  it("names the size limit the API's 413 states (the page hard-codes none)", async () => {
+    const detail = 'contentLength 40 is over the 26214400-byte limit';
+    await page.route(isPresign, (route) =>
+      route.fulfill({
+        ...problem(413, 'FILE_TOO_LARGE'),
+        body: JSON.stringify({ status: 413, code: 'FILE_TOO_LARGE', detail }),
+      }),
+    );
+    try {
+      await page.setInputFiles('#files', [
+        { name: 'huge.png', mimeType: 'image/png', buffer: await smallPng(60) },
+      ]);
+      const card = page.locator('li.upload.is-refused', { hasText: 'huge.png' });
+      await card.waitFor({ timeout: 20_000 });
+      await expect(card.locator('.problem').textContent()).resolves.toMatch(
+        /^FILE_TOO_LARGE The file is [\d.]+ \w+; the API takes files up to 25\.0 MiB\.$/,
+      );
+    } finally {
+      await page.unroute(isPresign);
+    }
+    await expect(page.locator('#drop-zone').textContent()).resolves.not.toMatch(/\d\s*MiB/);
+    consoleErrors.length = 0;
+  });
+
   it('reports upload progress below 100 on a slow link, and Delete during an upload aborts it', async () => {
     // Chromium's own network throttling (DevTools protocol), upload at 512 KiB/s: a 1.5 MB file takes 3 s.
     const cdp = await context.newCDPSession(page);
