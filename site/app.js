@@ -777,8 +777,11 @@ function uploadAll(files) {
 
 /** The key form: remember (after {@link checkKey}) and forget. */
 function wireKeyForm() {
+  // A key remembered by an earlier version of the page was not checked: one fetch cannot send is dropped.
+  const stored = apiKey() ? checkKey(apiKey()) : { key: '' };
+  if ('problem' in stored) localStorage.removeItem(KEY_STORAGE);
   keyInput.value = apiKey();
-  showKeyStatus();
+  showKeyStatus('problem' in stored ? `The remembered key was dropped. ${stored.problem}` : undefined);
   $('#key-form').addEventListener('submit', (event) => {
     event.preventDefault();
     if (!keyInput.checkValidity()) return keyInput.reportValidity();

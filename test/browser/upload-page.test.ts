@@ -202,6 +202,13 @@ describe('the upload page, in Chromium, against the local cloud', () => {
       /characters an API key never has/,
     );
     await expect(page.evaluate(`localStorage.getItem('pictura.apiKey')`)).resolves.toBeNull();
+    // One remembered before keys were checked (fetch would throw on it at every call) is dropped, saying why.
+    await page.evaluate(`localStorage.setItem('pictura.apiKey', 'ключ-ключ-ключ-ключ-ключ')`);
+    await page.reload();
+    await expect(page.locator('#key-status').textContent()).resolves.toMatch(
+      /^The remembered key was dropped\. That key has characters/,
+    );
+    await expect(page.evaluate(`localStorage.getItem('pictura.apiKey')`)).resolves.toBeNull();
   });
 
   it('remembers the API key in this browser, trimmed', async () => {
