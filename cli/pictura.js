@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 12)) {
   process.stderr.write(
-    `pictura: Node.js >= 22.12 is needed (this is ${process.version}); install it from https://nodejs.org ` +
-      'or with a version manager (nvm install 24)\n',
+    // The same line as scripts/require-node.cjs (npm ci, npm start) prints.
+    `pictura: Node.js >= 22.12 is required (this is ${process.version}); install Node 24 LTS ` +
+      'from https://nodejs.org/en/download (or `nvm install 24`), then run this again.\n',
   );
   process.exit(2);
 }

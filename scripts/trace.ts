@@ -404,9 +404,13 @@ function table(result: Trace): string {
       .join('  ')
       .trimEnd();
   const work = result.workMs.toFixed(0);
+  // A rejected or failed image has ended (or waits for a redrive): "no ready yet" would read as still working.
+  const ended = result.steps.find(
+    (s) => (s.step === 'rejected' || s.step === 'failed') && s.outcome === 'ok',
+  );
   const summary =
     result.uploadToReadyMs === undefined
-      ? `steps: ${work} ms of work (ok steps; no ready yet)`
+      ? `steps: ${work} ms of work (ok steps); ${ended ? `ended ${ended.step}, no ready` : 'no ready yet'}`
       : `steps up to ready: ${work} ms of work (ok steps only); upload → ready ${result.uploadToReadyMs.toFixed(0)} ms (the rest is queueing and delivery)`;
   return [
     `image ${result.imageId}${result.uploadRequestId ? ` (upload request ${result.uploadRequestId})` : ''}`,

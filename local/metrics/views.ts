@@ -142,8 +142,8 @@ function renderSeries(series: MetricSeries, newest: number): string {
   const u = series.Unit;
   return `<section><h2>${escapeHtml(series.MetricName)} <span class="dims">${escapeHtml(series.Namespace)} · ${dims} · ${escapeHtml(u)}</span></h2>
 ${renderChart(series, newest)}
-<table><tr><th>total</th><th>samples</th><th>sum</th><th>min</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>
-<tr><td></td><td>${t.SampleCount}</td><td>${format(t.Sum, u)}</td><td>${format(t.Minimum, u)}</td><td>${format(t.ExtendedStatistics.p50, u)}</td><td>${format(t.ExtendedStatistics.p95, u)}</td><td>${format(t.ExtendedStatistics.p99, u)}</td><td>${format(t.Maximum, u)}</td></tr></table></section>`;
+<table><tr><th></th><th>samples</th><th>sum</th><th>min</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>
+<tr><th scope="row">total</th><td>${t.SampleCount}</td><td>${format(t.Sum, u)}</td><td>${format(t.Minimum, u)}</td><td>${format(t.ExtendedStatistics.p50, u)}</td><td>${format(t.ExtendedStatistics.p95, u)}</td><td>${format(t.ExtendedStatistics.p99, u)}</td><td>${format(t.Maximum, u)}</td></tr></table></section>`;
 }
 
 const WIDTH = 600;

@@ -58,9 +58,28 @@ function step(fields: Record<string, unknown>, endsAt: number): string {
   });
 }
 
+/** An image refused at ingest: its timeline ends with a `rejected` step and never reaches `ready`. */
+const REJECTED_ID = 'rejREJ123_-xyz';
+
 beforeAll(async () => {
   const store = new LogStore();
   const put = (group: string, message: string, at: number) => store.put(group, STREAM, at, message);
+  put(
+    FUNCTIONS['Pictura-Upload-1'],
+    step(
+      { imageId: REJECTED_ID, step: 'upload', durationMs: 30, attempt: 1, function_request_id: 'u-9' },
+      T0 + 30,
+    ),
+    T0 + 30,
+  );
+  put(
+    FUNCTIONS['Pictura-Metadata-2'],
+    step(
+      { imageId: REJECTED_ID, step: 'rejected', durationMs: 20, attempt: 1, function_request_id: 'm-9' },
+      T0 + 90,
+    ),
+    T0 + 90,
+  );
   put(
     FUNCTIONS['Pictura-Upload-1'],
     step(
@@ -242,6 +261,20 @@ describe('npm run trace --target aws', () => {
       'attempt 2 of render (Pictura-Thumbnail-3) left no step line (crashed or timed out)',
     );
     expect(stdout).toMatch(/^steps up to ready: 240 ms of work \(ok steps only\); upload → ready 1200 ms/m);
+  });
+
+  it('says a rejected image ended rejected, not that it has no ready yet', async () => {
+    const { code, stdout } = await trace(
+      REJECTED_ID,
+      '--target',
+      'aws',
+      '--region',
+      'eu-west-1',
+      '--endpoint',
+      endpoint,
+    );
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^steps: 50 ms of work \(ok steps\); ended rejected, no ready$/m);
   });
 
   it('prints help (usage, options, exit codes) with --help and -h, exit 0', async () => {
