@@ -33,20 +33,12 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { ExitError } from './exit-error.ts';
 
 const STAGES = ['ingest', 'render', 'purge'] as const;
 type Stage = (typeof STAGES)[number];
 const TARGETS = ['local', 'localstack', 'aws'] as const;
 type Target = (typeof TARGETS)[number];
-
-/** An error with the exit code it ends the script with. */
-class RedriveError extends Error {
-  readonly exitCode: number;
-  constructor(exitCode: number, message: string) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
 
 interface Options {
   stage: Stage;
@@ -84,7 +76,7 @@ function readOptions(argv: string[]): Options {
   try {
     values = parse(argv).values;
   } catch (error) {
-    throw new RedriveError(2, `${(error as Error).message}\n${USAGE}`);
+    throw new ExitError(2, `${(error as Error).message}\n${USAGE}`);
   }
   if (values.help) {
     console.log(USAGE);
@@ -92,15 +84,15 @@ function readOptions(argv: string[]): Options {
   }
   const stage = values.queue as Stage;
   if (!STAGES.includes(stage))
-    throw new RedriveError(2, `--queue must be one of ${STAGES.join(', ')}\n${USAGE}`);
+    throw new ExitError(2, `--queue must be one of ${STAGES.join(', ')}\n${USAGE}`);
   const target = values.target as Target;
-  if (!TARGETS.includes(target)) throw new RedriveError(2, `--target must be one of ${TARGETS.join(', ')}`);
+  if (!TARGETS.includes(target)) throw new ExitError(2, `--target must be one of ${TARGETS.join(', ')}`);
   const peek = Number(values.peek);
   if (!Number.isSafeInteger(peek) || peek < 0 || peek > 10_000) {
-    throw new RedriveError(2, '--peek must be a whole number from 0 to 10000');
+    throw new ExitError(2, '--peek must be a whole number from 0 to 10000');
   }
   if (values.endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(values.endpoint)) {
-    throw new RedriveError(2, `--endpoint must be an http(s) URL, got "${values.endpoint}"`);
+    throw new ExitError(2, `--endpoint must be an http(s) URL, got "${values.endpoint}"`);
   }
   const endpoint = values.endpoint ?? (target === 'aws' ? undefined : 'http://localhost:4566');
   return {
@@ -126,7 +118,7 @@ async function arnOf(sqs: SQSClient, url: string): Promise<string> {
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
   );
-  if (!Attributes?.QueueArn) throw new RedriveError(3, `queue ${url} has no ARN`);
+  if (!Attributes?.QueueArn) throw new ExitError(3, `queue ${url} has no ARN`);
   return Attributes.QueueArn;
 }
 
@@ -149,7 +141,7 @@ async function localQueues(sqs: SQSClient, stage: Stage): Promise<{ source: Queu
     const dlqUrl = QueueUrls.find((u) => u.split('/').pop() === dlqName);
     if (dlqUrl) return { source: { url, arn: Attributes.QueueArn }, dlq: { url: dlqUrl, arn: dlqArn } };
   }
-  throw new RedriveError(
+  throw new ExitError(
     3,
     `no ${stage} queue with a DLQ among the ${QueueUrls.length} queues listed; is the local cloud running?`,
   );
@@ -169,7 +161,7 @@ async function stackQueues(options: Options, sqs: SQSClient): Promise<{ source: 
     );
   } catch (error) {
     if (/does not exist/.test((error as Error).message)) {
-      throw new RedriveError(3, `stack ${options.stack} not found (${options.target}, ${options.region})`);
+      throw new ExitError(3, `stack ${options.stack} not found (${options.target}, ${options.region})`);
     }
     throw error;
   }
@@ -177,7 +169,7 @@ async function stackQueues(options: Options, sqs: SQSClient): Promise<{ source: 
   const sourceUrl = outputs[`${name}QueueUrl`];
   const dlqUrl = outputs[`${name}DlqUrl`];
   if (!sourceUrl || !dlqUrl)
-    throw new RedriveError(3, `stack ${options.stack} has no ${name}QueueUrl/${name}DlqUrl outputs`);
+    throw new ExitError(3, `stack ${options.stack} has no ${name}QueueUrl/${name}DlqUrl outputs`);
   return {
     source: { url: sourceUrl, arn: await arnOf(sqs, sourceUrl) },
     dlq: { url: dlqUrl, arn: await arnOf(sqs, dlqUrl) },
@@ -240,7 +232,7 @@ async function move(sqs: SQSClient, source: QueueRef, dlq: QueueRef) {
       new ListMessageMoveTasksCommand({ SourceArn: dlq.arn, MaxResults: 10 }),
     );
     const task = Results.find((r) => r.TaskHandle === TaskHandle) ?? Results[0];
-    if (!task) throw new RedriveError(4, 'the move task is not listed by ListMessageMoveTasks');
+    if (!task) throw new ExitError(4, 'the move task is not listed by ListMessageMoveTasks');
     const moved = task.ApproximateNumberOfMessagesMoved ?? 0;
     const total = task.ApproximateNumberOfMessagesToMove;
     process.stderr.write(`redrive: ${task.Status} ${moved}${total === undefined ? '' : `/${total}`} moved\n`);
@@ -290,7 +282,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: Error) => {
-    const code = error instanceof RedriveError ? error.exitCode : 4;
+    const code = error instanceof ExitError ? error.exitCode : 4;
     process.stderr.write(`redrive: ${error.message}\n`);
     process.exit(code);
   },

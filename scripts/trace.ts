@@ -37,16 +37,9 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { GetFunctionConfigurationCommand, LambdaClient, paginateListFunctions } from '@aws-sdk/client-lambda';
 import { readDiscovery } from '../local/discovery.ts';
+import { ExitError } from './exit-error.ts';
 
 const EXIT = { ok: 0, notFound: 1, usage: 2, refused: 3, unreachable: 4 } as const;
-
-class TraceError extends Error {
-  readonly exitCode: number;
-  constructor(exitCode: number, message: string) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
 
 /** One step of the timeline. */
 interface TraceStep {
@@ -126,19 +119,19 @@ function parseOptions(argv: string[]): Options | undefined {
   try {
     parsed = parse(argv);
   } catch (error) {
-    throw new TraceError(EXIT.usage, `${(error as Error).message}\n${USAGE}`);
+    throw new ExitError(EXIT.usage, `${(error as Error).message}\n${USAGE}`);
   }
   const { values, positionals } = parsed;
   if (values.help) return undefined;
   const [imageId] = positionals;
   // Ids are URL-safe (DESIGN.md); anything else is a typo, and must not reach the filter pattern.
   if (!imageId || positionals.length > 1 || !/^[A-Za-z0-9_-]{1,128}$/.test(imageId))
-    throw new TraceError(EXIT.usage, `one image id (letters, digits, - and _) is needed\n${USAGE}`);
+    throw new ExitError(EXIT.usage, `one image id (letters, digits, - and _) is needed\n${USAGE}`);
   const sinceHours = Number(values.since);
   if (!(sinceHours > 0 && sinceHours <= 24 * 366))
-    throw new TraceError(EXIT.usage, '--since takes hours, more than 0');
+    throw new ExitError(EXIT.usage, '--since takes hours, more than 0');
   if (values.target !== 'local' && values.target !== 'aws')
-    throw new TraceError(EXIT.usage, '--target is local or aws');
+    throw new ExitError(EXIT.usage, '--target is local or aws');
   return {
     imageId,
     json: values.json,
@@ -426,8 +419,8 @@ function table(result: Trace): string {
 }
 
 /** An SDK failure as the script's error: unreachable (4), or refused (3) with AWS's message. */
-function classify(error: unknown, where: string): TraceError {
-  if (error instanceof TraceError) return error;
+function classify(error: unknown, where: string): ExitError {
+  if (error instanceof ExitError) return error;
   const e = error as Error & { code?: string; $metadata?: { httpStatusCode?: number } };
   const network = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'EAI_AGAIN'];
   if (
@@ -435,11 +428,11 @@ function classify(error: unknown, where: string): TraceError {
     e.name === 'TimeoutError' ||
     /ECONNREFUSED|ENOTFOUND|socket hang up/.test(e.message)
   )
-    return new TraceError(
+    return new ExitError(
       EXIT.unreachable,
       `cannot reach ${where}: ${e.code ?? e.message}${where.startsWith('http') ? ' (is the local cloud running? npm start)' : ''}`,
     );
-  return new TraceError(EXIT.refused, `${where} refused the request: ${e.name}: ${e.message}`);
+  return new ExitError(EXIT.refused, `${where} refused the request: ${e.name}: ${e.message}`);
 }
 
 async function main(): Promise<number> {
@@ -456,7 +449,7 @@ async function main(): Promise<number> {
     throw classify(error, c.where);
   }
   if (result.steps.length === 0)
-    throw new TraceError(
+    throw new ExitError(
       EXIT.notFound,
       `no steps of image ${options.imageId} in the logs of ${c.where} in the last ${options.sinceHours} h (unknown id, or older: try --since)`,
     );
@@ -468,9 +461,9 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     const e =
-      error instanceof TraceError
+      error instanceof ExitError
         ? error
-        : new TraceError(EXIT.refused, String((error as Error)?.message ?? error));
+        : new ExitError(EXIT.refused, String((error as Error)?.message ?? error));
     console.error(`trace: ${e.message}`);
     process.exit(e.exitCode);
   },
