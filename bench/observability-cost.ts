@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { build, type Plugin } from 'esbuild';
 import { packagingOptions, REPO_ROOT } from '#infra/bundling.ts';
 import { esbuildOptionsFor } from '#local/lambda/build.ts';
+import { importCpuTimes } from './lib/import-cost.ts';
 import { describeMachine } from './lib/machine.ts';
 import { median, round } from './lib/stats.ts';
 
@@ -97,20 +98,6 @@ async function bundle(name: string, stubbed: Stubbed[]): Promise<Uint8Array> {
   return result.outputFiles?.[0]?.contents ?? new Uint8Array();
 }
 
-/** Imports a module and prints the CPU milliseconds it took (plain JavaScript: no type stripper loaded). */
-const PROBE = `const c = process.cpuUsage(); await import(process.argv[1]); const u = process.cpuUsage(c);
-process.stdout.write(String((u.user + u.system) / 1000), () => process.exit(0));`;
-/** Enough configuration for the API functions' cold-start `loadConfig()`; nothing is called. */
-const ENV = {
-  PATH: process.env.PATH ?? '',
-  AWS_REGION: 'us-east-1',
-  BUCKET_NAME: 'b',
-  TABLE_NAME: 't',
-  CDN_BASE_URL: 'http://cdn.test',
-  PURGE_QUEUE_URL: 'http://sqs.test/q',
-  POWERTOOLS_SERVICE_NAME: 'pictura',
-};
-
 const work = mkdtempSync(join(tmpdir(), 'pictura-observability-cost-'));
 try {
   const files: Record<string, { file: string; bytes: number }> = {};
@@ -122,19 +109,10 @@ try {
       files[`${name}|${variant}`] = { file, bytes: code.length };
     }
   }
-  const cases = Object.keys(files);
-  const cpu: Record<string, number[]> = Object.fromEntries(cases.map((c) => [c, []]));
-  for (let round = 0; round < Number(values.runs); round += 1) {
-    const order = [...cases.slice(round % cases.length), ...cases.slice(0, round % cases.length)];
-    for (const id of order) {
-      const out = execFileSync(
-        process.execPath,
-        ['--input-type=module', '-e', PROBE, `file://${files[id]?.file}`],
-        { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      cpu[id]?.push(Number(out.toString()));
-    }
-  }
+  const cpu = importCpuTimes(
+    Object.fromEntries(Object.entries(files).map(([id, f]) => [id, f.file])),
+    Number(values.runs),
+  );
   const command = `node bench/observability-cost.ts --runs ${values.runs} ${values.function.map((f) => `--function ${f}`).join(' ')}`;
   const rows = values.function.map((name) => {
     const of = (variant: string) => ({

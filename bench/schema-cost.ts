@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '#infra/bundling.ts';
 import { bundleForHost } from '#local/lambda/build.ts';
+import { importCpuTimes } from './lib/import-cost.ts';
 import { median } from './lib/stats.ts';
 
 const { values } = parseArgs({
@@ -25,19 +26,6 @@ const { values } = parseArgs({
 });
 if (!values.base)
   throw new Error('usage: node bench/schema-cost.ts --base <commit> [--runs N] [--function NAME]…');
-
-/** Imports a module and prints the CPU milliseconds it took (plain JavaScript: no type stripper loaded). */
-const PROBE = `const c = process.cpuUsage(); await import(process.argv[1]); const u = process.cpuUsage(c);
-process.stdout.write(String((u.user + u.system) / 1000), () => process.exit(0));`;
-/** Enough configuration for the functions' cold-start `loadConfig()`; nothing is called. */
-const ENV = {
-  PATH: process.env.PATH ?? '',
-  AWS_REGION: 'us-east-1',
-  BUCKET_NAME: 'b',
-  TABLE_NAME: 't',
-  CDN_BASE_URL: 'http://cdn.test',
-  PURGE_QUEUE_URL: 'http://sqs.test/q',
-};
 
 const work = mkdtempSync(join(tmpdir(), 'pictura-schema-cost-'));
 const baseTree = join(work, 'base');
@@ -58,21 +46,10 @@ try {
       files[`${name} ${tree}`] = { file, bytes: bundle.code.length };
     }
   }
-  const cases = Object.keys(files);
-  const cpu: Record<string, number[]> = Object.fromEntries(cases.map((c) => [c, []]));
-  for (let round = 0; round < Number(values.runs); round += 1) {
-    const order = [...cases.slice(round % cases.length), ...cases.slice(0, round % cases.length)];
-    for (const id of order) {
-      const out = execFileSync(
-        process.execPath,
-        ['--input-type=module', '-e', PROBE, `file://${files[id]?.file}`],
-        {
-          env: ENV,
-        },
-      );
-      cpu[id]?.push(Number(out.toString()));
-    }
-  }
+  const cpu = importCpuTimes(
+    Object.fromEntries(Object.entries(files).map(([id, f]) => [id, f.file])),
+    Number(values.runs),
+  );
   console.log(`base ${values.base}, ${values.runs} rounds; import CPU ms, medians`);
   for (const name of values.function) {
     const [base, current] = [files[`${name} base`], files[`${name} current`]];
