@@ -13,17 +13,16 @@
 import type { FunctionName } from '#infra/constructs/pictura-function.ts';
 
 export const BUNDLE_BUDGETS: Record<FunctionName, number> = {
-  // Raised on 2026-11-30 (issue 14) for Powertools Tracer and Metrics in every function: the Tracer brings the
-  // X-Ray SDK (about 124 KB minified), Metrics about 12.5 KB, Pictura's own observability code 0.4–2.5 KB.
-  // Cold start re-measured (bench/results/cold-start.md, `npm run bench:cold-start -- --target local --runs 15`):
-  // the API functions stay within 2× the empty handler (two runs: delete 1.49×/1.91×, images 1.97×/1.85×,
-  // upload 1.87×/1.93×). upload and images also carry the API's zod schemas (28 KB) and images the OpenAPI
-  // document (issue 13).
-  upload: 850_000, // 709,852 bytes on 2026-11-30
-  images: 910_000, // 758,971
-  delete: 665_000, // 555,494
-  metadata: 875_000, // 727,664
-  thumbnail: 860_000, // 715,307
-  purge: 1_010_000, // 842,779
-  sweeper: 810_000, // 674,853
+  // Lowered on 2026-11-30 when the bundles dropped the SDK's default credential chain for the environment
+  // provider alone (shared/clients/lambda-credentials.ts, about 132 KB less each), so the gain cannot creep
+  // back unnoticed. Before that, the same day (issue 14), they had been raised for Powertools Tracer (the X-Ray
+  // SDK, about 124 KB) and Metrics (about 12.5 KB), and upload/images carry the API's zod schemas and images
+  // the OpenAPI document (issue 13). Cold start: bench/results/cold-start.md.
+  upload: 705_000, // 588,023 bytes on 2026-11-30
+  images: 780_000, // 649,994
+  delete: 505_000, // 420,000
+  metadata: 740_000, // 616,891
+  thumbnail: 725_000, // 604,485
+  purge: 880_000, // 731,547
+  sweeper: 675_000, // 564,124
 };

@@ -53,6 +53,9 @@ export const HANDLER_EXPORT = 'handler';
 /** The variable the bundle's function scope is returned in; the entry module re-exports the handler from it. */
 const BUNDLE_SCOPE = '__pictura';
 
+/** esbuild's `--alias` (`package=path`) that swaps the SDK's default credential chain for the environment's. */
+export const CREDENTIALS_ALIAS = '@aws-sdk/credential-provider-node=./shared/clients/lambda-credentials.ts';
+
 /**
  * esbuild options shared by every function.
  *
@@ -71,13 +74,17 @@ const BUNDLE_SCOPE = '__pictura';
  *   CommonJS builds make the API bundles about 45 % larger and slower to load).
  * - No source maps: they double the asset and, with `--enable-source-maps`, slow every cold start; errors
  *   are reported with their `code` and logged by Powertools with enough context.
+ * - The SDK's default credential chain is replaced by the environment provider alone
+ *   (`shared/clients/lambda-credentials.ts`, an esbuild alias resolved from the project root, where
+ *   NodejsFunction runs esbuild): a Lambda function's credentials are in its environment, and the rest of the
+ *   chain (SSO, STS, INI, IMDS) was about 130 KB of every bundle.
  * - sharp is the exception: it is a native addon, so it stays out of the bundle and is installed for
  *   linux-arm64 beside it (`nodeModules`); the banner's `require` loads it.
  */
 export function bundlingOptions(spec: BundleSpec): BundlingOptions {
   const options: BundlingOptions = {
     format: OutputFormat.ESM,
-    esbuildArgs: { '--format': 'iife', '--global-name': BUNDLE_SCOPE },
+    esbuildArgs: { '--format': 'iife', '--global-name': BUNDLE_SCOPE, '--alias': CREDENTIALS_ALIAS },
     footer: `export const ${HANDLER_EXPORT} = ${BUNDLE_SCOPE}.${HANDLER_EXPORT};`,
     target: 'node24',
     minify: true,

@@ -33,6 +33,8 @@ export function esbuildOptionsFor(bundling: BundlingOptions): {
   const cjs = bundling.format === OutputFormat.CJS;
   const format = (cliArgument(bundling, '--format') ?? (cjs ? 'cjs' : 'esm')) as Format;
   const globalName = cliArgument(bundling, '--global-name');
+  // `--alias` as NodejsFunction passes it (`--alias:package=path`, the path relative to the project root).
+  const [aliased, aliasPath] = cliArgument(bundling, '--alias')?.split('=') ?? [];
   return {
     extension: cjs ? '.cjs' : '.mjs',
     options: {
@@ -47,6 +49,7 @@ export function esbuildOptionsFor(bundling: BundlingOptions): {
       banner: bundling.banner ? { js: bundling.banner } : {},
       footer: bundling.footer ? { js: bundling.footer } : {},
       external: ['sharp', ...(bundling.externalModules ?? [])],
+      ...(aliased && aliasPath ? { alias: { [aliased]: aliasPath } } : {}),
     },
   };
 }

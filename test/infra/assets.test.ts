@@ -73,3 +73,22 @@ describe.each(['upload', 'images', 'delete'])('%s asset', (name) => {
     expect(readdirSync(assetOf(name))).toEqual(['index.mjs']);
   });
 });
+
+// NodejsFunction's own esbuild run (not the local build) honours the `--alias` of infra/bundling.ts: the SDK's
+// credential chain in each asset is the environment provider alone. The providers' debug messages name them.
+describe.each(['upload', 'images', 'delete', 'metadata', 'thumbnail', 'purge', 'sweeper'])(
+  '%s asset credentials',
+  (name) => {
+    it('reads credentials from the environment only (no INI, SSO, process or IMDS provider)', () => {
+      const code = readFileSync(join(assetOf(name), 'index.mjs'), 'utf8');
+      expect(code).toContain('@aws-sdk/credential-provider-env - fromEnv');
+      for (const provider of [
+        'credential-provider-ini',
+        'credential-provider-sso',
+        'credential-provider-process',
+      ]) {
+        expect(code, provider).not.toContain(`@aws-sdk/${provider}`);
+      }
+    });
+  },
+);

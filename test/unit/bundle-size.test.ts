@@ -62,3 +62,29 @@ describe.each(['upload', 'images'] as const)('%s (an API function that never loa
 it('the sharp check sees sharp where it is (metadata imports it through shared/image/sharp.ts)', () => {
   expect(sharpInputs('metadata')).toContain('shared/image/sharp.ts');
 });
+
+describe("the SDK's credential chain (shared/clients/lambda-credentials.ts, aliased by infra/bundling.ts)", () => {
+  const inputs = (name: FunctionName) => Object.keys(bundle(name).metafile?.inputs ?? {});
+
+  it.each(FUNCTION_NAMES)(
+    '%s carries the environment provider only: no SSO/STS/INI/IMDS providers',
+    (name) => {
+      const files = inputs(name);
+      expect(files.some((f) => f.endsWith('shared/clients/lambda-credentials.ts'))).toBe(true);
+      expect(files.some((f) => f.includes('@aws-sdk/credential-provider-env/'))).toBe(true);
+      for (const chainLink of [
+        '@aws-sdk/credential-provider-node/',
+        '@aws-sdk/credential-provider-ini/',
+        '@aws-sdk/credential-provider-sso/',
+        '@aws-sdk/credential-provider-imds/',
+        '@smithy/credential-provider-imds/',
+        '@aws-sdk/nested-clients/',
+      ]) {
+        expect(
+          files.filter((f) => f.includes(chainLink)),
+          chainLink,
+        ).toEqual([]);
+      }
+    },
+  );
+});
