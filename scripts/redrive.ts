@@ -33,7 +33,7 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { ExitError } from './exit-error.ts';
+import { ExitError, TARGET_OPTIONS } from './common.ts';
 
 const STAGES = ['ingest', 'render', 'purge'] as const;
 type Stage = (typeof STAGES)[number];
@@ -62,13 +62,7 @@ function readOptions(argv: string[]): Options {
       options: {
         queue: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
-        target: { type: 'string', default: 'local' },
-        endpoint: { type: 'string' },
-        stack: { type: 'string', default: 'Pictura' },
-        region: {
-          type: 'string',
-          default: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-        },
+        ...TARGET_OPTIONS,
         peek: { type: 'string', default: '100' },
         help: { type: 'boolean', short: 'h', default: false },
       },

@@ -37,7 +37,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { GetFunctionConfigurationCommand, LambdaClient, paginateListFunctions } from '@aws-sdk/client-lambda';
 import { readDiscovery } from '../local/discovery.ts';
-import { ExitError } from './exit-error.ts';
+import { ExitError, TARGET_OPTIONS } from './common.ts';
 
 const EXIT = { ok: 0, notFound: 1, usage: 2, refused: 3, unreachable: 4 } as const;
 
@@ -151,13 +151,7 @@ function parse(argv: string[]) {
       help: { type: 'boolean', short: 'h', default: false },
       json: { type: 'boolean', default: false },
       since: { type: 'string', default: '24' },
-      target: { type: 'string', default: 'local' },
-      endpoint: { type: 'string' },
-      stack: { type: 'string', default: 'Pictura' },
-      region: {
-        type: 'string',
-        default: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      },
+      ...TARGET_OPTIONS,
     },
   });
 }

@@ -188,20 +188,13 @@ const trace = (...args: string[]) =>
     (error: { code: number; stdout: string; stderr: string }) => error,
   );
 
+/** The script against the stand-in AWS (its endpoint, a region of its own), with `args` after those flags. */
+const traceAws = (...args: string[]) =>
+  trace('--target', 'aws', '--region', 'eu-west-1', '--endpoint', endpoint, ...args);
+
 describe('npm run trace --target aws', () => {
   it("reads the stack's functions, their own log groups, and orders the steps with retries and the cold start", async () => {
-    const { code, stdout, stderr } = await trace(
-      ID,
-      '--target',
-      'aws',
-      '--stack',
-      'Pictura',
-      '--region',
-      'eu-west-1',
-      '--endpoint',
-      endpoint,
-      '--json',
-    );
+    const { code, stdout, stderr } = await traceAws(ID, '--stack', 'Pictura', '--json');
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
@@ -241,15 +234,7 @@ describe('npm run trace --target aws', () => {
   });
 
   it('prints retries and cold starts in the table', async () => {
-    const { code, stdout } = await trace(
-      ID,
-      '--target',
-      'aws',
-      '--region',
-      'eu-west-1',
-      '--endpoint',
-      endpoint,
-    );
+    const { code, stdout } = await traceAws(ID);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^upload\s+Pictura-Upload-1\s+\S+\s+40 ms\s+yes \(init 251 ms\)\s+1\s+ok$/m);
     expect(stdout).toMatch(/^ingest\s+Pictura-Metadata-2\s+\S+\s+80 ms\s+no\s+2 \(retried\)\s+ok$/m);
@@ -264,15 +249,7 @@ describe('npm run trace --target aws', () => {
   });
 
   it('says a rejected image ended rejected, not that it has no ready yet', async () => {
-    const { code, stdout } = await trace(
-      REJECTED_ID,
-      '--target',
-      'aws',
-      '--region',
-      'eu-west-1',
-      '--endpoint',
-      endpoint,
-    );
+    const { code, stdout } = await traceAws(REJECTED_ID);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^steps: 50 ms of work \(ok steps\); ended rejected, no ready$/m);
   });
@@ -288,7 +265,7 @@ describe('npm run trace --target aws', () => {
   });
 
   it('exits 1 for an image no function logged, and 2 for bad arguments', async () => {
-    const unknown = await trace('nobody', '--target', 'aws', '--region', 'eu-west-1', '--endpoint', endpoint);
+    const unknown = await traceAws('nobody');
     expect(unknown.code).toBe(1);
     for (const args of [
       [],
