@@ -227,7 +227,7 @@ export class Cdn extends Construct {
       responseHeadersPolicy: apiHeaders,
       compress: true,
     };
-    const variantsOrigin = new PrivateBucketOrigin(bucket, accessControl, '');
+    const variantsOrigin = new PrivateBucketOrigin(bucket, accessControl);
     const variantsBehavior = {
       viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
       allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
@@ -256,7 +256,7 @@ export class Cdn extends Construct {
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'Pictura: upload page, variants and API',
       defaultBehavior: {
-        origin: new PrivateBucketOrigin(site.bucket, accessControl, ''),
+        origin: new PrivateBucketOrigin(site.bucket, accessControl),
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
         cachedMethods: CachedMethods.CACHE_GET_HEAD,
@@ -388,8 +388,8 @@ function distributionSuppressions(hasCertificate: boolean) {
 class PrivateBucketOrigin extends OriginBase implements IOrigin {
   private readonly accessControlId: string;
 
-  constructor(bucket: IBucket, accessControl: S3OriginAccessControl, originPath: string) {
-    super(bucket.bucketRegionalDomainName, originPath ? { originPath } : {});
+  constructor(bucket: IBucket, accessControl: S3OriginAccessControl) {
+    super(bucket.bucketRegionalDomainName, {});
     this.accessControlId = accessControl.originAccessControlId;
   }
 

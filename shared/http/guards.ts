@@ -1,6 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { PayloadTooLargeError } from '../errors.ts';
+import { header } from './request.ts';
 
 /** Largest JSON (or any non-image) request body the functions read: 16 KiB (issue 12, amplification). */
 export const MAX_JSON_BODY_BYTES = 16 * 1024;
@@ -22,7 +23,7 @@ export function bodyLimit(maxBytes = MAX_JSON_BODY_BYTES): MiddlewareObj<APIGate
   return {
     before: (request) => {
       const event = request.event;
-      const type = event.headers?.['content-type'] ?? '';
+      const type = header(event, 'content-type') ?? '';
       if (/^image\//i.test(type)) return;
       const length = bodyLength(event);
       if (length > maxBytes) {

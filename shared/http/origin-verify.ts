@@ -56,11 +56,13 @@ function forgetSecret(event: APIGatewayProxyEvent): void {
  * when the check is off.
  */
 export function originVerify(expected: string | undefined): MiddlewareObj<APIGatewayProxyEvent> {
-  const enabled = originCheckEnabled(expected);
+  // Hashed once at init: the expected secret is fixed for the life of the function.
+  const expectedHash = originCheckEnabled(expected) ? hashSecret(expected) : undefined;
   return {
     before: (request) => {
-      if (!enabled) return;
-      const matches = originSecretMatches(presentedSecret(request.event), expected);
+      if (expectedHash === undefined) return;
+      const presented = presentedSecret(request.event);
+      const matches = presented !== undefined && secretMatches(presented, expectedHash);
       forgetSecret(request.event);
       if (!matches) {
         throw new ForbiddenError('ORIGIN_NOT_ALLOWED', 'This API is served through its CDN only.');

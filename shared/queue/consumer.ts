@@ -5,7 +5,7 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PermanentError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { clearImageKeys } from '../observability/image-log.ts';
+import { attemptOf, clearImageKeys } from '../observability/image-log.ts';
 import { dimensionCode, messageParked, type PipelineQueue } from '../observability/metrics.ts';
 import { type BackoffSettings, backoffSeconds, isDependencyFailure } from './backoff.ts';
 
@@ -118,7 +118,7 @@ async function backOff(
   record: SQSRecord,
   error: unknown,
 ): Promise<void> {
-  const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
+  const receiveCount = attemptOf(record);
   const last = options.maxReceiveCount > 0 && receiveCount >= options.maxReceiveCount;
   const seconds = last ? 0 : backoffSeconds(receiveCount, options.retryBackoff, options.random);
   options.logger.warn(last ? 'record failed on its last receive; it goes to the DLQ' : 'record failed', {
