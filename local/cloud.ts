@@ -281,9 +281,14 @@ function startNotifications(
 /**
  * The consumers' retry backoff (seconds, shared/queue/backoff.ts) scaled like the queues' visibility
  * timeouts, so that a `visibilityScale` that brings failed messages back in seconds does so for backed-off
- * records too.
+ * records too: each function's RETRY_BACKOFF_BASE_SECONDS and RETRY_BACKOFF_MAX_SECONDS become
+ * max(1, round(value × scale)); other keys, and every function when `scale` is 1, are left as they are.
+ * Exported for the step-by-step test pipeline (test/support/pipeline.ts), which scales them the same way.
  */
-function scaleRetryBackoff(functions: StackModel['functions'], scale: number): StackModel['functions'] {
+export function scaleRetryBackoff(
+  functions: StackModel['functions'],
+  scale: number,
+): StackModel['functions'] {
   if (scale === 1) return functions;
   return functions.map((fn) => {
     const environment = { ...fn.environment };

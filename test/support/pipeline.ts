@@ -13,6 +13,7 @@ import {
 import type { APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type ProxyRequest, proxyEvent } from '#local/apigateway/proxy-event.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
+import { scaleRetryBackoff } from '#local/cloud.ts';
 import { lambdaContext, sqsRecord } from '#local/lambda/events.ts';
 import { objectCreatedEvent } from '#local/s3/events.ts';
 import { redriveRoute } from '#local/sqs/move-tasks.ts';
@@ -27,6 +28,8 @@ import { ROOT } from './local-cloud.ts';
 type AnyHandler = (event: any, context: Context) => Promise<any>;
 
 const REGION = 'us-east-1';
+/** Queue visibility and retry backoff × 0.01: retries come back after a second instead of minutes. */
+const VISIBILITY_SCALE = 0.01;
 const QUEUES = ['ingest', 'render', 'purge'] as const;
 type QueueName = (typeof QUEUES)[number];
 
@@ -112,7 +115,11 @@ export async function startPipeline(
     cdnHost: 'cdn.test',
   });
   // Retries come back after a second instead of the template's minutes.
-  await provision(model, { s3, sqs, dynamo: new DynamoDBClient(common) }, { visibilityScale: 0.01 });
+  await provision(
+    model,
+    { s3, sqs, dynamo: new DynamoDBClient(common) },
+    { visibilityScale: VISIBILITY_SCALE },
+  );
   // StartMessageMoveTask (redrive), which the local cloud's edge serves and fauxqs lacks.
   endpoint.addRoute(redriveRoute(sqs));
 
@@ -160,7 +167,9 @@ export async function startPipeline(
   };
   // Config is read at import (cold start): give each handler its function's environment as it loads.
   const load = async (label: string): Promise<AnyHandler> => {
-    Object.assign(process.env, base, scaledBackoff(fn(label).environment), settings, {
+    // The consumers' retry backoff scaled like the queues' visibility, as the local cloud does.
+    const [scaled] = scaleRetryBackoff([fn(label)], VISIBILITY_SCALE);
+    Object.assign(process.env, base, scaled?.environment, settings, {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
     const module = (await import(`../../functions/${label}/handler.ts`)) as { handler: AnyHandler };
@@ -258,16 +267,6 @@ export async function startPipeline(
     },
   };
   return pipeline;
-}
-
-/** The consumers' retry backoff scaled like the queues' visibility (0.01), so retries come back in seconds. */
-function scaledBackoff(environment: Record<string, string>): Record<string, string> {
-  const scaled = { ...environment };
-  for (const key of ['RETRY_BACKOFF_BASE_SECONDS', 'RETRY_BACKOFF_MAX_SECONDS']) {
-    const value = scaled[key];
-    if (value !== undefined) scaled[key] = String(Math.max(1, Math.round(Number(value) * 0.01)));
-  }
-  return scaled;
 }
 
 /** Headers of a caller holding an API key (API Gateway validated it; `apiKeyId` is set alongside). */
