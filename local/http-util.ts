@@ -102,6 +102,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/**
+ * Escapes text for XML and HTML content and attribute values (`&`, `<`, `>`, `"`, `'` as numeric character
+ * references, which both languages read): the text comes from requests and log lines.
+ */
+export function escapeMarkup(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 /** Sends a JSON body. */
 export function sendJson(
   res: ServerResponse,

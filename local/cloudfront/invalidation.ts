@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EdgeRoute } from '../aws-endpoint.ts';
-import { BodyTooLargeError, readBody } from '../http-util.ts';
+import { BodyTooLargeError, escapeMarkup, readBody } from '../http-util.ts';
 import type { EdgeCache } from './edge-cache.ts';
 import { type InvalidationPath, parseInvalidationPath } from './invalidation-paths.ts';
 
@@ -35,10 +35,6 @@ const ERRORS = {
   ],
 } as const;
 type InvalidationError = keyof typeof ERRORS;
-
-function xmlEscape(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function xmlUnescape(text: string): string {
   const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -82,7 +78,7 @@ function parseBatch(xml: string): { paths: InvalidationPath[]; reference: string
 function sendCreated(res: ServerResponse, distributionId: string, batch: ReturnType<typeof parseBatch>) {
   if (typeof batch === 'string') return;
   const id = `I${randomUUID().replaceAll('-', '').slice(0, 13).toUpperCase()}`;
-  const items = batch.paths.map((p) => `<Path>${xmlEscape(p.raw)}</Path>`).join('');
+  const items = batch.paths.map((p) => `<Path>${escapeMarkup(p.raw)}</Path>`).join('');
   res.writeHead(201, {
     'content-type': 'text/xml',
     location: `https://cloudfront.amazonaws.com/2020-05-31/distribution/${distributionId}/invalidation/${id}`,
@@ -90,7 +86,7 @@ function sendCreated(res: ServerResponse, distributionId: string, batch: ReturnT
   res.end(
     `<?xml version="1.0" encoding="UTF-8"?><Invalidation xmlns="${XMLNS}"><Id>${id}</Id><Status>Completed</Status>` +
       `<CreateTime>${new Date().toISOString()}</CreateTime><InvalidationBatch><Paths><Quantity>${batch.paths.length}</Quantity>` +
-      `<Items>${items}</Items></Paths><CallerReference>${xmlEscape(batch.reference)}</CallerReference></InvalidationBatch></Invalidation>`,
+      `<Items>${items}</Items></Paths><CallerReference>${escapeMarkup(batch.reference)}</CallerReference></InvalidationBatch></Invalidation>`,
   );
 }
 

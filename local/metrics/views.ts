@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EdgeRoute } from '../aws-endpoint.ts';
+import { escapeMarkup } from '../http-util.ts';
 import type { LogGroupSummary } from '../logs/store.ts';
 import type { Datapoint, MetricSeries, MetricStore } from './aggregator.ts';
 
@@ -97,11 +98,6 @@ function send(
   res.end(status === 200 && (res.req as IncomingMessage | undefined)?.method === 'HEAD' ? undefined : body);
 }
 
-/** Escapes text for HTML content and attribute values: every name and dimension value comes from a log line. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 function format(value: number, unit: string): string {
   if (!Number.isFinite(value)) return '–';
   const short =
@@ -137,10 +133,10 @@ Refreshes every ${REFRESH_SECONDS} s. JSON: <a href="${JSON_PATH}">${JSON_PATH}<
 }
 
 function renderSeries(series: MetricSeries, newest: number): string {
-  const dims = series.Dimensions.map((d) => `${escapeHtml(d.Name)}=${escapeHtml(d.Value)}`).join(', ');
+  const dims = series.Dimensions.map((d) => `${escapeMarkup(d.Name)}=${escapeMarkup(d.Value)}`).join(', ');
   const t = series.Total;
   const u = series.Unit;
-  return `<section><h2>${escapeHtml(series.MetricName)} <span class="dims">${escapeHtml(series.Namespace)} · ${dims} · ${escapeHtml(u)}</span></h2>
+  return `<section><h2>${escapeMarkup(series.MetricName)} <span class="dims">${escapeMarkup(series.Namespace)} · ${dims} · ${escapeMarkup(u)}</span></h2>
 ${renderChart(series, newest)}
 <table><tr><th></th><th>samples</th><th>sum</th><th>min</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>
 <tr><th scope="row">total</th><td>${t.SampleCount}</td><td>${format(t.Sum, u)}</td><td>${format(t.Minimum, u)}</td><td>${format(t.ExtendedStatistics.p50, u)}</td><td>${format(t.ExtendedStatistics.p95, u)}</td><td>${format(t.ExtendedStatistics.p99, u)}</td><td>${format(t.Maximum, u)}</td></tr></table></section>`;
@@ -192,8 +188,8 @@ function renderChart(series: MetricSeries, newest: number): string {
         .join('');
   const label = (ms: number) => new Date(ms).toISOString().slice(11, 16);
   const what = timed ? 'p50 (blue) and p95 (orange) per minute' : 'sum per minute';
-  return `<svg role="img" aria-label="${escapeHtml(series.MetricName)}: ${what}, last ${CHART_MINUTES} minutes" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}">
-<text class="axis" x="2" y="12">${escapeHtml(format(top, series.Unit))}</text><text class="axis" x="2" y="${y(0).toFixed(1)}">0</text>${bottom < 0 ? `<text class="axis" x="2" y="${HEIGHT - BOTTOM}">${escapeHtml(format(bottom, series.Unit))}</text>` : ''}
+  return `<svg role="img" aria-label="${escapeMarkup(series.MetricName)}: ${what}, last ${CHART_MINUTES} minutes" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}">
+<text class="axis" x="2" y="12">${escapeMarkup(format(top, series.Unit))}</text><text class="axis" x="2" y="${y(0).toFixed(1)}">0</text>${bottom < 0 ? `<text class="axis" x="2" y="${HEIGHT - BOTTOM}">${escapeMarkup(format(bottom, series.Unit))}</text>` : ''}
 <text class="axis" x="${LEFT}" y="${HEIGHT - 3}">${label(first)}</text><text class="axis" x="${WIDTH - 36}" y="${HEIGHT - 3}">${label(newest)}</text>
 ${marks}</svg><div class="legend">${what} (UTC)</div>`;
 }

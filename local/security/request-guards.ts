@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { escapeMarkup } from '../http-util.ts';
 import type { LocalNames } from './local-names.ts';
 
 /**
@@ -56,10 +57,6 @@ interface Denial {
   body: string;
 }
 
-function xmlEscape(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /**
  * The addressed service's answer to an unauthorised call:
  * - Lambda: 403 `AccessDeniedException` in `x-amzn-ErrorType`, JSON `{ Type, Message }`
@@ -83,7 +80,7 @@ function accessDenied(req: IncomingMessage, message: string): Denial {
     });
   if (target.startsWith('AmazonSQS.'))
     return json(403, 'AccessDenied', { __type: 'com.amazonaws.sqs#AccessDenied', message });
-  const escaped = xmlEscape(message);
+  const escaped = escapeMarkup(message);
   const sender = `<Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${escaped}</Message></Error>`;
   if (path.startsWith('/2020-05-31/'))
     return xml(

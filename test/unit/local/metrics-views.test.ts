@@ -2,9 +2,10 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escapeMarkup } from '#local/http-util.ts';
 import { LogStore } from '#local/logs/store.ts';
 import { MetricStore } from '#local/metrics/aggregator.ts';
-import { escapeHtml, metricsRoute, renderPage } from '#local/metrics/views.ts';
+import { metricsRoute, renderPage } from '#local/metrics/views.ts';
 import { rawRequest } from '#test/support/http.ts';
 
 const T0 = Date.parse('2026-11-30T10:00:00.000Z');
@@ -108,7 +109,7 @@ describe('GET /_pictura/metrics.html', () => {
   });
 
   it('escapes the five HTML-significant characters', () => {
-    expect(escapeHtml(`<a href="x" onclick='y'>&</a>`)).toBe(
+    expect(escapeMarkup(`<a href="x" onclick='y'>&</a>`)).toBe(
       '&#60;a href=&#34;x&#34; onclick=&#39;y&#39;&#62;&#38;&#60;/a&#62;',
     );
   });
