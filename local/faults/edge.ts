@@ -3,7 +3,7 @@
  * fraction answers it with the service's own throttling or server error, or forwards it late.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody } from '../http-util.ts';
+import { readBody, sendJson } from '../http-util.ts';
 import type { EdgeService } from './config.ts';
 import type { FaultInjector } from './injector.ts';
 import { type WireProtocol, writeFault } from './wire.ts';
@@ -163,12 +163,10 @@ export function faultsStatusRoute(injector: FaultInjector | undefined) {
     if (!(req.url ?? '').startsWith('/_pictura/faults')) return false;
     req.resume();
     if (req.method !== 'GET') {
-      res.writeHead(405, { allow: 'GET', 'content-type': 'application/json' });
-      res.end(JSON.stringify({ message: 'GET only' }));
+      sendJson(res, 405, { message: 'GET only' }, { allow: 'GET' });
       return true;
     }
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify(injector?.snapshot() ?? { enabled: false }));
+    sendJson(res, 200, injector?.snapshot() ?? { enabled: false }, { 'cache-control': 'no-store' });
     return true;
   };
 }

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EdgeRoute } from '../aws-endpoint.ts';
-import { AwsApiError, BodyTooLargeError, readBody } from '../http-util.ts';
+import { AwsApiError, BodyTooLargeError, readBody, sendJson } from '../http-util.ts';
 import { compileFilterPattern, FilterPatternError, type Matcher } from './filter-pattern.ts';
 import type { LogEvent, LogStore } from './store.ts';
 
@@ -77,13 +77,7 @@ async function answer(
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': CONTENT_TYPE,
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-  });
-  res.end(text);
+  sendJson(res, status, body, { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': randomUUID() });
 }
 
 function unknownOperation(operation: string): never {
