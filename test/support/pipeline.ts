@@ -22,7 +22,7 @@ import { provision } from '#local/template/provision.ts';
 import { buildStackModel, type LocalFunction, type LocalQueue } from '#local/template/stack-model.ts';
 import { readAssembly, type StackTemplate } from '#local/template/template.ts';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
-import { ROOT } from './local-cloud.ts';
+import { imagesBucket, ROOT } from './local-cloud.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers are middy functions with varied event types.
 type AnyHandler = (event: any, context: Context) => Promise<any>;
@@ -154,8 +154,7 @@ export async function startPipeline(
     arns[name] = consumers[name].arn;
     arns[`${name}Dlq`] = deadLetterOf(consumers[name]).arn;
   }
-  // The images bucket is the one the functions are given (the stack has a log bucket too).
-  const bucket = fn('upload').environment.BUCKET_NAME ?? model.buckets[0]?.name ?? '';
+  const bucket = imagesBucket({ model });
 
   const base: Record<string, string> = {
     AWS_REGION: REGION,
