@@ -6,7 +6,7 @@ import { ImageRejectedError, MalformedMessageError } from './errors.ts';
 import { inspectImage } from './image/inspect.ts';
 import { imageIdFromOriginalKey } from './keys.ts';
 import type { Logger } from './logger.ts';
-import { type ImageMetadata, type ImageRecord, ORIGINAL_REPLACED, processingFailure } from './model.ts';
+import { type ImageMetadata, type ImageRecord, ORIGINAL_REPLACED } from './model.ts';
 import { type StepOutcome, tagUploadRequest } from './observability/image-log.ts';
 import { bytesIn, imageRejected } from './observability/metrics.ts';
 import type { ObjectCreated } from './queue/messages.ts';
@@ -220,29 +220,6 @@ async function resume(deps: IngestDeps, id: string, metadata: ImageMetadata): Pr
   await sendRender(deps, id, result.record.uploadRequestId);
   deps.logger.info('original seen again; its measurements stand, render re-queued', { id });
   return 'processing';
-}
-
-/**
- * Records that ingest gave up on these originals (their message failed on its last receive and goes to the
- * ingest DLQ): each image still waiting for its ingest turns `failed`. Keys that are no original of this
- * service name no image and are skipped.
- */
-export async function markIngestFailed(
-  deps: Pick<IngestDeps, 'images' | 'logger'>,
-  objects: readonly ObjectCreated[],
-  now = new Date(),
-): Promise<void> {
-  for (const object of objects) {
-    const id = imageIdFromOriginalKey(object.key);
-    if (!id) continue;
-    const result = await deps.images.markFailed(id, processingFailure('ingest', now));
-    tagUploadRequest(deps.logger, result.applied ? result.record : result.current);
-    deps.logger.warn('ingest gave up; image marked failed', {
-      id,
-      applied: result.applied,
-      status: result.applied ? 'failed' : result.current?.status,
-    });
-  }
 }
 
 async function reject(

@@ -5,7 +5,7 @@ import { ImageRejectedError } from './errors.ts';
 import { renderVariants, type TimedVariant } from './image/render.ts';
 import { originalKey, variantKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
-import { type ImageRecord, ORIGINAL_REPLACED, processingFailure, type VariantRecord } from './model.ts';
+import { type ImageRecord, ORIGINAL_REPLACED, type VariantRecord } from './model.ts';
 import { elapsed, type StepOutcome, tagUploadRequest } from './observability/image-log.ts';
 import {
   bytesOut,
@@ -159,24 +159,6 @@ async function markReady(
   });
   const outcome = await removeLeftovers(deps, id);
   return result.current?.status === 'rejected' ? 'rejected' : outcome;
-}
-
-/**
- * Records that rendering gave up on an image (its job failed on its last receive and goes to the render
- * DLQ): a `processing` image turns `failed`. Never a ready, rejected or deleting one.
- */
-export async function markRenderFailed(
-  deps: Pick<RenderDeps, 'images' | 'logger'>,
-  job: RenderJob,
-  now = new Date(),
-): Promise<void> {
-  const result = await deps.images.markFailed(job.id, processingFailure('render', now));
-  tagUploadRequest(deps.logger, result.applied ? result.record : result.current);
-  deps.logger.warn('render gave up; image marked failed', {
-    id: job.id,
-    applied: result.applied,
-    status: result.applied ? 'failed' : result.current?.status,
-  });
 }
 
 /**

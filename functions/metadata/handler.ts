@@ -2,7 +2,8 @@ import middy from '@middy/core';
 import { createS3Client } from '#shared/clients/s3.ts';
 import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
-import { ingestOriginal, ingestSteps, markIngestFailed } from '#shared/ingest.ts';
+import { markStageFailed } from '#shared/give-up.ts';
+import { ingestOriginal, ingestSteps } from '#shared/ingest.ts';
 import { imageIdFromOriginalKey } from '#shared/keys.ts';
 import { createLogger } from '#shared/logger.ts';
 import { attemptOf, forImage, gaveUp } from '#shared/observability/image-log.ts';
@@ -48,7 +49,8 @@ const consumer = sqsConsumer({
   onLastReceive: async (record) => {
     for (const object of parseS3Notification(record.body)) {
       const imageId = imageIdFromOriginalKey(object.key);
-      if (imageId) await gaveUp(logger, imageId, attemptOf(record), () => markIngestFailed(deps, [object]));
+      if (imageId)
+        await gaveUp(logger, imageId, attemptOf(record), () => markStageFailed(deps, imageId, 'ingest'));
     }
   },
 });

@@ -2,12 +2,13 @@ import middy from '@middy/core';
 import { createS3Client } from '#shared/clients/s3.ts';
 import { createSqsClient } from '#shared/clients/sqs.ts';
 import { loadConfig } from '#shared/config.ts';
+import { markStageFailed } from '#shared/give-up.ts';
 import { createLogger } from '#shared/logger.ts';
 import { attemptOf, forImage, gaveUp } from '#shared/observability/image-log.ts';
 import { observability } from '#shared/observability/middleware.ts';
 import { sqsConsumer } from '#shared/queue/consumer.ts';
 import { parseRenderJob } from '#shared/queue/messages.ts';
-import { markRenderFailed, renderImage, renderSteps } from '#shared/rendering.ts';
+import { renderImage, renderSteps } from '#shared/rendering.ts';
 import { imageRepository } from '#shared/repository.ts';
 
 const config = loadConfig(['deadLetterQueueUrl', 'sourceQueueUrl']);
@@ -43,7 +44,7 @@ const consumer = sqsConsumer({
   },
   onLastReceive: async (record) => {
     const job = parseRenderJob(record.body);
-    await gaveUp(logger, job.id, attemptOf(record), () => markRenderFailed(deps, job));
+    await gaveUp(logger, job.id, attemptOf(record), () => markStageFailed(deps, job.id, 'render'));
   },
 });
 
