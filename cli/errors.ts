@@ -38,6 +38,21 @@ export class CliError extends Error {
   }
 }
 
+/** Writes `doc` to stdout as the one JSON document `--json` promises (two-space indent, one newline). */
+export function printJson(doc: unknown): void {
+  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+}
+
+/**
+ * The `error` member of a `--json` report for the fatal error that stopped a run (`{error: {exitCode,
+ * code, message}}`), or `{}` when there was none: spread into the report.
+ */
+export function errorJson(fatal?: CliError): {
+  error?: { exitCode: ExitCode; code: string | undefined; message: string };
+} {
+  return fatal ? { error: { exitCode: fatal.exitCode, code: fatal.code, message: fatal.message } } : {};
+}
+
 /**
  * Text from outside (a file name, a server's message) made safe for one terminal line: control characters
  * (C0, DEL, C1, line and paragraph separators, bidi overrides) are written as `\u{…}` escapes, so a name

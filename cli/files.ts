@@ -4,11 +4,11 @@
  * are opened again at upload time, a few at once.
  */
 
-import { openAsBlob } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { ACCEPTED_CONTENT_TYPES, SNIFF_BYTES, sniffImageFormat } from '#shared/image/sniff.ts';
 import { CliError, EXIT, printable } from './errors.ts';
+import { pool } from './pool.ts';
 
 export interface LocalFile {
   /** As the user wrote it (messages and `--json` name files this way). */
@@ -83,23 +83,14 @@ export const CHECK_CONCURRENCY = 16;
  */
 export async function checkFiles(paths: string[]): Promise<LocalFile[]> {
   const results: PromiseSettledResult<LocalFile>[] = new Array(paths.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < paths.length) {
-      const index = next++;
-      results[index] = await checkFile(paths[index] as string).then(
-        (value) => ({ status: 'fulfilled', value }) as const,
-        (reason: unknown) => ({ status: 'rejected', reason }) as const,
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, paths.length) }, worker));
+  // The work never throws (each check's outcome is kept), so the pool checks every path.
+  await pool(paths, CHECK_CONCURRENCY, async (path, index) => {
+    results[index] = await checkFile(path).then(
+      (value) => ({ status: 'fulfilled', value }) as const,
+      (reason: unknown) => ({ status: 'rejected', reason }) as const,
+    );
+  });
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<LocalFile>).value);
-}
-
-/** The file's bytes as a Blob read from disk as it is consumed (not loaded into memory). */
-export function fileBlob(file: LocalFile): Promise<Blob> {
-  return openAsBlob(file.path);
 }

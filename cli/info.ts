@@ -1,7 +1,7 @@
 /** `pictura info <id>`: one image (`GET /v1/images/{id}`, the public document). */
 
 import type { ApiClient, ImageDocument } from './client.ts';
-import { EXIT, type ExitCode, printable } from './errors.ts';
+import { EXIT, type ExitCode, printable, printJson } from './errors.ts';
 import { formatBytes } from './progress.ts';
 
 /** The document for people: status, original, variants with their URLs, rejection or failure. */
@@ -33,6 +33,7 @@ export async function infoCommand(
   options: { json: boolean },
 ): Promise<ExitCode> {
   const image = await client.getImage(id);
-  process.stdout.write(options.json ? `${JSON.stringify(image, null, 2)}\n` : describe(image));
+  if (options.json) printJson(image);
+  else process.stdout.write(describe(image));
   return EXIT.ok;
 }

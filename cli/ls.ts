@@ -1,7 +1,7 @@
 /** `pictura ls`: the key's images, newest first (`GET /v1/images?limit&cursor`), one page or `--all`. */
 
 import { type ApiClient, badAnswer, type ImageDocument } from './client.ts';
-import { EXIT, type ExitCode, printable } from './errors.ts';
+import { EXIT, type ExitCode, printable, printJson } from './errors.ts';
 import { formatBytes } from './progress.ts';
 
 export interface LsOptions {
@@ -36,7 +36,8 @@ export const MAX_PAGES = 1000;
  */
 export async function lsCommand(client: ApiClient, options: LsOptions): Promise<ExitCode> {
   const items: ImageDocument[] = [];
-  const seen = new Set<string>();
+  // The cursor given counts as seen: a server that sends it back would loop.
+  const seen = new Set<string>(options.cursor === undefined ? [] : [options.cursor]);
   let cursor = options.cursor;
   let nextCursor: string | null = null;
   for (let pages = 1; ; pages++) {
@@ -44,7 +45,7 @@ export async function lsCommand(client: ApiClient, options: LsOptions): Promise<
     items.push(...page.items);
     nextCursor = page.nextCursor;
     if (!options.all || nextCursor === null) break;
-    if (nextCursor === cursor || seen.has(nextCursor))
+    if (seen.has(nextCursor))
       throw badAnswer(client.base, `nextCursor repeats an earlier one after ${pages} pages (--all stopped)`);
     if (pages >= MAX_PAGES)
       throw badAnswer(client.base, `more than ${MAX_PAGES} pages (--all stopped); go on with --cursor`);
@@ -52,7 +53,7 @@ export async function lsCommand(client: ApiClient, options: LsOptions): Promise<
     cursor = nextCursor;
   }
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ items, nextCursor }, null, 2)}\n`);
+    printJson({ items, nextCursor });
     return EXIT.ok;
   }
   for (const image of items) process.stdout.write(`${imageLine(image)}\n`);

@@ -67,11 +67,7 @@ type Done = (code: ExitCode) => void;
 async function clientFor(command: Command): Promise<{ api: ApiClient; json: boolean }> {
   const options = command.optsWithGlobals<GlobalOptions>();
   const target = await resolveTarget(options);
-  const typed = target.source === '--endpoint' || target.source === 'PICTURA_ENDPOINT';
-  const api = new ApiClient(target.endpoint, target.apiKey, {
-    keyHint: target.keyHint,
-    from: typed ? undefined : target.source,
-  });
+  const api = new ApiClient(target.endpoint, target.apiKey, { keyHint: target.keyHint, from: target.from });
   return { api, json: options.json };
 }
 

@@ -78,6 +78,7 @@ export function createProgress(
   const label = (name: string) => fitName(name, width);
   const total = files.reduce((sum, f) => sum + f.bytes, 0);
   const sentByFile = files.map(() => 0);
+  let sentAll = 0;
   const payload = (name: string, sent: number, size: number, state: string) => ({
     name: label(name),
     sent: formatBytes(sent),
@@ -96,10 +97,11 @@ export function createProgress(
   process.once('SIGINT', interrupted);
   return {
     bytes(index, sent) {
+      // A running total: this runs per streamed chunk, so no sum over every file each time.
+      sentAll += sent - (sentByFile[index] ?? 0);
       sentByFile[index] = sent;
       bars[index]?.update(sent, { sent: formatBytes(sent) });
-      const all = sentByFile.reduce((a, b) => a + b, 0);
-      overall.update(all, { sent: formatBytes(all) });
+      overall.update(sentAll, { sent: formatBytes(sentAll) });
     },
     state(index, state) {
       bars[index]?.update({ state });

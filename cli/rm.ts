@@ -5,7 +5,7 @@
  */
 
 import type { ApiClient } from './client.ts';
-import { CliError, EXIT, type ExitCode, printable } from './errors.ts';
+import { CliError, EXIT, type ExitCode, errorJson, printable, printJson } from './errors.ts';
 
 interface RmResult {
   id: string;
@@ -16,8 +16,7 @@ interface RmResult {
 /** Prints the results: one JSON document (with the fatal error, if any), or a line per id. */
 function report(results: RmResult[], fatal: CliError | undefined, json: boolean): void {
   if (json) {
-    const error = fatal && { exitCode: fatal.exitCode, code: fatal.code, message: fatal.message };
-    process.stdout.write(`${JSON.stringify({ results, ...(error ? { error } : {}) }, null, 2)}\n`);
+    printJson({ results, ...errorJson(fatal) });
     return;
   }
   for (const r of results)

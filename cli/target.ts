@@ -24,8 +24,11 @@ export interface TargetOptions {
 export interface Target {
   endpoint: URL;
   apiKey: string | undefined;
-  /** Where the endpoint came from (`--endpoint`, a stack's output, a discovery file), for messages. */
-  source: string;
+  /**
+   * Where the endpoint came from when the user did not type it (a stack's output, a discovery file), said
+   * when it cannot be reached; `undefined` for `--endpoint` / `PICTURA_ENDPOINT`.
+   */
+  from: string | undefined;
   /** Appended to authentication errors: how to get a key for this endpoint. */
   keyHint?: string;
 }
@@ -133,7 +136,7 @@ export async function resolveTarget(
     const local = givenKey === undefined ? localCloud(env) : undefined;
     const isLocal = local && [local.api, local.cdn].some((u) => u && new URL(u).origin === endpoint.origin);
     const apiKey = givenKey ?? (isLocal ? checkApiKey(local.apiKey, 'the local cloud') : undefined);
-    return { endpoint, apiKey, source: flag };
+    return { endpoint, apiKey, from: undefined };
   }
   const stack = options.stack ?? (env.PICTURA_STACK || undefined);
   if (stack) {
@@ -143,7 +146,7 @@ export async function resolveTarget(
     return {
       endpoint: parseEndpoint(outputs.ApiUrl, `stack ${stack} ApiUrl`),
       apiKey: givenKey,
-      source: `stack ${stack}'s ApiUrl output`,
+      from: `stack ${stack}'s ApiUrl output`,
       keyHint: ` (read the stack's key with: aws apigateway get-api-key --api-key ${keyId} --include-value --query value --output text)`,
     };
   }
@@ -152,7 +155,7 @@ export async function resolveTarget(
     return {
       endpoint: new URL(local.api),
       apiKey: givenKey ?? checkApiKey(local.apiKey, 'the local cloud'),
-      source: `the local cloud's discovery file ${discoveryPath(env)} (left by an npm start that is gone?)`,
+      from: `the local cloud's discovery file ${discoveryPath(env)} (left by an npm start that is gone?)`,
     };
   throw new CliError(
     'no endpoint: pass --endpoint URL (or set PICTURA_ENDPOINT), name a deployed stack with --stack, ' +

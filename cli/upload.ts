@@ -5,11 +5,13 @@
  * `ready`, `rejected` or `failed`.
  */
 
+import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ApiClient, type ImageDocument, postPresignedForm } from './client.ts';
-import { CliError, EXIT, type ExitCode, printable } from './errors.ts';
-import { checkFiles, fileBlob, type LocalFile } from './files.ts';
+import { CliError, EXIT, type ExitCode, errorJson, printable, printJson } from './errors.ts';
+import { checkFiles, type LocalFile } from './files.ts';
+import { pool } from './pool.ts';
 import { createProgress, type Progress } from './progress.ts';
 
 export interface UploadOptions {
@@ -68,7 +70,7 @@ async function openFile(file: LocalFile): Promise<Blob> {
   let blob: Blob;
   try {
     await stat(file.path); // for the reason: openAsBlob says only ERR_INVALID_ARG_VALUE
-    blob = await fileBlob(file);
+    blob = await openAsBlob(file.path); // read from disk as it is sent, not loaded into memory
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file (removed since the check)' : `cannot read (${code})`;
@@ -121,31 +123,6 @@ async function uploadOne(
   }
 }
 
-/**
- * Runs `work` over `items`, at most `concurrency` at a time. The first error thrown (authentication,
- * unreachable) stops new work and is returned once what is in flight has finished.
- */
-async function pool<T>(
-  items: T[],
-  concurrency: number,
-  work: (item: T, index: number) => Promise<void>,
-): Promise<unknown> {
-  let next = 0;
-  let fatal: unknown;
-  const worker = async () => {
-    while (fatal === undefined && next < items.length) {
-      const index = next++;
-      try {
-        await work(items[index] as T, index);
-      } catch (error) {
-        fatal ??= error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return fatal;
-}
-
 /** One line per file for people (names and server text escaped: one line each, whatever they hold). */
 function describe(result: FileResult): string {
   const where = result.id ? ` ${result.id}` : '';
@@ -177,10 +154,7 @@ function report(results: FileResult[], fatal: CliError | undefined, json: boolea
     const summary = Object.fromEntries(
       ['uploaded', 'ready', 'rejected', 'failed', 'timeout', 'error', 'not_sent'].map((s) => [s, count(s)]),
     );
-    const error = fatal && { exitCode: fatal.exitCode, code: fatal.code, message: fatal.message };
-    process.stdout.write(
-      `${JSON.stringify({ files: results, summary, ...(error ? { error } : {}) }, null, 2)}\n`,
-    );
+    printJson({ files: results, summary, ...errorJson(fatal) });
     return;
   }
   for (const result of results)
