@@ -201,10 +201,22 @@ async function functionLogGroups(options: Options, c: Clients): Promise<Map<stri
   return groups;
 }
 
-/** Every event of `logGroupName` matching `filterPattern` (all pages); none for a group that does not exist yet. */
+/**
+ * Every event of `logGroupName` matching `filterPattern` (all pages); none for a group that does not exist
+ * yet. With `first`, paging stops at the first page holding an event (a page can be empty while
+ * FilterLogEvents searches on, so it pages until one comes or the pages end).
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html
+ */
 async function filterAll(
   c: Clients,
-  input: { logGroupName: string; filterPattern: string; startTime?: number; logStreamNames?: string[] },
+  input: {
+    logGroupName: string;
+    filterPattern: string;
+    startTime?: number;
+    logStreamNames?: string[];
+    limit?: number;
+  },
+  options: { first?: boolean } = {},
 ): Promise<FilteredLogEvent[]> {
   const events: FilteredLogEvent[] = [];
   let nextToken: string | undefined;
@@ -217,7 +229,7 @@ async function filterAll(
       if ((error as Error).name === 'ResourceNotFoundException') return events;
       throw error;
     }
-  } while (nextToken);
+  } while (nextToken && !(options.first && events.length > 0));
   return events;
 }
 
@@ -247,11 +259,16 @@ function stepLine(message: string | undefined, imageId: string): StepLine | unde
 
 /** The `Init Duration` of the REPORT line of `requestId` in `stream`, if the invocation was a cold start. */
 async function initDuration(c: Clients, logGroupName: string, stream: string, requestId: string) {
-  const [report] = await filterAll(c, {
-    logGroupName,
-    logStreamNames: [stream],
-    filterPattern: `"REPORT RequestId: ${requestId}"`,
-  });
+  const [report] = await filterAll(
+    c,
+    {
+      logGroupName,
+      logStreamNames: [stream],
+      filterPattern: `"REPORT RequestId: ${requestId}"`,
+      limit: 1,
+    },
+    { first: true },
+  );
   const ms = /Init Duration: ([\d.]+) ms/.exec(report?.message ?? '')?.[1];
   return ms === undefined ? undefined : Number(ms);
 }
