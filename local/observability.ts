@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { AwsEndpoint } from './aws-endpoint.ts';
 import type { FunctionLogEvent } from './lambda/runtime/function-runtime.ts';
+import { logGroupOf } from './lambda/runtime/report.ts';
 import { logsRoute } from './logs/provider.ts';
 import { LogStore } from './logs/store.ts';
 import { MetricStore } from './metrics/aggregator.ts';
@@ -44,9 +45,4 @@ export function startObservability(
       logs.put(logGroupOf(event.functionName), event.logStreamName, event.timestamp, event.message),
     close: () => logs.close(),
   };
-}
-
-/** Lambda's default log group of a function (the one the local Lambda API reports in `LoggingConfig`). */
-export function logGroupOf(functionName: string): string {
-  return `/aws/lambda/${functionName}`;
 }

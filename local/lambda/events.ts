@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
+import { logGroupOf } from './runtime/report.ts';
 
 /** The SQS record Lambda's event source mapping builds from a received message. */
 export function sqsRecord(message: Message, queueArn: string, region: string): SQSRecord {
@@ -62,7 +63,7 @@ export function lambdaContext(
     invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
     memoryLimitInMB: String(memoryMb),
     awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${functionName}`,
+    logGroupName: logGroupOf(functionName),
     logStreamName: stream,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => {},

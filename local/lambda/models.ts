@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { LocalFunction } from '../template/stack-model.ts';
+import { logGroupOf } from './runtime/report.ts';
 
 /** What the Lambda API keeps about a function besides the runtime's configuration. */
 export interface FunctionRecord {
@@ -60,7 +61,7 @@ export function configuration(fn: LocalFunction, record: FunctionRecord) {
     PackageType: 'Zip',
     // Where the local cloud keeps the function's logs (FilterLogEvents on the AWS endpoint): Lambda's default
     // group, in Lambda's default (plain text) format (API_LoggingConfig.html).
-    LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${fn.name}` },
+    LoggingConfig: { LogFormat: 'Text', LogGroup: logGroupOf(fn.name) },
     State: 'Active',
     RevisionId: record.revisionId,
     LastUpdateStatus: record.lastUpdateStatus,

@@ -16,7 +16,14 @@ import type {
   ReadyMessage,
   ResultMessage,
 } from './protocol.ts';
-import { completedInvocation, exitError, logStreamName, reportLine, timeoutError } from './report.ts';
+import {
+  completedInvocation,
+  exitError,
+  logGroupOf,
+  logStreamName,
+  reportLine,
+  timeoutError,
+} from './report.ts';
 
 const BOOTSTRAP = new URL('./bootstrap.ts', import.meta.url);
 /** Lambda gives a function's init 10 s before it fails the invocation. */
@@ -424,7 +431,7 @@ export class FunctionRuntime {
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memoryMb),
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
         AWS_EXECUTION_ENV: `AWS_Lambda_${config.runtime}`,
-        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${config.name}`,
+        AWS_LAMBDA_LOG_GROUP_NAME: logGroupOf(config.name),
         AWS_LAMBDA_LOG_STREAM_NAME: streamName,
         // After the function's own: what a local process must not do whatever the template says (tracing).
         ...LOCAL_ENVIRONMENT,

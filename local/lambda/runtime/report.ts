@@ -83,3 +83,13 @@ export function logStreamName(now = new Date()): string {
   const day = now.toISOString().slice(0, 10).replaceAll('-', '/');
   return `${day}/[$LATEST]${randomBytes(16).toString('hex')}`;
 }
+
+/**
+ * Lambda's default log group of a function, `/aws/lambda/<function name>`: what the local Lambda API reports
+ * in `LoggingConfig.LogGroup`, the runtime sets in `AWS_LAMBDA_LOG_GROUP_NAME` and the context's
+ * `logGroupName`, and where the local CloudWatch Logs keeps its lines
+ * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html).
+ */
+export function logGroupOf(functionName: string): string {
+  return `/aws/lambda/${functionName}`;
+}
