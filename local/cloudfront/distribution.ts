@@ -61,13 +61,14 @@ export function createCdn(options: CdnOptions): Cdn {
       url.pathname = `/${distribution.defaultRootObject}`;
     const viewerPath = url && decodedPath(url.pathname);
     if (!url || viewerPath === undefined) return answer(res, 400, 'Bad Request');
-    const blockedBy = waf?.check(viewerIp(req), {
+    const ip = viewerIp(req);
+    const blockedBy = waf?.check(ip, {
       method: req.method ?? 'GET',
       path: url.pathname,
       headers: req.headers,
     });
     if (blockedBy) {
-      log(`cdn: ${viewerIp(req)} blocked by the web ACL's rule ${blockedBy}`);
+      log(`cdn: ${ip} blocked by the web ACL's rule ${blockedBy}`);
       return sendWafBlocked(res);
     }
     const behavior = distribution.behaviors.find((b) => pathPatternMatches(b.pathPattern, url.pathname));

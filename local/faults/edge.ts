@@ -106,14 +106,15 @@ const MAX_QUERY_BODY = 2 * 1024 * 1024;
  */
 export function faultInterceptor(injector: FaultInjector) {
   return (req: IncomingMessage, res: ServerResponse, forward: Forward): void => {
+    const sqsQuery = maybeSqsQuery(req);
     if (
       accessKeyId(req) === LOCAL_CLOUD_ACCESS_KEY_ID ||
-      (Number(req.headers['content-length'] ?? 0) > MAX_QUERY_BODY && maybeSqsQuery(req))
+      (Number(req.headers['content-length'] ?? 0) > MAX_QUERY_BODY && sqsQuery)
     ) {
       forward();
       return;
     }
-    if (!maybeSqsQuery(req)) {
+    if (!sqsQuery) {
       apply(injector, classifyCall(req), req, res, forward);
       return;
     }

@@ -115,8 +115,7 @@ export class LogStore {
       message: truncate(message),
       eventId: this.#nextId(),
     };
-    this.#add(event);
-    this.#persist(event);
+    this.#persist(this.#add(event), event);
     this.#onEvent?.(event);
     return event;
   }
@@ -178,7 +177,8 @@ export class LogStore {
     return String(this.#sequence).padStart(20, '0');
   }
 
-  #add(event: LogEvent): void {
+  /** Adds the event to its group (made if new) within the bounds, and gives the group. */
+  #add(event: LogEvent): Group {
     let group = this.#groups.get(event.logGroupName);
     if (!group) {
       group = newGroup(event.logGroupName, event.timestamp);
@@ -200,12 +200,12 @@ export class LogStore {
       group.events = group.events.slice(group.head);
       group.head = 0;
     }
+    return group;
   }
 
-  #persist(event: LogEvent): void {
+  /** Queues the event's line for the group's file (`group` is the one `#add` gave). */
+  #persist(group: Group, event: LogEvent): void {
     if (!this.#dir) return;
-    const group = this.#groups.get(event.logGroupName);
-    if (!group) return;
     group.appended += 1;
     const line = storedLine(event);
     const pending = this.#pending.get(group.name) ?? { lines: [], bytes: 0 };
