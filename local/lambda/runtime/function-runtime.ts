@@ -251,16 +251,10 @@ export class FunctionRuntime {
       return await Promise.race([
         sendInvocation(instance, requestId, event, Date.now() + timeoutMs),
         new Promise<ResultMessage>((resolve) => {
-          timers.push(
-            setTimeout(() => resolve(this.#timedOut(state, instance, requestId, config)), timeoutMs),
-          );
-          if (fault)
-            this.#injectFault(
-              fault,
-              timers,
-              () => resolve(this.#timedOut(state, instance, requestId, config)),
-              instance,
-            );
+          // The function's own timeout and an injected one end the invocation the same way.
+          const timeOut = () => resolve(this.#timedOut(state, instance, requestId, config));
+          timers.push(setTimeout(timeOut, timeoutMs));
+          if (fault) this.#injectFault(fault, timers, timeOut, instance);
         }),
         instance.exited.then(([code, signal]) =>
           errorResult(requestId, performance.now() - started, exitError(requestId, code, signal)),
