@@ -153,24 +153,19 @@ export function cacheBehavior(
   };
 }
 
-/**
- * The key prefixes a bucket policy (`AWS::S3::BucketPolicy` `PolicyDocument`) lets CloudFront read: the
- * `Resource`s of each `Allow` statement granting `s3:GetObject` to the `cloudfront.amazonaws.com` service
- * principal (origin access control), as keys with a trailing `*` removed (`arn:aws:s3:::b/variants/*` →
- * `variants/`).
- * See https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
- */
-export function readablePrefixes(policyDocument: unknown): string[] {
-  return readableObjects(policyDocument).map((readable) => readable.prefix);
-}
-
 /** Keys of one bucket that a distribution may read: those starting with `prefix`. */
 export interface ReadableObjects {
   bucket: string;
   prefix: string;
 }
 
-/** As {@link readablePrefixes}, each prefix with the bucket its `Resource` ARN names. */
+/**
+ * What a bucket policy (`AWS::S3::BucketPolicy` `PolicyDocument`) lets CloudFront read: the `Resource`s of
+ * each `Allow` statement granting `s3:GetObject` to the `cloudfront.amazonaws.com` service principal (origin
+ * access control), each as the bucket its ARN names and the key with a trailing `*` removed
+ * (`arn:aws:s3:::b/variants/*` → `{ bucket: 'b', prefix: 'variants/' }`).
+ * See https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
+ */
 export function readableObjects(policyDocument: unknown): ReadableObjects[] {
   const document = (policyDocument ?? {}) as { Statement?: unknown[] };
   const readable: ReadableObjects[] = [];

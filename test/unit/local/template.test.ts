@@ -13,7 +13,7 @@ import {
 import {
   behaviorOrigin,
   corsSettings,
-  readablePrefixes,
+  readableObjects,
   securityHeaders,
 } from '#local/template/model/cloudfront.ts';
 import { tableDefinition } from '#local/template/model/dynamodb.ts';
@@ -403,7 +403,7 @@ describe('distribution (model/cloudfront.ts)', () => {
     // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
     const cloudfront = { Service: 'cloudfront.amazonaws.com' };
     expect(
-      readablePrefixes({
+      readableObjects({
         Statement: [
           {
             Effect: 'Allow',
@@ -426,8 +426,8 @@ describe('distribution (model/cloudfront.ts)', () => {
           { Effect: 'Allow', Principal: cloudfront, Action: ['s3:ListBucket'], Resource: 'arn:aws:s3:::b' },
         ],
       }),
-    ).toEqual(['variants/']);
-    expect(readablePrefixes(undefined)).toEqual([]);
+    ).toEqual([{ bucket: 'b', prefix: 'variants/' }]);
+    expect(readableObjects(undefined)).toEqual([]);
   });
 
   it('tells S3 origins from the API origin', () => {
