@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AwsApiError, BodyTooLargeError, readBody } from '../http-util.ts';
 import type { LocalFunction } from '../template/stack-model.ts';
-import { checkEnvironment } from './environment.ts';
+import { checkEnvironment, type EnvironmentRefusal as Refusal } from './environment.ts';
 import { configuration, deployedRecords, type FunctionRecord, lastModified } from './models.ts';
 import type { FunctionRuntime } from './runtime/function-runtime.ts';
 
@@ -245,7 +245,7 @@ function validateUpdate(
   patch: Record<string, unknown>,
   record: FunctionRecord,
   fn: LocalFunction,
-): { status: number; errorType: string; message: string } | undefined {
+): Refusal | undefined {
   const ranges: Array<[string, string, number, number]> = [
     ['Timeout', 'timeout', 1, 900],
     ['MemorySize', 'memorySize', 128, 10_240],
@@ -253,17 +253,8 @@ function validateUpdate(
   for (const [field, member, min, max] of ranges) {
     const value = patch[field];
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      const bound =
-        typeof value === 'number' && value > max
-          ? `less than or equal to ${max}`
-          : `greater than or equal to ${min}`;
-      return {
-        status: 400,
-        errorType: 'ValidationException',
-        message: `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: Member must have value ${bound}`,
-      };
-    }
+    const refusal = rangeRefusal(value, member, min, max);
+    if (refusal) return refusal;
   }
   const fixed = fixedSettingsRefusal(patch, fn);
   if (fixed) return fixed;
@@ -280,7 +271,22 @@ function validateUpdate(
   return checkEnvironment(variables, record.deployed);
 }
 
-type Refusal = { status: number; errorType: string; message: string };
+/**
+ * AWS's `ValidationException` for a member that is not an integer in `min`–`max`, naming the bound it
+ * broke (the lower one for anything but a number above `max`); `undefined` when the value is in range.
+ */
+function rangeRefusal(value: unknown, member: string, min: number, max: number): Refusal | undefined {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return undefined;
+  const bound =
+    typeof value === 'number' && value > max
+      ? `less than or equal to ${max}`
+      : `greater than or equal to ${min}`;
+  return {
+    status: 400,
+    errorType: 'ValidationException',
+    message: `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: Member must have value ${bound}`,
+  };
+}
 
 /** Refused: the local cloud runs the template's code on this host and cannot change how. */
 const fixedSetting = (field: string, why: string): Refusal => ({
@@ -306,17 +312,8 @@ function fixedSettingsRefusal(patch: Record<string, unknown>, fn: LocalFunction)
     return fixedSetting('Layers', 'functions run from source with their own node_modules, without layers');
   if (patch.EphemeralStorage === undefined) return undefined;
   const size = (patch.EphemeralStorage as { Size?: unknown } | null)?.Size;
-  if (typeof size !== 'number' || !Number.isInteger(size) || size < 512 || size > 10_240) {
-    const bound =
-      typeof size === 'number' && size > 10_240
-        ? 'less than or equal to 10240'
-        : 'greater than or equal to 512';
-    return {
-      status: 400,
-      errorType: 'ValidationException',
-      message: `1 validation error detected: Value '${String(size)}' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have value ${bound}`,
-    };
-  }
+  const outOfRange = rangeRefusal(size, 'ephemeralStorage.size', 512, 10_240);
+  if (outOfRange) return outOfRange;
   if (size !== 512)
     return fixedSetting(
       'EphemeralStorage',
