@@ -54,23 +54,23 @@ const route = httpHandler(logger, config, async (event) => {
   const contentType = header(event, 'content-type') ?? '';
   // `delete` is the token holder's route (no key needed); the owner may also DELETE `self` with its key.
   const base = apiBaseUrl(event, config.apiPublicUrl);
-  const respond = (status: 201 | 202, upload: { id: string }) => {
+  const withLinks = <T extends { id: string }>(upload: T) => {
     const self = `${base}/v1/images/${upload.id}`;
-    return json(status, { ...upload, links: { self, delete: `${self}/token` } }, { Location: self });
+    return [{ ...upload, links: { self, delete: `${self}/token` } }, { Location: self }] as const;
   };
   if (/^application\/json\b/i.test(contentType)) {
     const request = parsePresignRequest(parseJson(event), config.limits.maxUploadBytes);
     const upload = await createPresignedUpload(deps, owner, request, event.requestContext?.requestId);
     accepted('presigned', upload.id, event, started);
     logger.info('presigned upload created', { id: upload.id, contentType: request.contentType });
-    return respond(201, upload);
+    return json(201, ...withLinks(upload));
   }
   if (/^image\//i.test(contentType)) {
     const requestId = event.requestContext?.requestId;
     const upload = await createDirectUpload(deps, owner, contentType, bodyBytes(event), requestId);
     accepted('direct', upload.id, event, started);
     logger.info('direct upload stored', { id: upload.id });
-    return respond(202, upload);
+    return json(202, ...withLinks(upload));
   }
   throw new UnsupportedMediaTypeError(
     'UNSUPPORTED_MEDIA_TYPE',
