@@ -10,14 +10,18 @@ import type { VariantFormat } from './variants.ts';
  * Terminal for a polling client (nothing happens until an operator redrives), but not for the image: a
  * redriven message moves it back (`failed → processing → ready`), and it may be deleted.
  */
-export type ImageStatus =
-  | 'pending_upload'
-  | 'uploaded'
-  | 'processing'
-  | 'ready'
-  | 'rejected'
-  | 'failed'
-  | 'deleting';
+export type ImageStatus = (typeof IMAGE_STATUSES)[number];
+
+/** Every {@link ImageStatus}, for the schemas that describe them (shared/api/schemas.ts). */
+export const IMAGE_STATUSES = [
+  'pending_upload',
+  'uploaded',
+  'processing',
+  'ready',
+  'rejected',
+  'failed',
+  'deleting',
+] as const;
 
 /**
  * Allowed transitions, from → to. The repository turns each into a conditional write, so a stale or
@@ -83,8 +87,14 @@ export const ORIGINAL_REPLACED: Rejection = {
   detail: 'another file was posted with the same upload form; upload each image with its own form',
 };
 
+/** The pipeline's stages, each with its queue and dead-letter queue: ingest, render, purge. */
+export const PIPELINE_STAGES = ['ingest', 'render', 'purge'] as const;
+
+/** A pipeline stage: the one whose message ended in a dead-letter queue, a queue work is re-sent to. */
+export type PipelineStage = (typeof PIPELINE_STAGES)[number];
+
 /** The pipeline stage whose message ended in a dead-letter queue. */
-export type FailureStage = 'ingest' | 'render' | 'purge';
+export type FailureStage = PipelineStage;
 
 /**
  * Why an image is `failed` (or, for `stage: "purge"`, why a `deleting` image is still there): its message

@@ -5,7 +5,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-
 import type { Config, SweeperSettings } from './config.ts';
 import { originalKey } from './keys.ts';
 import type { Logger } from './logger.ts';
-import type { ImageRecord, ImageStatus } from './model.ts';
+import type { ImageRecord, ImageStatus, PipelineStage } from './model.ts';
 import { purgeJob, renderJob } from './queue/messages.ts';
 import type { ImageRepository, StatusKey } from './repository.ts';
 import { deleteObject } from './storage.ts';
@@ -29,7 +29,7 @@ export interface SweeperDeps {
 }
 
 /** The queue a stalled record's work is re-sent to. */
-export type RequeueTarget = 'ingest' | 'render' | 'purge';
+export type RequeueTarget = PipelineStage;
 
 /** What one sweep did: the structured log line and the function's return value. */
 export interface SweepReport {

@@ -7,6 +7,7 @@
  * `z.toJSONSchema` reads the same objects into JSON Schema draft 2020-12, the dialect of OpenAPI 3.1.
  */
 import * as z from 'zod/mini';
+import { IMAGE_STATUSES, PIPELINE_STAGES } from '../model.ts';
 
 import { described } from './requests.ts';
 
@@ -19,15 +20,6 @@ export const ImageId = described(
 );
 
 /** Every state of the image life cycle (shared/model.ts `ImageStatus`) a client can see. */
-export const IMAGE_STATUSES = [
-  'pending_upload',
-  'uploaded',
-  'processing',
-  'ready',
-  'rejected',
-  'failed',
-  'deleting',
-] as const;
 export const ImageStatus = z.enum(IMAGE_STATUSES);
 
 const isoTime = described(z.string(), 'ISO 8601 date and time (UTC).');
@@ -82,7 +74,7 @@ export const Rejection = z.object({ code: z.enum(REJECTION_CODES), detail: z.str
 
 export const Failure = z.object({
   code: z.literal('PROCESSING_FAILED'),
-  stage: z.enum(['ingest', 'render', 'purge']),
+  stage: z.enum(PIPELINE_STAGES),
   detail: z.string(),
   retryable: z.literal(true),
   at: isoTime,

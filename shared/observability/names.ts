@@ -2,6 +2,8 @@
  * Names of Pictura's metrics, shared by the functions (shared/observability/metrics.ts) and the dashboard and
  * alarms (infra/constructs/observability.ts), without loading Powertools into the CDK app.
  */
+import type { PipelineStage } from '../model.ts';
+
 export const NAMESPACE = 'Pictura';
 export const SERVICE = 'pictura';
 
@@ -21,4 +23,4 @@ export const METRIC = {
 } as const;
 
 /** The queue a parked message came from (the `queue` dimension). */
-export type PipelineQueue = 'ingest' | 'render' | 'purge';
+export type PipelineQueue = PipelineStage;
