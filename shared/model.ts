@@ -222,7 +222,7 @@ export function toImageDocument(
       ...variant,
       url: `${cdnBaseUrl}/${key}`,
     })),
-    links: { self: `${apiBaseUrl}/v1/images/${record.id}` },
+    links: { self: `${apiBaseUrl}${imageDocumentPath(record.id)}` },
   };
   if (record.original) document.original = publicOriginal(record.original, view);
   if (record.placeholder) document.placeholder = record.placeholder;
@@ -243,4 +243,12 @@ function publicExif(exif: PublicExif, view: DocumentView): PublicExif {
   if (view === 'owner') return exif;
   const { takenAt: _taken, ...rest } = exif;
   return rest;
+}
+
+/**
+ * The path of an image's document, `GET /v1/images/{id}`: after the API's base URL in its links, and the
+ * path the CDN caches it under (invalidated on purge).
+ */
+export function imageDocumentPath(id: string): string {
+  return `/v1/images/${id}`;
 }

@@ -5,7 +5,7 @@ import type { Config } from './config.ts';
 import { PermanentError } from './errors.ts';
 import { originalKey, variantPrefix } from './keys.ts';
 import type { Logger } from './logger.ts';
-import { type ImageRecord, processingFailure } from './model.ts';
+import { type ImageRecord, imageDocumentPath, processingFailure } from './model.ts';
 import { elapsed, tagUploadRequest } from './observability/image-log.ts';
 import { imagePurged } from './observability/metrics.ts';
 import type { ImageRepository } from './repository.ts';
@@ -84,11 +84,6 @@ async function removeEverything(deps: PurgeDeps, record: ImageRecord): Promise<v
   }
   await deps.images.remove(id);
   deps.logger.info('image purged', { id, objects: keys.length });
-}
-
-/** The CDN path of an image's document (`GET /v1/images/{id}` through the distribution). */
-export function imageDocumentPath(id: string): string {
-  return `/v1/images/${id}`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { httpHandler } from '#shared/http/handler.ts';
 import { apiBaseUrl, header, requireKeyHolder } from '#shared/http/request.ts';
 import { json } from '#shared/http/response.ts';
 import { createLogger } from '#shared/logger.ts';
+import { imageDocumentPath } from '#shared/model.ts';
 import { apiStep } from '#shared/observability/image-log.ts';
 import { uploadAccepted } from '#shared/observability/metrics.ts';
 import { observability } from '#shared/observability/middleware.ts';
@@ -55,7 +56,7 @@ const route = httpHandler(logger, config, async (event) => {
   // `delete` is the token holder's route (no key needed); the owner may also DELETE `self` with its key.
   const base = apiBaseUrl(event, config.apiPublicUrl);
   const withLinks = <T extends { id: string }>(upload: T) => {
-    const self = `${base}/v1/images/${upload.id}`;
+    const self = `${base}${imageDocumentPath(upload.id)}`;
     return [{ ...upload, links: { self, delete: `${self}/token` } }, { Location: self }] as const;
   };
   if (/^application\/json\b/i.test(contentType)) {
