@@ -1,9 +1,10 @@
 import { createServer, request } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import { connect } from 'node:net';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PicturaClient } from '#test/support/api-client.ts';
+import { listenOnFreePort } from '#test/support/functions.ts';
 import { orientedJpeg, pngWithAlpha } from '#test/support/images.ts';
 import { imagesBucket, startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
 import { expectOpenApiResponse, OPENAPI_DOCUMENT } from '#test/support/openapi.ts';
@@ -347,8 +348,7 @@ describe('request targets no client should send', () => {
       seen.push(req.url ?? '');
       res.end('bystander');
     });
-    await new Promise<void>((resolve) => bystander.listen(0, '127.0.0.1', resolve));
-    const { port } = bystander.address() as AddressInfo;
+    const { port } = await listenOnFreePort(bystander);
     try {
       for (const base of [cloud.urls.cdn, cloud.urls.api, cloud.urls.aws]) {
         for (const target of ['//', `//127.0.0.1:${port}/v1/images`, '//%zz']) {

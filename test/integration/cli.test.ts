@@ -1,12 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDiscovery } from '#local/discovery.ts';
-import { type CliRun, runCli } from '#test/support/cli.ts';
+import { type CliRun, expectOneLine, runCli } from '#test/support/cli.ts';
+import { closedPort, listenOnFreePort } from '#test/support/functions.ts';
 import { startTestCloud, type TestCloud } from '#test/support/local-cloud.ts';
 
 // Issue 13: the `pictura` CLI run as a user runs it (a child process of `node cli/pictura.js`, the package's
@@ -26,21 +26,6 @@ const pictura = (args: string[], env: Record<string, string> = {}): Promise<Run>
 /** The endpoint and key of the test cloud, as flags. */
 function target(): string[] {
   return ['--endpoint', cloud.urls.api ?? '', '--api-key', cloud.apiKey];
-}
-
-/** One line on stderr: what a user reads when something goes wrong. */
-function expectOneLine(stderr: string): void {
-  expect(stderr.trim().split('\n')).toHaveLength(1);
-  expect(stderr).toMatch(/^pictura: /);
-}
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 beforeAll(async () => {
@@ -309,9 +294,8 @@ async function cloudFormation(stackName: string, outputs: Record<string, string>
       );
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((r) => server.close(r)) };
+  const { base } = await listenOnFreePort(server);
+  return { url: base, requests, close: () => new Promise((r) => server.close(r)) };
 }
 
 describe('pictura --stack: the endpoint from a deployed stack’s outputs', () => {

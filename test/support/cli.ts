@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { ROOT } from './local-cloud.ts';
 
 /** The `pictura` entry (package.json `bin`), run as a user runs it. */
@@ -50,4 +51,15 @@ export function runCli(args: string[], options: CliRunOptions): Promise<CliRun> 
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
   });
+}
+
+/**
+ * One line on stderr, as a user reads it when something goes wrong: it starts `pictura: `, carries no stack
+ * trace, and matches `pattern` when one is given.
+ */
+export function expectOneLine(stderr: string, pattern?: RegExp): void {
+  expect(stderr.trim().split('\n'), stderr).toHaveLength(1);
+  expect(stderr).toMatch(/^pictura: /);
+  expect(stderr).not.toMatch(/TypeError|at .*\.ts:\d+/);
+  if (pattern) expect(stderr).toMatch(pattern);
 }

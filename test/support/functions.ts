@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { apiRequestHandler } from '#local/apigateway/server.ts';
 import { FunctionRuntime, type RuntimeOptions } from '#local/lambda/runtime/function-runtime.ts';
 import type { LocalApi, LocalFunction } from '#local/template/stack-model.ts';
@@ -45,11 +45,19 @@ export function startFixtureRuntime(
 }
 
 /** Starts `server` on a free port of 127.0.0.1 and gives its base URL (`http://127.0.0.1:<port>`). */
-export async function listenOnFreePort(server: Server): Promise<{ base: string; port: number }> {
+export async function listenOnFreePort(server: NetServer): Promise<{ base: string; port: number }> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return { base: `http://127.0.0.1:${port}`, port };
+}
+
+/** A port of 127.0.0.1 nothing listens on: bound, then released (a connection to it is refused). */
+export async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  const { port } = await listenOnFreePort(server);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** An API Gateway REST API served over fixture functions (`startFixtureApi`). */

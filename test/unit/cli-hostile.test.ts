@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeDiscovery } from '#local/discovery.ts';
-import { type CliRun, runCli } from '#test/support/cli.ts';
+import { type CliRun, expectOneLine, runCli } from '#test/support/cli.ts';
+import { closedPort, listenOnFreePort } from '#test/support/functions.ts';
 import { EXIT } from '../../cli/errors.ts';
 import { MAX_PAGES } from '../../cli/ls.ts';
 
@@ -27,14 +28,6 @@ const pictura = (args: string[], env: Record<string, string> = {}, shell?: strin
   runCli(args, { cwd: dir, discovery: join(dir, 'none.json'), env, ...(shell ? { shell } : {}) });
 
 const target = () => ['--endpoint', base, '--api-key', KEY];
-
-/** One line on stderr, starting `pictura: `, and no stack trace. */
-function expectOneLine(run: Run, pattern: RegExp): void {
-  expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
-  expect(run.stderr).toMatch(/^pictura: /);
-  expect(run.stderr).not.toMatch(/TypeError|at .*\.ts:\d+/);
-  expect(run.stderr).toMatch(pattern);
-}
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -98,8 +91,7 @@ beforeAll(async () => {
       handler(req, res, body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  ({ base } = await listenOnFreePort(server));
 });
 afterEach(() => {
   handler = goodApi;
@@ -145,7 +137,7 @@ describe('answers that are not the Pictura API’s: exit 5, one line naming the 
     handler = answer;
     const run = await pictura([...args, ...target()]);
     expect(run.code).toBe(EXIT.badAnswer);
-    expectOneLine(run, new RegExp(`^pictura: unexpected answer from ${base}: `));
+    expectOneLine(run.stderr, new RegExp(`^pictura: unexpected answer from ${base}: `));
     expect(run.stdout).toBe('');
   });
 
@@ -153,7 +145,7 @@ describe('answers that are not the Pictura API’s: exit 5, one line naming the 
     handler = (_q, r) => r.writeHead(301, { location: 'https://api.example.com/prod/v1/images' }).end();
     const run = await pictura(['ls', ...target()]);
     expect(run.code).toBe(EXIT.badAnswer);
-    expectOneLine(run, /HTTP 301 redirect to https:\/\/api\.example\.com\/prod\/v1\/images/);
+    expectOneLine(run.stderr, /HTTP 301 redirect to https:\/\/api\.example\.com\/prod\/v1\/images/);
     expect(requests).toHaveLength(1);
   });
 
@@ -161,7 +153,7 @@ describe('answers that are not the Pictura API’s: exit 5, one line naming the 
     handler = (_q, r) => r.writeHead(401, { 'content-type': 'text/html' }).end(html);
     const run = await pictura(['ls', ...target()]);
     expect(run.code).toBe(EXIT.auth);
-    expectOneLine(run, /HTTP 401 Unauthorized \(a text\/html body, not a problem document\)/);
+    expectOneLine(run.stderr, /HTTP 401 Unauthorized \(a text\/html body, not a problem document\)/);
     expect(run.stderr).not.toContain('<');
   });
 
@@ -176,7 +168,7 @@ describe('answers that are not the Pictura API’s: exit 5, one line naming the 
       });
     const run = await pictura(['ls', '--cursor', 'garbage', ...target()]);
     expect(run.code).toBe(EXIT.usage);
-    expectOneLine(run, /INVALID_CURSOR: bad cursor \(HTTP 400\)/);
+    expectOneLine(run.stderr, /INVALID_CURSOR: bad cursor \(HTTP 400\)/);
   });
 
   it('an endless body is cut at 1 MiB: exit 5 in seconds, not gigabytes of memory', async () => {
@@ -192,7 +184,7 @@ describe('answers that are not the Pictura API’s: exit 5, one line naming the 
     };
     const run = await pictura(['ls', ...target()]);
     expect(run.code).toBe(EXIT.badAnswer);
-    expectOneLine(run, /body larger than 1048576 bytes/);
+    expectOneLine(run.stderr, /body larger than 1048576 bytes/);
     expect(run.ms).toBeLessThan(10_000);
   });
 
@@ -200,7 +192,7 @@ describe('answers that are not the Pictura API’s: exit 5, one line naming the 
     handler = (_q, r) => json(r, 200, { items: [], nextCursor: 'same' });
     const run = await pictura(['ls', '--all', ...target()]);
     expect(run.code).toBe(EXIT.badAnswer);
-    expectOneLine(run, /nextCursor repeats an earlier one after 2 pages/);
+    expectOneLine(run.stderr, /nextCursor repeats an earlier one after 2 pages/);
     expect(requests).toHaveLength(2);
   });
 
@@ -209,7 +201,7 @@ describe('answers that are not the Pictura API’s: exit 5, one line naming the 
     handler = (_q, r) => json(r, 200, { items: [], nextCursor: `c${++n}` });
     const run = await pictura(['ls', '--all', ...target()]);
     expect(run.code).toBe(EXIT.badAnswer);
-    expectOneLine(run, /more than 1000 pages/);
+    expectOneLine(run.stderr, /more than 1000 pages/);
     expect(requests).toHaveLength(MAX_PAGES);
   });
 
@@ -231,14 +223,11 @@ describe('answers that are not the Pictura API’s: exit 5, one line naming the 
 
   it('an endpoint from a stale discovery file: the unreachable error says where the URL came from', async () => {
     const discovery = join(dir, 'stale', 'local-cloud.json');
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const api = `http://127.0.0.1:${(closed.address() as { port: number }).port}`;
-    await new Promise((resolve) => closed.close(resolve));
+    const api = `http://127.0.0.1:${await closedPort()}`;
     writeDiscovery({ api, aws: api, apiKey: KEY, pid: process.pid, startedAt: '' }, discovery);
     const run = await pictura(['ls'], { PICTURA_LOCAL_DISCOVERY: discovery });
     expect(run.code).toBe(EXIT.unreachable);
-    expectOneLine(run, new RegExp(`endpoint from the local cloud's discovery file ${discovery}`));
+    expectOneLine(run.stderr, new RegExp(`endpoint from the local cloud's discovery file ${discovery}`));
   });
 });
 
@@ -261,7 +250,7 @@ describe('a fatal error part-way through a batch keeps what was accepted', () =>
     handler = secondRefused;
     const run = await pictura(['upload', 'a.png', 'b.png', 'c.png', '-c', '1', '--json', ...target()]);
     expect(run.code).toBe(EXIT.auth);
-    expectOneLine(run, /AUTHENTICATION_REQUIRED/);
+    expectOneLine(run.stderr, /AUTHENTICATION_REQUIRED/);
     const document = JSON.parse(run.stdout);
     expect(document.files.map((f: { status: string }) => f.status)).toEqual([
       'uploaded',
@@ -311,7 +300,7 @@ describe('rm stopped part-way keeps what was deleted', () => {
           });
     const run = await pictura(['rm', 'first00000000000000000', 'second', 'third', '--json', ...target()]);
     expect(run.code).toBe(EXIT.auth);
-    expectOneLine(run, /AUTHENTICATION_REQUIRED/);
+    expectOneLine(run.stderr, /AUTHENTICATION_REQUIRED/);
     const document = JSON.parse(run.stdout);
     expect(document.results).toEqual([{ id: 'first00000000000000000', status: 'deleting' }]);
     expect(document.error).toMatchObject({ exitCode: EXIT.auth, code: 'AUTHENTICATION_REQUIRED' });
@@ -383,7 +372,7 @@ describe('local checks before any request', () => {
     ] as const) {
       const run = await pictura(['ls', '--endpoint', base, ...args], env);
       expect(run.code).toBe(EXIT.usage);
-      expectOneLine(run, why);
+      expectOneLine(run.stderr, why);
       expect(run.stderr).not.toContain(key.trim());
       expect(requests).toHaveLength(0);
     }
@@ -393,7 +382,7 @@ describe('local checks before any request', () => {
     writeFileSync(join(dir, 'empty.png'), '');
     const run = await pictura(['upload', 'a.png', 'empty.png', ...target()]);
     expect(run.code).toBe(EXIT.usage);
-    expectOneLine(run, /empty\.png: file is empty/);
+    expectOneLine(run.stderr, /empty\.png: file is empty/);
     expect(requests).toHaveLength(0);
   });
 

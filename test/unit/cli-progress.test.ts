@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import stringWidth from 'string-width';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenOnFreePort } from '#test/support/functions.ts';
 import { ROOT } from '#test/support/local-cloud.ts';
 import { createProgress, fitName } from '../../cli/progress.ts';
 
@@ -108,8 +109,7 @@ describe('pictura upload in a pseudo-terminal (script -qc)', () => {
         );
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    ({ base } = await listenOnFreePort(server));
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));

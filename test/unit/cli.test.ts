@@ -12,6 +12,7 @@ import {
   removeDiscovery,
   writeDiscovery,
 } from '#local/discovery.ts';
+import { listenOnFreePort } from '#test/support/functions.ts';
 import { ROOT } from '#test/support/local-cloud.ts';
 import {
   ApiClient,
@@ -192,8 +193,7 @@ describe('the presigned POST body', () => {
           } else res.writeHead(204).end();
         });
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      ({ base: url } = await listenOnFreePort(server));
     });
     afterAll(() => new Promise((resolve) => server.close(resolve)));
 
@@ -269,8 +269,7 @@ describe('API calls refused for a while', () => {
             }),
       );
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/`);
+    base = new URL(`${(await listenOnFreePort(server)).base}/`);
   });
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 

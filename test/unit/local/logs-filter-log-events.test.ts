@@ -5,9 +5,7 @@
  * test_logs_events.snapshot.json and test_logs_metric_filters.snapshot.json (github:localstack/localstack),
  * and the behaviour its AWS-validated tests in test_logs_filter_events.py assert.
  */
-import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   CloudWatchLogsClient,
   DescribeLogGroupsCommand,
@@ -18,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFilterPattern } from '#local/logs/filter-pattern.ts';
 import { logsRoute } from '#local/logs/provider.ts';
 import { LogStore } from '#local/logs/store.ts';
+import { listenOnFreePort } from '#test/support/functions.ts';
 
 const GROUP = '/aws/lambda/Pictura-Upload';
 const OTHER = '/aws/lambda/Pictura-Thumbnail';
@@ -35,9 +34,7 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     if (!route(req, res)) res.writeHead(404).end();
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ base: url } = await listenOnFreePort(server));
   logs = new CloudWatchLogsClient({
     region: 'us-east-1',
     endpoint: url,

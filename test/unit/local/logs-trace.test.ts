@@ -7,14 +7,13 @@
  * implementation, held to AWS in logs-filter-log-events.test.ts).
  */
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logsRoute } from '#local/logs/provider.ts';
 import { LogStore } from '#local/logs/store.ts';
+import { listenOnFreePort } from '#test/support/functions.ts';
 import { ROOT } from '#test/support/local-cloud.ts';
 
 const run = promisify(execFile);
@@ -168,9 +167,7 @@ beforeAll(async () => {
       res.end(stackResourcesXml());
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ base: endpoint } = await listenOnFreePort(server));
 });
 afterAll(() => new Promise<void>((done) => server?.close(() => done())));
 

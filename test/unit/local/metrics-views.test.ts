@@ -1,11 +1,10 @@
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeMarkup } from '#local/http-util.ts';
 import { LogStore } from '#local/logs/store.ts';
 import { MetricStore } from '#local/metrics/aggregator.ts';
 import { metricsRoute, renderPage } from '#local/metrics/views.ts';
+import { listenOnFreePort } from '#test/support/functions.ts';
 import { rawRequest } from '#test/support/http.ts';
 
 const T0 = Date.parse('2026-11-30T10:00:00.000Z');
@@ -42,9 +41,7 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     if (!route(req, res)) res.writeHead(404).end();
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ base } = await listenOnFreePort(server));
 });
 afterAll(() => new Promise<void>((done) => server?.close(() => done())));
 
