@@ -14,12 +14,12 @@ import { type LocalCloud, startLocalCloud } from '#local/cloud.ts';
 import type { FaultConfig } from '#local/faults/config.ts';
 import { LOCAL_CLOUD_ACCESS_KEY_ID } from '#local/faults/edge.ts';
 import type { FaultSnapshot } from '#local/faults/injector.ts';
-import { PicturaClient } from '#test/support/api-client.ts';
+import { PicturaClient, TERMINAL } from '#test/support/api-client.ts';
 import { largeJpeg, plainPng } from '#test/support/images.ts';
 import { endProgress, showProgress } from './progress.ts';
 import { drainForReading, queueDepth, queueDepths } from './queues.ts';
 import { median, percentile, round } from './stats.ts';
-import { pollUntilTerminal, TERMINAL, uploadWithRetries } from './uploads.ts';
+import { pollUntilTerminal, uploadWithRetries } from './uploads.ts';
 
 export interface ChaosOptions {
   root: string;

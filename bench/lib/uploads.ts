@@ -1,8 +1,5 @@
 /** Uploading and polling as a well-behaved client does: retrying 5xx and 429 answers with backoff. */
-import type { PicturaClient } from '#test/support/api-client.ts';
-
-/** States a polling client stops at (`failed`: the work is in a DLQ, see the API contract). */
-export const TERMINAL = new Set(['ready', 'rejected', 'failed']);
+import { type PicturaClient, TERMINAL } from '#test/support/api-client.ts';
 
 /** Whether an HTTP status is worth retrying (server errors and throttling). */
 function retryable(status: number): boolean {

@@ -1,5 +1,11 @@
 /** A minimal HTTP client for the Pictura API, used by the integration tests and the load benchmark. */
 
+/**
+ * The image states a polling client stops at (`failed`: the work is in a DLQ, see the API contract); the
+ * others (`pending`, `processing`) still change.
+ */
+export const TERMINAL: ReadonlySet<string> = new Set(['ready', 'rejected', 'failed']);
+
 export interface ApiResponse<T = Record<string, unknown>> {
   status: number;
   headers: Headers;
@@ -115,7 +121,7 @@ export class PicturaClient {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { status, body } = await this.get(id);
-      if (status === 200 && ['ready', 'rejected', 'failed'].includes(body.status)) return body;
+      if (status === 200 && TERMINAL.has(body.status)) return body;
       if (Date.now() > deadline)
         throw new Error(`image ${id} still ${body.status ?? status} after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 150));
