@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { isThrottlingError, isTransientError } from '@smithy/core/retry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueDepth } from '#bench/lib/queues.ts';
 import { type AwsEndpoint, startAwsEndpoint } from '#local/aws-endpoint.ts';
 import { type FaultConfig, FaultConfigError, loadFaultConfig } from '#local/faults/config.ts';
 import { faultInterceptor, faultsStatusRoute, LOCAL_CLOUD_ACCESS_KEY_ID } from '#local/faults/edge.ts';
@@ -511,23 +512,7 @@ describe('duplicate deliveries', () => {
       poller.start();
       await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(2);
       expect(seen).toEqual([MessageId, MessageId]);
-      await expect
-        .poll(
-          async () => {
-            const { Attributes = {} } = await sqs.send(
-              new GetQueueAttributesCommand({
-                QueueUrl,
-                AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-              }),
-            );
-            return (
-              Number(Attributes.ApproximateNumberOfMessages) +
-              Number(Attributes.ApproximateNumberOfMessagesNotVisible)
-            );
-          },
-          { timeout: 10_000 },
-        )
-        .toBe(0);
+      await expect.poll(() => queueDepth(sqs, QueueUrl), { timeout: 10_000 }).toBe(0);
       expect(injector.snapshot().injected).toEqual({ 'deliveries.duplicate': 1 });
     } finally {
       await poller.stop();
