@@ -302,6 +302,17 @@ export function presignRequest(contentType: string, contentLength: number): Prox
 }
 
 /** DELETE /v1/images/{id}/token with the delete token the upload returned (no API key: the token is the proof). */
+/** DELETE /v1/images/{id} as the image's owner sends it (with the API key). */
+export function ownerDeleteRequest(id: string): ProxyRequest {
+  return {
+    method: 'DELETE',
+    resource: '/v1/images/{id}',
+    path: `/v1/images/${id}`,
+    pathParameters: { id },
+    ...withKey(),
+  };
+}
+
 export function tokenDeleteRequest(id: string, token: string): ProxyRequest {
   return {
     method: 'DELETE',

@@ -1,7 +1,8 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDynamoClient } from '#shared/clients/dynamodb.ts';
 import { loadConfig } from '#shared/config.ts';
 import { createLogger } from '#shared/logger.ts';
@@ -10,11 +11,11 @@ import { ImageRepository, type StatusKey } from '#shared/repository.ts';
 import { type SweeperDeps, sweep } from '#shared/sweeper.ts';
 import { plainPng } from '#test/support/images.ts';
 import {
+  ownerDeleteRequest,
   type Pipeline,
   presignRequest,
   startPipeline,
   uploadRequest,
-  withKey,
 } from '#test/support/pipeline.ts';
 
 const MINUTE = 60_000;
@@ -41,6 +42,7 @@ afterAll(() => cloud?.close());
 beforeEach(async () => {
   for (const queue of ['ingest', 'render', 'purge'] as const) await drain(queue);
 });
+afterEach(() => vi.restoreAllMocks());
 
 /** The sweeper as the function runs it, on the pipeline's emulators, at `at` (a fake clock). */
 function deps(at: number, overrides: Partial<SweeperDeps> = {}): SweeperDeps {
@@ -190,15 +192,7 @@ describe('stalled work (uploaded, processing, deleting)', () => {
     // deleting: the purge job was lost.
     const deleted = await directUpload();
     await drain('ingest');
-    const token = (
-      await cloud.http('delete', {
-        method: 'DELETE',
-        resource: '/v1/images/{id}',
-        path: `/v1/images/${deleted}`,
-        pathParameters: { id: deleted },
-        ...withKey(),
-      })
-    ).statusCode;
+    const token = (await cloud.http('delete', ownerDeleteRequest(deleted))).statusCode;
     expect(token).toBe(202);
     await drain('purge');
     const start = Date.now();
@@ -284,5 +278,79 @@ describe('bounds', () => {
     await presign();
     const report = await sweep(deps(Date.now() + 30 * 24 * HOUR, { remainingMs: () => 5_000 }));
     expect(report).toMatchObject({ examined: 0, truncated: true });
+  });
+});
+
+/** The JSON lines written to stdout while `work` runs (Powertools Logger writes through its own Console). */
+async function printedDuring(work: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
+  const chunks: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: []) => {
+    chunks.push(String(chunk));
+    return write(chunk, ...rest);
+  }) as typeof process.stdout.write);
+  await work();
+  vi.restoreAllMocks();
+  return chunks
+    .join('')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/**
+ * The sweeper's lines about images: one `image swept` line per image it expired or re-queued, with
+ * `imageId` and the creating request's `uploadRequestId` (read from the record: the `byStatus` index is
+ * KEYS_ONLY), and the render and purge jobs it re-queues carry that id as the API's and ingest's do.
+ * Last in the file: its sweep, past every deadline, also acts on what earlier tests left in the table.
+ */
+describe('what the sweeper logs and sends about each image', () => {
+  it('one line per image acted on, with imageId and uploadRequestId; re-queued jobs keep uploadRequestId', async () => {
+    // pending_upload: a form never used.
+    const presigned = await cloud.http('upload', presignRequest('image/png', 100));
+    expect(presigned.statusCode).toBe(201);
+    const pending = (presigned.json as { id: string }).id;
+    // processing: ingested, the render job lost.
+    const processing = await directUpload();
+    await cloud.announce(`originals/${processing}`);
+    await cloud.deliver('ingest', 'metadata');
+    await drain('render');
+    // deleting: the purge job lost.
+    const deleting = await directUpload();
+    await drain('ingest');
+    const accepted = await cloud.http('delete', ownerDeleteRequest(deleting));
+    expect(accepted.statusCode).toBe(202);
+    await drain('purge');
+    const requestIds = new Map<string, unknown>();
+    for (const id of [pending, processing, deleting]) {
+      const { uploadRequestId } = (await record(id)) ?? {};
+      expect(typeof uploadRequestId, `record ${id} has its uploadRequestId`).toBe('string');
+      requestIds.set(id, uploadRequestId);
+    }
+
+    const at = Date.now() + 2 * HOUR + MINUTE; // past every deadline
+    // The test pipeline silences its functions' logs (POWERTOOLS_LOG_LEVEL=SILENT); this one speaks.
+    const logger = new Logger({
+      serviceName: 'pictura',
+      persistentKeys: { fn: 'sweeper' },
+      logLevel: 'INFO',
+    });
+    const lines = await printedDuring(() => sweep(deps(at, { logger })));
+    const swept = lines.filter((line) => line.message === 'image swept');
+    const expected = [
+      { imageId: pending, action: 'expired', status: 'pending_upload' },
+      { imageId: processing, action: 'requeued', status: 'processing', queue: 'render' },
+      { imageId: deleting, action: 'requeued', status: 'deleting', queue: 'purge' },
+    ];
+    for (const line of expected) {
+      const found = swept.filter((l) => l.imageId === line.imageId);
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatchObject({ ...line, uploadRequestId: requestIds.get(line.imageId) });
+    }
+
+    const render = (await drain('render')).map(parseRenderJob).find((job) => job.id === processing);
+    expect(render?.uploadRequestId).toBe(requestIds.get(processing));
+    const purge = (await drain('purge')).map(parsePurgeJob).find((job) => job.id === deleting);
+    expect(purge?.uploadRequestId).toBe(requestIds.get(deleting));
   });
 });
