@@ -5,7 +5,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { lambdaContext, logStreamName } from '../events.ts';
-import { type ChildMessage, errorLogLine, errorShape, type InvokeMessage } from './protocol.ts';
+import {
+  type ChildMessage,
+  errorLogLine,
+  errorShape,
+  type InvokeMessage,
+  outputEndMarker,
+} from './protocol.ts';
 
 const [moduleUrl = '', exportName = 'handler', functionName = 'function', memory = '128'] =
   process.argv.slice(2);
@@ -89,5 +95,7 @@ process.on('message', async (message: InvokeMessage) => {
   }
   reply.durationMs = performance.now() - started;
   reply.maxRssMb = Math.ceil(process.resourceUsage().maxRSS / 1024);
+  process.stdout.write(`${outputEndMarker(message.requestId)}\n`);
+  process.stderr.write(`${outputEndMarker(message.requestId)}\n`);
   send(reply);
 });

@@ -16,6 +16,7 @@ import type {
   ReadyMessage,
   ResultMessage,
 } from './protocol.ts';
+import { outputEndMarker } from './protocol.ts';
 import {
   completedInvocation,
   exitError,
@@ -112,6 +113,10 @@ interface Instance {
   /** Lambda's log stream of this execution environment (`YYYY/MM/DD/[$LATEST]<id>`). */
   logStreamName: string;
   pending?: { requestId: string; resolve: (message: ResultMessage) => void };
+  /** How many of its output streams have delivered each invocation's end marker ({@link outputEndMarker}). */
+  outputEnds: Map<string, number>;
+  /** Called when a marker arrives, while an invocation's result waits for its output. */
+  onOutputEnd?: () => void;
 }
 
 interface FunctionState {
@@ -249,7 +254,10 @@ export class FunctionRuntime {
     const fault = this.#options.faults?.invocationFault(config.name, config.label, timeoutMs);
     try {
       return await Promise.race([
-        sendInvocation(instance, requestId, event, Date.now() + timeoutMs),
+        sendInvocation(instance, requestId, event, Date.now() + timeoutMs).then(async (result) => {
+          await outputDrained(instance, requestId);
+          return result;
+        }),
         new Promise<ResultMessage>((resolve) => {
           // The function's own timeout and an injected one end the invocation the same way.
           const timeOut = () => resolve(this.#timedOut(state, instance, requestId, config));
@@ -392,6 +400,7 @@ export class FunctionRuntime {
       exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>,
       lines: [],
       logStreamName: streamName,
+      outputEnds: new Map(),
     };
     state.instances.add(instance);
     this.#pipeOutput(config, instance);
@@ -441,6 +450,12 @@ export class FunctionRuntime {
     for (const stream of [instance.child.stdout, instance.child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
+        if (line.startsWith(OUTPUT_END_PREFIX)) {
+          const requestId = line.slice(OUTPUT_END_PREFIX.length);
+          instance.outputEnds.set(requestId, (instance.outputEnds.get(requestId) ?? 0) + 1);
+          instance.onOutputEnd?.();
+          return;
+        }
         this.#log(config, instance, line);
       });
     }
@@ -491,6 +506,32 @@ function sendInvocation(
     instance.pending = { requestId, resolve };
     const message: InvokeMessage = { type: 'invoke', requestId, event, deadlineMs };
     instance.child.send(message);
+  });
+}
+
+/** The start of {@link outputEndMarker}'s line, before the request id. */
+const OUTPUT_END_PREFIX = outputEndMarker('');
+/** How long a result waits for its output's end markers at most (a function may have closed its stdout). */
+const OUTPUT_END_WAIT_MS = 2_000;
+
+/**
+ * Settles once every output stream of the instance has delivered `requestId`'s end marker, i.e. all the
+ * function printed for it is in the log (or after {@link OUTPUT_END_WAIT_MS}).
+ */
+function outputDrained(instance: Instance, requestId: string): Promise<void> {
+  const streams = [instance.child.stdout, instance.child.stderr].filter(Boolean).length;
+  return new Promise((resolve) => {
+    const finish = () => {
+      clearTimeout(timer);
+      instance.outputEnds.delete(requestId);
+      instance.onOutputEnd = undefined;
+      resolve();
+    };
+    const timer = setTimeout(finish, OUTPUT_END_WAIT_MS);
+    instance.onOutputEnd = () => {
+      if ((instance.outputEnds.get(requestId) ?? 0) >= streams) finish();
+    };
+    instance.onOutputEnd();
   });
 }
 

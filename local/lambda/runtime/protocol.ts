@@ -46,6 +46,16 @@ export interface ResultMessage {
 
 export type ChildMessage = ReadyMessage | InitErrorMessage | ResultMessage;
 
+/**
+ * The line an instance prints on stdout and on stderr after an invocation's own output and before it sends
+ * the result. Output and result travel on different pipes, so the result can overtake the last lines; the
+ * runtime holds the result until both markers have arrived, so that the function's lines precede `END` as on
+ * Lambda. Starts with a NUL, which a function's log line does not.
+ */
+export function outputEndMarker(requestId: string): string {
+  return `\u0000pictura-output-end ${requestId}`;
+}
+
 /** Shapes a thrown value as the Node.js runtime reports it to Lambda (`formatError`, see above). */
 export function errorShape(error: unknown): FunctionErrorShape {
   try {

@@ -55,6 +55,21 @@ describe('the runtime’s log events (what the local CloudWatch Logs stores)', (
     ]);
   });
 
+  it('puts every line the function printed before END, however much it printed just before answering', async () => {
+    const { runtime, events } = start();
+    const burst = 2000;
+    for (let round = 0; round < 3; round += 1) {
+      events.length = 0;
+      await runtime.invoke('logs-fixture', { burst });
+      const messages = events.map((e) => e.message);
+      const end = messages.findIndex((m) => m.startsWith('END RequestId:'));
+      expect(end, 'END is logged').toBeGreaterThan(0);
+      expect(messages.slice(0, end).filter((m) => /^(out|err) \d+$/.test(m))).toHaveLength(2 * burst);
+      // The runtime's end-of-output markers never reach the log.
+      expect(messages.some((m) => m.includes('pictura-output-end'))).toBe(false);
+    }
+  });
+
   it('gives concurrent instances their own streams', async () => {
     const { runtime, events } = start();
     await Promise.all([runtime.invoke('logs-fixture', {}), runtime.invoke('logs-fixture', {})]);
